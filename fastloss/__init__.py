@@ -1,0 +1,63 @@
+"""fastloss: fast loss functions for NumPy neural networks.
+
+Cross-entropy on probabilities (class indices or dense targets), softmax
+cross-entropy on logits and squared error, each with its gradient, computed by
+compiled Cython kernels.  ``fastloss.book`` has the names of *Deep Learning
+from Scratch*; ``fastloss.reference`` the same functions in plain NumPy.
+"""
+import importlib.machinery as _machinery
+import os as _os
+import sys as _sys
+
+from ._version import __version__
+
+
+def _find_installed_extension():
+    """Let ``python -m fastloss.bench`` run from a source checkout.
+
+    Run from the repository root, ``import fastloss`` finds this source tree
+    first, while ``pip install .`` put the compiled ``_core`` into
+    site-packages.  Point the package at that installed extension; never fall
+    back to Python code.
+    """
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    suffixes = tuple(_machinery.EXTENSION_SUFFIXES)
+    for entry in _sys.path:
+        candidate = _os.path.join(_os.path.abspath(entry or _os.curdir), "fastloss")
+        if candidate == here or not _os.path.isdir(candidate):
+            continue
+        if any(f.startswith("_core.") and f.endswith(suffixes) for f in _os.listdir(candidate)):
+            __path__.append(candidate)
+            return
+    raise ImportError(
+        "fastloss's compiled extension (fastloss._core) is not built: "
+        "install the package with `pip install .`")
+
+
+try:
+    from . import _core
+except ImportError:
+    _find_installed_extension()
+
+from ._core import (
+    cross_entropy,
+    cross_entropy_and_grad,
+    mean_squared_error,
+    mean_squared_error_and_grad,
+    softmax_cross_entropy,
+    softmax_cross_entropy_and_grad,
+)
+from ._config import show_config
+from . import book
+
+__all__ = [
+    "__version__",
+    "book",
+    "cross_entropy",
+    "cross_entropy_and_grad",
+    "mean_squared_error",
+    "mean_squared_error_and_grad",
+    "show_config",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_and_grad",
+]

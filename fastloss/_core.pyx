@@ -1,0 +1,988 @@
+# cython: language_level=3
+"""Compiled kernels and argument handling of fastloss.
+
+Design
+------
+A call goes through three layers, all in this module:
+
+1. Argument handling (``_Call``).  Each public function validates its
+   arguments once, in C, and reduces them to a plain C struct (``Job``): raw
+   data pointers, element strides, sizes and options.  Native, aligned
+   float32/float64 arrays and integer label arrays of any layout are used in
+   place; anything else (other dtypes, byte-swapped or unaligned buffers,
+   array-likes) goes through one NumPy conversion.  Every argument, dtype and
+   shape error is raised here, before any kernel runs.
+
+2. Blocks.  Rows are processed in fixed blocks of ``BLOCK`` rows.  Each block
+   yields a ``BlockResult`` (its loss sum in float64, its divisor, its first bad
+   label row).  Block sums are added in block order, whether the blocks ran on
+   one thread or many, so the result never depends on ``n_threads``.
+
+3. Row kernels.  One ``cdef inline ... noexcept nogil`` function per loss and
+   target kind computes one row's loss (and, when asked, writes that row's
+   gradient) in double precision whatever the storage dtype.  The common cases
+   (class indices without weight or smoothing) have their own short path: the
+   gathered cross-entropy reads one element per row.
+
+Labels are checked inside the block loop, before the row that uses them is
+touched, so no label can make a kernel read or write outside an array.
+"""
+
+cimport cython
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.math cimport log, exp, INFINITY
+from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t,
+                          uint8_t, uint16_t, uint32_t, uint64_t)
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset
+
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_Scalar(void* data, cnp.dtype descr, object base)
+
+cdef extern from "_config.h":
+    int fl_max_threads() noexcept nogil
+    const int fl_openmp_enabled
+
+
+# ---------------------------------------------------------------------------
+# Constants and the job description
+# ---------------------------------------------------------------------------
+
+cdef enum:
+    BLOCK = 256                 # rows per block: fixes the summation order
+
+cdef enum Reduction:
+    RED_NONE = 0
+    RED_SUM = 1
+    RED_MEAN = 2
+
+cdef enum Family:
+    FAM_CE = 0                  # cross-entropy on probabilities
+    FAM_SCE = 1                 # softmax cross-entropy on logits
+    FAM_MSE = 2                 # squared error
+    FAM_LABELS = 3              # label check and divisor only (first pass)
+    FAM_SOFTMAX = 4             # the book's softmax (optionally with its loss)
+
+# Below this many elements a call stays on one thread: starting a team costs
+# more than the work (scikit-learn #30662).
+cdef Py_ssize_t PARALLEL_MIN_ELEMENTS = 1 << 17
+
+ctypedef struct Job:
+    int family
+    Py_ssize_t n, c
+    # pred: float32 if p_f32 else float64; strides in elements
+    const void* p
+    Py_ssize_t p_rs, p_cs
+    bint p_f32
+    # dense target (float32 if t_f32 else float64)
+    bint dense
+    const void* t
+    Py_ssize_t t_rs, t_cs
+    bint t_f32
+    # class-index labels: kind 'i' or 'u', size in bytes, stride in elements
+    const void* lab
+    Py_ssize_t lab_stride
+    bint lab_unsigned
+    int lab_size
+    bint has_ignore
+    int64_t ign_s
+    uint64_t ign_u
+    # options
+    const double* w             # class weights, NULL when unweighted
+    double eps
+    double s                    # label smoothing
+    # outputs: per-row losses ("none"), gradient
+    void* row_out
+    Py_ssize_t row_stride
+    void* g
+    Py_ssize_t g_rs, g_cs
+    double g_scale              # 1 / D
+    bint mse_row_mean           # "none" squared error: mean over the row
+
+ctypedef struct BlockResult:
+    double loss
+    double div
+    Py_ssize_t bad              # first row with an out-of-range label, or -1
+
+
+# ---------------------------------------------------------------------------
+# Labels
+# ---------------------------------------------------------------------------
+
+ctypedef fused label_t:
+    int8_t
+    int16_t
+    int32_t
+    int64_t
+    uint8_t
+    uint16_t
+    uint32_t
+    uint64_t
+
+
+cdef inline Py_ssize_t _load_labels_typed(const Job* J, const label_t* t,
+                                          Py_ssize_t r0, Py_ssize_t r1,
+                                          int64_t* out) noexcept nogil:
+    """Copy the labels of rows [r0, r1) to ``out`` as int64, -1 for ignored
+    rows.  Returns the first row whose label is out of range, or -1."""
+    cdef Py_ssize_t i
+    cdef label_t v
+    cdef Py_ssize_t c = J.c
+    cdef bint ignored
+    for i in range(r0, r1):
+        v = t[i * J.lab_stride]
+        if J.has_ignore:
+            if label_t is uint64_t:
+                ignored = <uint64_t>v == J.ign_u
+            else:
+                ignored = <int64_t>v == J.ign_s
+            if ignored:
+                out[i - r0] = -1
+                continue
+        if label_t is uint64_t:
+            if v >= <uint64_t>c:
+                return i
+        elif label_t is uint8_t or label_t is uint16_t or label_t is uint32_t:
+            if <int64_t>v >= c:
+                return i
+        else:
+            if v < 0 or <int64_t>v >= c:
+                return i
+        out[i - r0] = <int64_t>v
+    return -1
+
+
+cdef Py_ssize_t _load_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                             int64_t* out) noexcept nogil:
+    if J.lab_unsigned:
+        if J.lab_size == 1:
+            return _load_labels_typed(J, <const uint8_t*>J.lab, r0, r1, out)
+        elif J.lab_size == 2:
+            return _load_labels_typed(J, <const uint16_t*>J.lab, r0, r1, out)
+        elif J.lab_size == 4:
+            return _load_labels_typed(J, <const uint32_t*>J.lab, r0, r1, out)
+        return _load_labels_typed(J, <const uint64_t*>J.lab, r0, r1, out)
+    if J.lab_size == 1:
+        return _load_labels_typed(J, <const int8_t*>J.lab, r0, r1, out)
+    elif J.lab_size == 2:
+        return _load_labels_typed(J, <const int16_t*>J.lab, r0, r1, out)
+    elif J.lab_size == 4:
+        return _load_labels_typed(J, <const int32_t*>J.lab, r0, r1, out)
+    return _load_labels_typed(J, <const int64_t*>J.lab, r0, r1, out)
+
+
+# ---------------------------------------------------------------------------
+# Row kernels: one row, double precision
+# ---------------------------------------------------------------------------
+
+ctypedef fused pfloat:
+    float
+    double
+
+ctypedef fused tfloat:
+    float
+    double
+
+
+cdef inline double _coef_index(const Job* J, Py_ssize_t c, int64_t k) noexcept nogil:
+    """w_c q'_c for class-index target k."""
+    cdef double q = J.s / J.c
+    if c == k:
+        q = (1.0 - J.s) + J.s / J.c
+    if J.w != NULL:
+        return J.w[c] * q
+    return q
+
+
+cdef inline double _coef_dense(const Job* J, Py_ssize_t c, double q) noexcept nogil:
+    """w_c q'_c for a dense target value q (already in the computation dtype)."""
+    if J.s != 0.0:
+        q = (1.0 - J.s) * q + J.s / J.c
+    if J.w != NULL:
+        return J.w[c] * q
+    return q
+
+
+cdef inline double _ce_row(const Job* J, const pfloat* p, const tfloat* t,
+                           int64_t k, pfloat* g) noexcept nogil:
+    """Cross-entropy of one row of probabilities ``p`` against label ``k``
+    (``t == NULL``) or the dense row ``t``.  Writes the row's gradient times
+    ``J.g_scale`` to ``g`` unless it is NULL."""
+    cdef Py_ssize_t j, C = J.c
+    cdef double loss = 0.0, coef, pe
+    cdef double scale = J.g_scale
+    if t == NULL and J.w == NULL and J.s == 0.0:
+        # gathered: one element of the row
+        pe = <double>p[k * J.p_cs] + J.eps
+        if g != NULL:
+            for j in range(C):
+                g[j * J.g_cs] = 0
+            g[k * J.g_cs] = <pfloat>((-1.0 / pe) * scale)
+        return -log(pe)
+    for j in range(C):
+        if t == NULL:
+            coef = _coef_index(J, j, k)
+        else:
+            coef = _coef_dense(J, j, <double><pfloat>t[j * J.t_cs])
+        if coef != 0.0:
+            pe = <double>p[j * J.p_cs] + J.eps
+            loss -= coef * log(pe)
+            if g != NULL:
+                g[j * J.g_cs] = <pfloat>((-coef / pe) * scale)
+        elif g != NULL:
+            g[j * J.g_cs] = <pfloat>(0.0 * scale)
+    return loss
+
+
+cdef inline double _sce_row(const Job* J, const pfloat* x, const tfloat* t,
+                            int64_t k, pfloat* g) noexcept nogil:
+    """Softmax cross-entropy of one row of logits ``x``; see ``_ce_row``."""
+    cdef Py_ssize_t j, C = J.c, cs = J.p_cs
+    cdef double m = -INFINITY, v, e, ssum = 0.0, lse, loss = 0.0
+    cdef double coef, coef_sum = 0.0
+    cdef double scale = J.g_scale
+    for j in range(C):
+        v = x[j * cs]
+        if v > m:
+            m = v
+    for j in range(C):
+        e = exp(<double>x[j * cs] - m)
+        ssum += e
+        if g != NULL:
+            g[j * J.g_cs] = <pfloat>e
+    lse = log(ssum)
+    if t == NULL and J.w == NULL and J.s == 0.0:
+        loss = (m - <double>x[k * cs]) + lse
+        if g != NULL:
+            # p - onehot(k), dividing by the sum as the book's softmax does
+            e = exp(<double>x[k * cs] - m)
+            for j in range(C):
+                g[j * J.g_cs] = <pfloat>((<double>g[j * J.g_cs] / ssum) * scale)
+            g[k * J.g_cs] = <pfloat>((e / ssum - 1.0) * scale)
+        return loss
+    for j in range(C):
+        if t == NULL:
+            coef = _coef_index(J, j, k)
+        else:
+            coef = _coef_dense(J, j, <double><pfloat>t[j * J.t_cs])
+        coef_sum += coef
+        if coef != 0.0:
+            loss += coef * ((m - <double>x[j * cs]) + lse)
+    if g != NULL:
+        for j in range(C):
+            if t == NULL:
+                coef = _coef_index(J, j, k)
+            else:
+                coef = _coef_dense(J, j, <double><pfloat>t[j * J.t_cs])
+            g[j * J.g_cs] = <pfloat>(
+                ((<double>g[j * J.g_cs] / ssum) * coef_sum - coef) * scale)
+    return loss
+
+
+cdef inline double _mse_row(const Job* J, const pfloat* p, const tfloat* t,
+                            pfloat* g) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double d, acc = 0.0
+    for j in range(J.c):
+        d = <double>p[j * J.p_cs] - <double><pfloat>t[j * J.t_cs]
+        acc += d * d
+        if g != NULL:
+            g[j * J.g_cs] = <pfloat>((2.0 * d) * J.g_scale)
+    return acc
+
+
+cdef inline double _softmax_row(const Job* J, const pfloat* x, pfloat* y) noexcept nogil:
+    """The book's softmax of one row into ``y``; returns the row's sum of
+    exponentials (for callers that need it)."""
+    cdef Py_ssize_t j, C = J.c, cs = J.p_cs
+    cdef double m = -INFINITY, v, ssum = 0.0, e
+    for j in range(C):
+        v = x[j * cs]
+        if v > m:
+            m = v
+    for j in range(C):
+        e = exp(<double>x[j * cs] - m)
+        ssum += e
+        y[j * J.g_cs] = <pfloat>e
+    for j in range(C):
+        y[j * J.g_cs] = <pfloat>(<double>y[j * J.g_cs] / ssum)
+    return ssum
+
+
+# ---------------------------------------------------------------------------
+# Blocks
+# ---------------------------------------------------------------------------
+
+cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
+                       const pfloat* p, const tfloat* t) noexcept nogil:
+    cdef int64_t lab[BLOCK]
+    cdef Py_ssize_t r0 = b * BLOCK
+    cdef Py_ssize_t r1 = r0 + BLOCK
+    cdef Py_ssize_t i, j, bad
+    cdef double acc = 0.0, div = 0.0, li, di
+    cdef int64_t k = 0
+    cdef const tfloat* trow = NULL
+    cdef pfloat* grow = NULL
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* rows = <pfloat*>J.row_out
+    cdef bint labels = (J.family == FAM_CE or J.family == FAM_SCE or
+                        J.family == FAM_LABELS or J.family == FAM_SOFTMAX) and not J.dense
+    if r1 > J.n:
+        r1 = J.n
+    res.bad = -1
+    if labels and J.lab != NULL:
+        bad = _load_labels(J, r0, r1, lab)
+        if bad >= 0:
+            res.bad = bad
+            res.loss = 0.0
+            res.div = 0.0
+            return
+    for i in range(r0, r1):
+        if g != NULL:
+            grow = g + i * J.g_rs
+        if J.dense:
+            trow = t + i * J.t_rs
+        di = 1.0
+        if labels and J.lab != NULL:
+            k = lab[i - r0]
+            if k < 0:                           # ignored row
+                if grow != NULL:
+                    for j in range(J.c):
+                        grow[j * J.g_cs] = 0
+                if rows != NULL:
+                    rows[i * J.row_stride] = 0
+                continue
+            if J.w != NULL:
+                di = J.w[k]
+        if J.family == FAM_CE:
+            li = _ce_row(J, p + i * J.p_rs, trow, k, grow)
+        elif J.family == FAM_SCE:
+            li = _sce_row(J, p + i * J.p_rs, trow, k, grow)
+        elif J.family == FAM_MSE:
+            li = _mse_row(J, p + i * J.p_rs, trow, grow)
+            di = J.c
+            if J.mse_row_mean:
+                li = li / J.c
+        elif J.family == FAM_SOFTMAX:
+            _softmax_row(J, p + i * J.p_rs, grow)
+            li = 0.0
+            if J.lab != NULL:
+                li = -log(<double>grow[k * J.g_cs] + J.eps)
+        else:                                   # FAM_LABELS
+            li = 0.0
+        acc += li
+        div += di
+        if rows != NULL:
+            rows[i * J.row_stride] = <pfloat>li
+    res.loss = acc
+    res.div = div
+
+
+cdef void _block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogil:
+    if J.p_f32:
+        if J.t_f32:
+            _block_typed(J, b, res, <const float*>J.p, <const float*>J.t)
+        else:
+            _block_typed(J, b, res, <const float*>J.p, <const double*>J.t)
+    else:
+        if J.t_f32:
+            _block_typed(J, b, res, <const double*>J.p, <const float*>J.t)
+        else:
+            _block_typed(J, b, res, <const double*>J.p, <const double*>J.t)
+
+
+cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total) except -1 nogil:
+    """Run every block and add their results in block order."""
+    cdef Py_ssize_t nblocks = (J.n + BLOCK - 1) // BLOCK
+    cdef Py_ssize_t b
+    cdef BlockResult r
+    cdef BlockResult* parts
+    total.loss = 0.0
+    total.div = 0.0
+    total.bad = -1
+    if n_threads > nblocks:
+        n_threads = <int>nblocks
+    if n_threads <= 1:
+        for b in range(nblocks):
+            _block(J, b, &r)
+            if r.bad >= 0:
+                total.bad = r.bad
+                return 0
+            total.loss += r.loss
+            total.div += r.div
+        return 0
+    parts = <BlockResult*>malloc(nblocks * sizeof(BlockResult))
+    if parts == NULL:
+        with gil:
+            raise MemoryError()
+    for b in prange(nblocks, num_threads=n_threads, schedule="static"):
+        _block(J, b, &parts[b])
+    for b in range(nblocks):
+        if parts[b].bad >= 0:
+            total.bad = parts[b].bad
+            break
+        total.loss += parts[b].loss
+        total.div += parts[b].div
+    free(parts)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Argument handling
+# ---------------------------------------------------------------------------
+
+cdef object _F32 = np.dtype(np.float32)
+cdef object _F64 = np.dtype(np.float64)
+cdef cnp.dtype _D32 = cnp.PyArray_DescrFromType(cnp.NPY_FLOAT)
+cdef cnp.dtype _D64 = cnp.PyArray_DescrFromType(cnp.NPY_DOUBLE)
+_REDUCTIONS = "'mean', 'sum', 'none'"
+
+
+cdef inline bint _is_native_float(object a):
+    """A float32/float64 ndarray that kernels can read in place."""
+    cdef int tn
+    if not cnp.PyArray_Check(a):
+        return False
+    tn = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    return ((tn == cnp.NPY_DOUBLE or tn == cnp.NPY_FLOAT)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a))
+
+
+cdef inline bint _is_native_int(object a):
+    if not cnp.PyArray_Check(a):
+        return False
+    return (cnp.PyArray_ISINTEGER(<cnp.ndarray>a)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a))
+
+
+cdef _real_array(object obj, str name):
+    """np.asarray(obj), or TypeError if its dtype is not real."""
+    arr = np.asarray(obj)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"unsupported dtype {arr.dtype} for {name}: expected a real "
+            f"(bool, integer or floating) array")
+    return arr
+
+
+cdef cnp.ndarray _to_dtype(object arr, object dt):
+    """``arr`` (an ndarray) as a native, aligned array of dtype ``dt``."""
+    if arr.dtype != dt:
+        return arr.astype(dt)
+    if not arr.flags.aligned:
+        return arr.copy()
+    return arr
+
+
+cdef cnp.ndarray _coerce_pred(object pred, str name):
+    cdef cnp.ndarray P
+    if _is_native_float(pred):
+        P = <cnp.ndarray>pred
+    else:
+        arr = _real_array(pred, name)
+        if arr.dtype.kind == "f" and arr.dtype.itemsize == 4:
+            P = _to_dtype(arr, _F32)
+        else:
+            P = _to_dtype(arr, _F64)
+    cdef int nd = cnp.PyArray_NDIM(P)
+    if nd != 1 and nd != 2:
+        raise ValueError(
+            f"{name} must have shape (N, C) or (C,), got shape {(<object>P).shape}")
+    if cnp.PyArray_DIMS(P)[nd - 1] == 0:
+        raise ValueError(
+            f"{name} has 0 classes (shape {(<object>P).shape}); need at least one class")
+    return P
+
+
+cdef inline Py_ssize_t _estride(cnp.ndarray a, int axis):
+    """Stride of ``axis`` in elements (0 where the axis has length <= 1)."""
+    if cnp.PyArray_DIMS(a)[axis] <= 1:
+        return 0
+    return cnp.PyArray_STRIDES(a)[axis] // cnp.PyArray_ITEMSIZE(a)
+
+
+cdef void _set_pred(Job* J, cnp.ndarray P):
+    cdef int nd = cnp.PyArray_NDIM(P)
+    J.p = cnp.PyArray_DATA(P)
+    J.p_f32 = cnp.PyArray_TYPE(P) == cnp.NPY_FLOAT
+    if nd == 2:
+        J.n = cnp.PyArray_DIMS(P)[0]
+        J.c = cnp.PyArray_DIMS(P)[1]
+        J.p_rs = _estride(P, 0)
+        J.p_cs = _estride(P, 1)
+    else:
+        J.n = 1
+        J.c = cnp.PyArray_DIMS(P)[0]
+        J.p_rs = 0
+        J.p_cs = _estride(P, 0)
+
+
+cdef void _set_dense(Job* J, cnp.ndarray T):
+    J.dense = True
+    J.t = cnp.PyArray_DATA(T)
+    J.t_f32 = cnp.PyArray_TYPE(T) == cnp.NPY_FLOAT
+    if cnp.PyArray_NDIM(T) == 2:
+        J.t_rs = _estride(T, 0)
+        J.t_cs = _estride(T, 1)
+    else:
+        J.t_rs = 0
+        J.t_cs = _estride(T, 0)
+
+
+cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int nd = cnp.PyArray_NDIM(a), i
+    if cnp.PyArray_NDIM(b) != nd:
+        return False
+    for i in range(nd):
+        if cnp.PyArray_DIMS(a)[i] != cnp.PyArray_DIMS(b)[i]:
+            return False
+    return True
+
+
+cdef inline bint _is_label_shape(cnp.ndarray T, cnp.ndarray P):
+    """T's shape is (<object>P).shape[:-1]."""
+    cdef int nd = cnp.PyArray_NDIM(P)
+    if cnp.PyArray_NDIM(T) != nd - 1:
+        return False
+    return nd == 1 or cnp.PyArray_DIMS(T)[0] == cnp.PyArray_DIMS(P)[0]
+
+
+cdef _shape_error(object target_shape, cnp.ndarray P, str name, bint labels_allowed):
+    shape = (<object>P).shape
+    if labels_allowed:
+        return ValueError(
+            f"target shape {target_shape} does not match {name} shape {shape}: "
+            f"expected {shape[:-1]} for class indices or {shape} for dense targets")
+    return ValueError(
+        f"target shape {target_shape} does not match {name} shape {shape}")
+
+
+cdef object _label_target(Job* J, object target, cnp.ndarray P, str name):
+    """Set up ``target`` for a cross-entropy: class indices or a dense array.
+    Returns the array the job points into (to keep it alive)."""
+    cdef cnp.ndarray T
+    cdef object dt = _F32 if J.p_f32 else _F64
+    if type(target) is int and cnp.PyArray_NDIM(P) == 1:
+        return target                     # a Python int label; see _set_scalar
+    if _is_native_int(target):
+        T = <cnp.ndarray>target
+    elif _is_native_float(target) and _same_shape(<cnp.ndarray>target, P):
+        T = <cnp.ndarray>target
+        _set_dense(J, T)
+        return T
+    else:
+        arr = np.asarray(target)
+        kind = arr.dtype.kind
+        if kind == "i" or kind == "u":
+            if not arr.dtype.isnative or not arr.flags.aligned:
+                arr = arr.astype(arr.dtype.newbyteorder("="))
+            T = arr
+        elif kind == "f" or kind == "b":
+            T = arr
+            if _is_label_shape(T, P):
+                raise TypeError(
+                    f"class indices must be integers, got target dtype {arr.dtype}")
+            if not _same_shape(T, P):
+                raise _shape_error(arr.shape, P, name, True)
+            T = _to_dtype(arr, dt)
+            _set_dense(J, T)
+            return T
+        else:
+            raise TypeError(
+                f"unsupported dtype {arr.dtype} for target: expected integer "
+                f"class indices or a float array of {name}'s shape")
+    if not _is_label_shape(T, P):
+        raise _shape_error((<object>T).shape, P, name, True)
+    J.lab = cnp.PyArray_DATA(T)
+    J.lab_unsigned = cnp.PyArray_ISUNSIGNED(T)
+    J.lab_size = <int>cnp.PyArray_ITEMSIZE(T)
+    J.lab_stride = _estride(T, 0) if cnp.PyArray_NDIM(T) == 1 else 0
+    return T
+
+
+cdef object _dense_target(Job* J, object target, cnp.ndarray P, str name):
+    """Set up the target of a squared error: exactly ``P``'s shape."""
+    cdef cnp.ndarray T
+    if _is_native_float(target) and _same_shape(<cnp.ndarray>target, P):
+        T = <cnp.ndarray>target
+    else:
+        arr = _real_array(target, "target")
+        if not _same_shape(arr, P):
+            raise _shape_error(arr.shape, P, name, False)
+        T = _to_dtype(arr, _F32 if J.p_f32 else _F64)
+    _set_dense(J, T)
+    return T
+
+
+cdef int _reduction(object reduction) except -1:
+    if type(reduction) is str:
+        if reduction == "mean":
+            return RED_MEAN
+        if reduction == "sum":
+            return RED_SUM
+        if reduction == "none":
+            return RED_NONE
+    raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+cdef int _threads(object n_threads) except -1:
+    """0 for automatic, else the requested count."""
+    if n_threads is None:
+        return 0
+    if (isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool)
+            and n_threads >= 1):
+        return <int>min(n_threads, 1 << 16)
+    raise ValueError(f"n_threads must be None or an int >= 1, got {n_threads!r}")
+
+
+cdef inline int _pick_threads(const Job* J, int requested) noexcept:
+    if requested > 0:
+        return requested
+    if J.n * J.c < PARALLEL_MIN_ELEMENTS:
+        return 1
+    return fl_max_threads()
+
+
+cdef object _weights(Job* J, object weight):
+    if weight is None:
+        return None
+    arr = _real_array(weight, "weight")
+    if arr.shape != (J.c,):
+        raise ValueError(f"weight must have shape ({J.c},), got shape {arr.shape}")
+    w = np.ascontiguousarray(
+        arr.astype(_F32 if J.p_f32 else _F64).astype(np.float64))
+    J.w = <const double*>cnp.PyArray_DATA(<cnp.ndarray>w)
+    return w
+
+
+cdef int _ignore(Job* J, object ignore_index, object T) except -1:
+    cdef int bits
+    if ignore_index is None:
+        return 0
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(
+            f"ignore_index must be None or an int, got {type(ignore_index).__name__} "
+            f"{ignore_index!r}")
+    if J.dense:
+        raise ValueError(
+            f"ignore_index={ignore_index!r} is only supported with class-index targets, "
+            f"not with dense (one-hot or probability) targets")
+    ii = int(ignore_index)
+    if J.lab == NULL:                          # a Python int label: int64 storage
+        lo, hi = -(1 << 63), (1 << 63) - 1
+    else:
+        bits = 8 * J.lab_size
+        if J.lab_unsigned:
+            lo, hi = 0, (1 << bits) - 1
+        else:
+            lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if lo <= ii <= hi:                         # else it can never match
+        J.has_ignore = True
+        if ii > (1 << 63) - 1:
+            J.ign_u = <uint64_t>ii
+            J.ign_s = -1                       # unused: only uint64 labels reach here
+        else:
+            J.ign_s = <int64_t>ii
+            J.ign_u = <uint64_t>(ii & ((1 << 64) - 1))
+    return 0
+
+
+cdef double _nonneg(object value, str name) except? -1:
+    cdef double v = value
+    if not (v >= 0):
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return v
+
+
+cdef double _smoothing(object value) except? -1:
+    cdef double v = value
+    if not (0.0 <= v <= 1.0):
+        raise ValueError(f"label_smoothing must be in [0, 1], got {value!r}")
+    return v
+
+
+cdef cnp.ndarray _grad_out(cnp.ndarray P, object out, tuple inputs):
+    cdef cnp.ndarray O
+    cdef int tn = cnp.PyArray_TYPE(P)
+    if out is None:
+        return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P), tn, 0)
+    if not cnp.PyArray_Check(out):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    O = <cnp.ndarray>out
+    if cnp.PyArray_TYPE(O) != tn or not cnp.PyArray_ISNOTSWAPPED(O):
+        raise TypeError(f"out must have dtype {P.dtype}, got {O.dtype}")
+    if not _same_shape(O, P):
+        raise ValueError(f"out must have shape {(<object>P).shape}, got shape {(<object>O).shape}")
+    if not cnp.PyArray_ISWRITEABLE(O):
+        raise ValueError("out must be writable, got a read-only array")
+    if not cnp.PyArray_ISALIGNED(O):
+        raise ValueError("out must be aligned, got an unaligned array")
+    for a in inputs:
+        if a is not None and np.may_share_memory(O, a):
+            raise ValueError("out must not share memory with the inputs")
+    return O
+
+
+cdef object _scalar(double v, bint f32):
+    cdef float v32
+    if f32:
+        v32 = <float>v
+        return PyArray_Scalar(&v32, _D32, None)
+    return PyArray_Scalar(&v, _D64, None)
+
+
+cdef object _label_value(object target, Py_ssize_t row):
+    if type(target) is int:
+        return target
+    arr = np.asarray(target)
+    return int(arr[()] if arr.ndim == 0 else arr[row])
+
+
+cdef object _run(int family, object pred, object target, object reduction, object eps,
+                 object weight, object ignore_index, object label_smoothing,
+                 object n_threads, bint want_grad, object out, str name):
+    """Validate, set up a Job, run it and package the result."""
+    cdef Job J
+    cdef BlockResult total, first
+    cdef cnp.ndarray P, O = None, R = None
+    cdef int64_t scalar_label = 0
+    cdef double D
+    cdef int nt
+    cdef bint need_first_pass
+    memset(&J, 0, sizeof(Job))
+    J.family = family
+    J.g_scale = 1.0
+    cdef int red = _reduction(reduction)
+    if family == FAM_CE:
+        J.eps = _nonneg(eps, "eps")
+    if family == FAM_CE or family == FAM_SCE:
+        J.s = _smoothing(label_smoothing)
+    cdef int requested = _threads(n_threads)
+    P = _coerce_pred(pred, name)
+    _set_pred(&J, P)
+    if family == FAM_MSE:
+        T = _dense_target(&J, target, P, name)
+    else:
+        T = _label_target(&J, target, P, name)
+        W = _weights(&J, weight)
+        _ignore(&J, ignore_index, T)
+    if want_grad:
+        O = _grad_out(P, out, (pred, target))
+        J.g = cnp.PyArray_DATA(O)
+        if cnp.PyArray_NDIM(O) == 2:
+            J.g_rs = _estride(O, 0)
+            J.g_cs = _estride(O, 1)
+        else:
+            J.g_cs = _estride(O, 0)
+    # a Python int label of a single sample
+    if family != FAM_MSE and not J.dense and J.lab == NULL:
+        try:
+            scalar_label = target
+        except OverflowError:
+            raise IndexError(
+                f"target {target} is out of range for {J.c} classes (row 0)") from None
+        J.lab = &scalar_label
+        J.lab_size = 8
+        J.lab_unsigned = False
+    if red == RED_NONE:
+        R = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P) - 1, cnp.PyArray_DIMS(P),
+                              cnp.PyArray_TYPE(P), 0)
+        J.row_out = cnp.PyArray_DATA(R)
+        J.row_stride = 1
+        J.mse_row_mean = family == FAM_MSE
+    if want_grad:
+        if family == FAM_MSE:
+            if red == RED_MEAN:
+                J.g_scale = 1.0 / (<double>J.n * <double>J.c)
+            elif red == RED_NONE:
+                J.g_scale = 1.0 / <double>J.c
+        elif red == RED_MEAN:
+            need_first_pass = not J.dense and (J.w != NULL or J.has_ignore)
+            if need_first_pass:
+                J.family = FAM_LABELS
+                with nogil:
+                    _run_blocks(&J, 1, &first)
+                J.family = family
+                if first.bad >= 0:
+                    raise IndexError(
+                        f"target {_label_value(target, first.bad)} is out of range "
+                        f"for {J.c} classes (row {first.bad})")
+                D = first.div
+            else:
+                D = <double>J.n
+            J.g_scale = 1.0 / D
+    nt = _pick_threads(&J, requested)
+    with nogil:
+        _run_blocks(&J, nt, &total)
+    if total.bad >= 0:
+        raise IndexError(
+            f"target {_label_value(target, total.bad)} is out of range "
+            f"for {J.c} classes (row {total.bad})")
+    if red == RED_NONE:
+        loss = R
+    elif red == RED_SUM:
+        loss = _scalar(total.loss, J.p_f32)
+    else:
+        loss = _scalar(total.loss / total.div, J.p_f32)
+    if want_grad:
+        return loss, O
+    return loss
+
+
+# ---------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------
+
+def cross_entropy(probs, target, *, reduction="mean", eps=1e-7, weight=None,
+                  ignore_index=None, label_smoothing=0.0, n_threads=None):
+    """Cross-entropy of probabilities against class indices or dense targets.
+
+    Per sample, with ``q' = (1 - s) q + s / C`` the (smoothed) target row and
+    ``w`` the class weights::
+
+        l_i = -sum_c w_c q'_ic log(p_ic + eps)
+
+    A zero target term contributes exactly 0.  ``reduction="mean"`` divides
+    the sum by ``sum_i w[t_i]`` over rows that are not ignored (class indices)
+    or by ``N`` (dense targets).  Class indices without weight or smoothing
+    read one element per row.
+    """
+    return _run(FAM_CE, probs, target, reduction, eps, weight, ignore_index,
+                label_smoothing, n_threads, False, None, "probs")
+
+
+def softmax_cross_entropy(logits, target, *, reduction="mean", weight=None,
+                          ignore_index=None, label_smoothing=0.0, n_threads=None):
+    """Cross-entropy of ``softmax(logits)``, computed stably from the logits.
+
+    Per sample, with ``LSE_i = m_i + log sum_c exp(x_ic - m_i)`` and ``m_i``
+    the row maximum::
+
+        l_i = sum_c w_c q'_ic (LSE_i - x_ic)
+
+    Reductions, weights, ``ignore_index`` and smoothing as in
+    :func:`cross_entropy` (PyTorch's ``F.cross_entropy`` semantics).
+    """
+    return _run(FAM_SCE, logits, target, reduction, None, weight, ignore_index,
+                label_smoothing, n_threads, False, None, "logits")
+
+
+def mean_squared_error(pred, target, *, reduction="mean", n_threads=None):
+    """Squared error ``(p - t)**2``: mean over all ``N*C`` elements, sum, or
+    (``"none"``) the mean over the last axis per sample."""
+    return _run(FAM_MSE, pred, target, reduction, None, None, None, None,
+                n_threads, False, None, "pred")
+
+
+def cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7, weight=None,
+                           ignore_index=None, label_smoothing=0.0, n_threads=None,
+                           out=None):
+    """``(cross_entropy(...), gradient)`` in one pass.
+
+    The gradient with respect to ``probs`` is ``-w_c q'_ic / (p_ic + eps) / D``
+    (``D`` the divisor of ``"mean"``, 1 otherwise), exactly 0 for a zero
+    target term; ignored rows get 0.  ``out`` receives it if given.
+    """
+    return _run(FAM_CE, probs, target, reduction, eps, weight, ignore_index,
+                label_smoothing, n_threads, True, out, "probs")
+
+
+def softmax_cross_entropy_and_grad(logits, target, *, reduction="mean", weight=None,
+                                   ignore_index=None, label_smoothing=0.0,
+                                   n_threads=None, out=None):
+    """``(softmax_cross_entropy(...), gradient)`` in one pass.
+
+    The gradient with respect to the logits is
+    ``(p_ic * sum_k w_k q'_ik - w_c q'_ic) / D`` with ``p = softmax(x)``;
+    unweighted with one-hot targets, ``(p - onehot(t)) / D``.
+    """
+    return _run(FAM_SCE, logits, target, reduction, None, weight, ignore_index,
+                label_smoothing, n_threads, True, out, "logits")
+
+
+def mean_squared_error_and_grad(pred, target, *, reduction="mean", n_threads=None,
+                                out=None):
+    """``(mean_squared_error(...), gradient)``: the gradient is ``2 (p - t)``
+    divided by ``N*C`` (mean), 1 (sum) or ``C`` (none)."""
+    return _run(FAM_MSE, pred, target, reduction, None, None, None, None,
+                n_threads, True, out, "pred")
+
+
+# ---------------------------------------------------------------------------
+# The book's functions (fastloss.book)
+# ---------------------------------------------------------------------------
+
+def sum_squared_error(y, t):
+    """The book's ``0.5 * np.sum((y - t)**2)``, for ``t`` of exactly ``y``'s
+    shape."""
+    cdef Job J
+    cdef BlockResult total
+    memset(&J, 0, sizeof(Job))
+    J.family = FAM_MSE
+    J.g_scale = 1.0
+    P = _coerce_pred(y, "y")
+    _set_pred(&J, P)
+    T = _dense_target(&J, t, P, "y")
+    cdef int nt = _pick_threads(&J, 0)
+    with nogil:
+        _run_blocks(&J, nt, &total)
+    return _scalar(0.5 * total.loss, J.p_f32)
+
+
+def _softmax(x, t=None, double eps=1e-7):
+    """Row-wise softmax of ``x`` (1-D or 2-D) as a new array; with class
+    indices ``t`` also the book's loss ``-mean(log(y[i, t_i] + eps))``.
+    Returns ``y`` or ``(y, loss)``."""
+    cdef Job J
+    cdef BlockResult total
+    cdef cnp.ndarray P, Y
+    memset(&J, 0, sizeof(Job))
+    J.family = FAM_SOFTMAX
+    J.g_scale = 1.0
+    J.eps = eps
+    P = _coerce_pred(x, "x")
+    _set_pred(&J, P)
+    T = None
+    if t is not None:
+        T = _label_target(&J, t, P, "x")
+        if J.dense:
+            raise ValueError("_softmax takes class indices")
+    Y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P), cnp.PyArray_TYPE(P), 0)
+    J.g = cnp.PyArray_DATA(Y)
+    if cnp.PyArray_NDIM(Y) == 2:
+        J.g_rs = _estride(Y, 0)
+        J.g_cs = _estride(Y, 1)
+    else:
+        J.g_cs = _estride(Y, 0)
+    cdef int64_t scalar_label = 0
+    if t is not None and J.lab == NULL:
+        scalar_label = t
+        J.lab = &scalar_label
+        J.lab_size = 8
+    cdef int nt = _pick_threads(&J, 0)
+    with nogil:
+        _run_blocks(&J, nt, &total)
+    if total.bad >= 0:
+        raise IndexError(
+            f"target {_label_value(t, total.bad)} is out of range "
+            f"for {J.c} classes (row {total.bad})")
+    if t is None:
+        return Y
+    return Y, _scalar(total.loss / total.div, J.p_f32)
+
+
+def openmp_enabled():
+    """True if the extension was compiled with OpenMP."""
+    return bool(fl_openmp_enabled)
+
+
+def max_threads():
+    """The number of threads ``n_threads=None`` may use for large inputs."""
+    return fl_max_threads()
