@@ -17,6 +17,7 @@ def show_config(print_=True):
         "extension": _core.__file__,
         "openmp": _core.openmp_enabled(),
         "max_threads": _core.max_threads(),
+        "simd": _core.simd(),
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "machine": platform.machine(),

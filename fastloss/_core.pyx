@@ -177,8 +177,25 @@ cdef Py_ssize_t _load_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
 
 
 # ---------------------------------------------------------------------------
-# Row kernels: one row, double precision
+# Kernels
+#
+# Each block function handles rows [r0, r1) of one block and fills a
+# BlockResult.  Transcendentals go through fl_vlog / fl_vexp (_vmath.h) on
+# small stack buffers, so they run as SIMD loops; the arithmetic order of every
+# sum is fixed by the code below and never by the memory layout, the vector
+# width or the thread count.
 # ---------------------------------------------------------------------------
+
+cdef extern from "_vmath.h":
+    void fl_vlog(const double* x, double* y, Py_ssize_t n) noexcept nogil
+    void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil
+    void fl_vmath_init() noexcept
+    const char* fl_simd_name
+
+fl_vmath_init()
+
+cdef enum:
+    CAP = 2048                  # doubles per scratch buffer (on the stack)
 
 ctypedef fused pfloat:
     float
@@ -208,44 +225,217 @@ cdef inline double _coef_dense(const Job* J, Py_ssize_t c, double q) noexcept no
     return q
 
 
-cdef inline double _ce_row(const Job* J, const pfloat* p, const tfloat* t,
-                           int64_t k, pfloat* g) noexcept nogil:
-    """Cross-entropy of one row of probabilities ``p`` against label ``k``
-    (``t == NULL``) or the dense row ``t``.  Writes the row's gradient times
-    ``J.g_scale`` to ``g`` unless it is NULL."""
-    cdef Py_ssize_t j, C = J.c
-    cdef double loss = 0.0, coef, pe
-    cdef double scale = J.g_scale
-    if t == NULL and J.w == NULL and J.s == 0.0:
-        # gathered: one element of the row
-        pe = <double>p[k * J.p_cs] + J.eps
-        if g != NULL:
-            for j in range(C):
-                g[j * J.g_cs] = 0
-            g[k * J.g_cs] = <pfloat>((-1.0 / pe) * scale)
-        return -log(pe)
+cdef inline void _zero_row(pfloat* g, Py_ssize_t C, Py_ssize_t gcs) noexcept nogil:
+    cdef Py_ssize_t j
     for j in range(C):
-        if t == NULL:
-            coef = _coef_index(J, j, k)
+        g[j * gcs] = 0
+
+
+cdef inline void _finish_row(const Job* J, Py_ssize_t row, double li, pfloat* rows) noexcept nogil:
+    if rows != NULL:
+        rows[row * J.row_stride] = <pfloat>li
+
+
+cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                           const int64_t* lab, const pfloat* p,
+                           BlockResult* res) noexcept nogil:
+    """Class indices, no weight, no smoothing: one element per row."""
+    cdef double pe[BLOCK]
+    cdef double lg[BLOCK]
+    cdef Py_ssize_t i, k, r = r1 - r0
+    cdef Py_ssize_t rs = J.p_rs, cs = J.p_cs, C = J.c, grs = J.g_rs, gcs = J.g_cs
+    cdef double eps = J.eps, acc = 0.0, div = 0.0, li, scale = J.g_scale
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* grow
+    cdef pfloat* rows = <pfloat*>J.row_out
+    for i in range(r):
+        k = lab[i]
+        if k < 0:
+            k = 0                   # ignored row: any in-bounds element
+        pe[i] = <double>p[(r0 + i) * rs + k * cs] + eps
+    fl_vlog(pe, lg, r)
+    for i in range(r):
+        k = lab[i]
+        li = 0.0
+        if k >= 0:
+            li = -lg[i]
+            acc += li
+            div += 1.0
+        if g != NULL:
+            grow = g + (r0 + i) * grs
+            _zero_row(grow, C, gcs)
+            if k >= 0:
+                grow[k * gcs] = <pfloat>((-1.0 / pe[i]) * scale)
+        _finish_row(J, r0 + i, li, rows)
+    res.loss = acc
+    res.div = div
+
+
+cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                            const int64_t* lab, const pfloat* p, const tfloat* t,
+                            BlockResult* res) noexcept nogil:
+    """Dense targets, weights or smoothing: every element is read, but only
+    the terms with a nonzero coefficient w_c q'_c take a logarithm."""
+    cdef double pe[CAP + 1]
+    cdef double cf[CAP + 1]
+    cdef double lg[CAP]
+    cdef int32_t trow[CAP + 1]
+    cdef double rowsum[BLOCK]
+    cdef Py_ssize_t i, j, u, ii, nt = 0, r = r1 - r0
+    cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
+    cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
+    cdef double eps = J.eps, scale = J.g_scale, acc = 0.0, div = 0.0, coef, pv
+    cdef int64_t k = 0
+    cdef bint dense = J.dense
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* grow = NULL
+    cdef pfloat* rows = <pfloat*>J.row_out
+    for i in range(r):
+        rowsum[i] = 0.0
+        ii = r0 + i
+        if g != NULL:
+            grow = g + ii * grs
+        if not dense:
+            k = lab[i]
+            if k < 0:
+                if grow != NULL:
+                    _zero_row(grow, C, gcs)
+                continue
+        for j in range(C):
+            if dense:
+                coef = _coef_dense(J, j, <double><pfloat>t[ii * trs + j * tcs])
+            else:
+                coef = _coef_index(J, j, k)
+            pv = <double>p[ii * prs + j * pcs] + eps
+            pe[nt] = pv
+            cf[nt] = coef
+            trow[nt] = <int32_t>i
+            nt += coef != 0.0
+            if grow != NULL:
+                grow[j * gcs] = <pfloat>(((-coef / pv) if coef != 0.0 else 0.0) * scale)
+            if nt == CAP:
+                fl_vlog(pe, lg, nt)
+                for u in range(nt):
+                    rowsum[trow[u]] -= cf[u] * lg[u]
+                nt = 0
+    fl_vlog(pe, lg, nt)
+    for u in range(nt):
+        rowsum[trow[u]] -= cf[u] * lg[u]
+    for i in range(r):
+        if dense:
+            div += 1.0
         else:
-            coef = _coef_dense(J, j, <double><pfloat>t[j * J.t_cs])
-        if coef != 0.0:
-            pe = <double>p[j * J.p_cs] + J.eps
-            loss -= coef * log(pe)
+            k = lab[i]
+            if k < 0:
+                _finish_row(J, r0 + i, 0.0, rows)
+                continue
+            div += J.w[k] if J.w != NULL else 1.0
+        acc += rowsum[i]
+        _finish_row(J, r0 + i, rowsum[i], rows)
+    res.loss = acc
+    res.div = div
+
+
+cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                     const int64_t* lab, const pfloat* x, const tfloat* t,
+                     BlockResult* res) noexcept nogil:
+    """Softmax cross-entropy, C <= CAP: rows are shifted by their maximum into
+    one buffer per group, exponentiated in one SIMD pass, then reduced."""
+    cdef double a[CAP]
+    cdef double e[CAP]
+    cdef double ssum[BLOCK]
+    cdef double lse[BLOCK]
+    cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
+    cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t G = CAP // C, r = r1 - r0
+    cdef Py_ssize_t g0, g1, i, j, ii, base
+    cdef double m, v, s, li, coef, coef_sum, acc = 0.0, div = 0.0, scale = J.g_scale
+    cdef int64_t k = 0
+    cdef bint dense = J.dense
+    cdef bint plain = not dense and J.w == NULL and J.s == 0.0
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* grow = NULL
+    cdef pfloat* rows = <pfloat*>J.row_out
+    g0 = 0
+    while g0 < r:
+        g1 = g0 + G
+        if g1 > r:
+            g1 = r
+        for i in range(g0, g1):
+            ii = r0 + i
+            base = (i - g0) * C
+            m = -INFINITY
+            for j in range(C):
+                v = x[ii * rs + j * cs]
+                if v > m:
+                    m = v
+            for j in range(C):
+                a[base + j] = <double>x[ii * rs + j * cs] - m
+        fl_vexp(a, e, (g1 - g0) * C)
+        for i in range(g0, g1):
+            base = (i - g0) * C
+            s = 0.0
+            for j in range(C):
+                s += e[base + j]
+            ssum[i] = s
+        fl_vlog(&ssum[g0], &lse[g0], g1 - g0)
+        for i in range(g0, g1):
+            ii = r0 + i
+            base = (i - g0) * C
             if g != NULL:
-                g[j * J.g_cs] = <pfloat>((-coef / pe) * scale)
-        elif g != NULL:
-            g[j * J.g_cs] = <pfloat>(0.0 * scale)
-    return loss
+                grow = g + ii * grs
+            if not dense:
+                k = lab[i]
+                if k < 0:
+                    if grow != NULL:
+                        _zero_row(grow, C, gcs)
+                    _finish_row(J, ii, 0.0, rows)
+                    continue
+            if plain:
+                li = lse[i] - a[base + k]
+                if grow != NULL:
+                    s = ssum[i]
+                    for j in range(C):
+                        grow[j * gcs] = <pfloat>((e[base + j] / s) * scale)
+                    grow[k * gcs] = <pfloat>((e[base + k] / s - 1.0) * scale)
+                div += 1.0
+            else:
+                li = 0.0
+                coef_sum = 0.0
+                for j in range(C):
+                    if dense:
+                        coef = _coef_dense(J, j, <double><pfloat>t[ii * trs + j * tcs])
+                    else:
+                        coef = _coef_index(J, j, k)
+                    coef_sum += coef
+                    if coef != 0.0:
+                        li += coef * (lse[i] - a[base + j])
+                if grow != NULL:
+                    s = ssum[i]
+                    for j in range(C):
+                        if dense:
+                            coef = _coef_dense(J, j, <double><pfloat>t[ii * trs + j * tcs])
+                        else:
+                            coef = _coef_index(J, j, k)
+                        grow[j * gcs] = <pfloat>(((e[base + j] / s) * coef_sum - coef) * scale)
+                if dense:
+                    div += 1.0
+                else:
+                    div += J.w[k] if J.w != NULL else 1.0
+            acc += li
+            _finish_row(J, ii, li, rows)
+        g0 = g1
+    res.loss = acc
+    res.div = div
 
 
-cdef inline double _sce_row(const Job* J, const pfloat* x, const tfloat* t,
-                            int64_t k, pfloat* g) noexcept nogil:
-    """Softmax cross-entropy of one row of logits ``x``; see ``_ce_row``."""
-    cdef Py_ssize_t j, C = J.c, cs = J.p_cs
+cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_t k,
+                          pfloat* g) noexcept nogil:
+    """Softmax cross-entropy of one row with C > CAP (scalar libm path); the
+    gradient row doubles as the buffer of exponentials."""
+    cdef Py_ssize_t j, C = J.c, cs = J.p_cs, gcs = J.g_cs, tcs = J.t_cs
     cdef double m = -INFINITY, v, e, ssum = 0.0, lse, loss = 0.0
-    cdef double coef, coef_sum = 0.0
-    cdef double scale = J.g_scale
+    cdef double coef, coef_sum = 0.0, scale = J.g_scale
     for j in range(C):
         v = x[j * cs]
         if v > m:
@@ -254,64 +444,183 @@ cdef inline double _sce_row(const Job* J, const pfloat* x, const tfloat* t,
         e = exp(<double>x[j * cs] - m)
         ssum += e
         if g != NULL:
-            g[j * J.g_cs] = <pfloat>e
+            g[j * gcs] = <pfloat>e
     lse = log(ssum)
-    if t == NULL and J.w == NULL and J.s == 0.0:
-        loss = (m - <double>x[k * cs]) + lse
-        if g != NULL:
-            # p - onehot(k), dividing by the sum as the book's softmax does
-            e = exp(<double>x[k * cs] - m)
-            for j in range(C):
-                g[j * J.g_cs] = <pfloat>((<double>g[j * J.g_cs] / ssum) * scale)
-            g[k * J.g_cs] = <pfloat>((e / ssum - 1.0) * scale)
-        return loss
     for j in range(C):
         if t == NULL:
             coef = _coef_index(J, j, k)
         else:
-            coef = _coef_dense(J, j, <double><pfloat>t[j * J.t_cs])
+            coef = _coef_dense(J, j, <double><pfloat>t[j * tcs])
         coef_sum += coef
         if coef != 0.0:
-            loss += coef * ((m - <double>x[j * cs]) + lse)
+            loss += coef * (lse - (<double>x[j * cs] - m))
     if g != NULL:
         for j in range(C):
             if t == NULL:
                 coef = _coef_index(J, j, k)
             else:
-                coef = _coef_dense(J, j, <double><pfloat>t[j * J.t_cs])
-            g[j * J.g_cs] = <pfloat>(
-                ((<double>g[j * J.g_cs] / ssum) * coef_sum - coef) * scale)
+                coef = _coef_dense(J, j, <double><pfloat>t[j * tcs])
+            g[j * gcs] = <pfloat>(((<double>g[j * gcs] / ssum) * coef_sum - coef) * scale)
     return loss
 
 
-cdef inline double _mse_row(const Job* J, const pfloat* p, const tfloat* t,
-                            pfloat* g) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef double d, acc = 0.0
-    for j in range(J.c):
-        d = <double>p[j * J.p_cs] - <double><pfloat>t[j * J.t_cs]
-        acc += d * d
+cdef void _sce_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                          const int64_t* lab, const pfloat* x, const tfloat* t,
+                          BlockResult* res) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef double li, acc = 0.0, div = 0.0
+    cdef int64_t k = 0
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* grow = NULL
+    cdef const tfloat* trow = NULL
+    for i in range(r0, r1):
         if g != NULL:
-            g[j * J.g_cs] = <pfloat>((2.0 * d) * J.g_scale)
-    return acc
+            grow = g + i * J.g_rs
+        if J.dense:
+            trow = t + i * J.t_rs
+            div += 1.0
+        else:
+            k = lab[i - r0]
+            if k < 0:
+                if grow != NULL:
+                    _zero_row(grow, J.c, J.g_cs)
+                _finish_row(J, i, 0.0, <pfloat*>J.row_out)
+                continue
+            div += J.w[k] if J.w != NULL else 1.0
+        li = _sce_row_wide(J, x + i * J.p_rs, trow, k, grow)
+        acc += li
+        _finish_row(J, i, li, <pfloat*>J.row_out)
+    res.loss = acc
+    res.div = div
 
 
-cdef inline double _softmax_row(const Job* J, const pfloat* x, pfloat* y) noexcept nogil:
-    """The book's softmax of one row into ``y``; returns the row's sum of
-    exponentials (for callers that need it)."""
-    cdef Py_ssize_t j, C = J.c, cs = J.p_cs
-    cdef double m = -INFINITY, v, ssum = 0.0, e
-    for j in range(C):
-        v = x[j * cs]
-        if v > m:
-            m = v
-    for j in range(C):
-        e = exp(<double>x[j * cs] - m)
-        ssum += e
-        y[j * J.g_cs] = <pfloat>e
-    for j in range(C):
-        y[j * J.g_cs] = <pfloat>(<double>y[j * J.g_cs] / ssum)
-    return ssum
+cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                     const pfloat* p, const tfloat* t, BlockResult* res) noexcept nogil:
+    """Squared error.  Sum and mean accumulate per column over the block's
+    rows (a SIMD loop along each row), then add the columns in order; "none"
+    sums each row in order."""
+    cdef double colacc[CAP]
+    cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
+    cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t i, j, c0, c1
+    cdef double d, s, acc = 0.0, scale = J.g_scale
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* rows = <pfloat*>J.row_out
+    if rows != NULL:
+        for i in range(r0, r1):
+            s = 0.0
+            for j in range(C):
+                d = <double>p[i * prs + j * pcs] - <double><pfloat>t[i * trs + j * tcs]
+                s += d * d
+                if g != NULL:
+                    g[i * grs + j * gcs] = <pfloat>((2.0 * d) * scale)
+            rows[i * J.row_stride] = <pfloat>(s / C)
+            acc += s
+    else:
+        c0 = 0
+        while c0 < C:
+            c1 = c0 + CAP
+            if c1 > C:
+                c1 = C
+            for j in range(c1 - c0):
+                colacc[j] = 0.0
+            for i in range(r0, r1):
+                for j in range(c0, c1):
+                    d = <double>p[i * prs + j * pcs] - <double><pfloat>t[i * trs + j * tcs]
+                    colacc[j - c0] += d * d
+                    if g != NULL:
+                        g[i * grs + j * gcs] = <pfloat>((2.0 * d) * scale)
+            for j in range(c1 - c0):
+                acc += colacc[j]
+            c0 = c1
+    res.loss = acc
+    res.div = <double>(r1 - r0) * <double>C
+
+
+cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                         const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
+    """The book's softmax into J.g and, with labels, -log(y[i, t_i] + eps)."""
+    cdef double a[CAP]
+    cdef double e[CAP]
+    cdef double pe[BLOCK]
+    cdef double lg[BLOCK]
+    cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t G = CAP // C, r = r1 - r0, g0, g1, i, j, ii, base
+    cdef double m, v, s, acc = 0.0
+    cdef pfloat* y = <pfloat*>J.g
+    cdef pfloat* yrow
+    g0 = 0
+    while g0 < r:
+        g1 = g0 + G
+        if g1 > r:
+            g1 = r
+        for i in range(g0, g1):
+            ii = r0 + i
+            base = (i - g0) * C
+            m = -INFINITY
+            for j in range(C):
+                v = x[ii * rs + j * cs]
+                if v > m:
+                    m = v
+            for j in range(C):
+                a[base + j] = <double>x[ii * rs + j * cs] - m
+        fl_vexp(a, e, (g1 - g0) * C)
+        for i in range(g0, g1):
+            base = (i - g0) * C
+            yrow = y + (r0 + i) * grs
+            s = 0.0
+            for j in range(C):
+                s += e[base + j]
+            for j in range(C):
+                yrow[j * gcs] = <pfloat>(e[base + j] / s)
+            if lab != NULL:
+                pe[i] = <double>yrow[lab[i] * gcs] + J.eps
+        g0 = g1
+    if lab != NULL:
+        fl_vlog(pe, lg, r)
+        for i in range(r):
+            acc -= lg[i]
+    res.loss = acc
+    res.div = <double>r
+
+
+cdef void _softmax_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                              const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
+    cdef Py_ssize_t i, j, C = J.c, cs = J.p_cs, gcs = J.g_cs
+    cdef double m, v, e, s, acc = 0.0
+    cdef pfloat* yrow
+    cdef const pfloat* xrow
+    for i in range(r0, r1):
+        xrow = x + i * J.p_rs
+        yrow = <pfloat*>J.g + i * J.g_rs
+        m = -INFINITY
+        for j in range(C):
+            v = xrow[j * cs]
+            if v > m:
+                m = v
+        s = 0.0
+        for j in range(C):
+            e = exp(<double>xrow[j * cs] - m)
+            s += e
+            yrow[j * gcs] = <pfloat>e
+        for j in range(C):
+            yrow[j * gcs] = <pfloat>(<double>yrow[j * gcs] / s)
+        if lab != NULL:
+            acc -= log(<double>yrow[lab[i - r0] * gcs] + J.eps)
+    res.loss = acc
+    res.div = <double>(r1 - r0)
+
+
+cdef void _labels_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                        const int64_t* lab, BlockResult* res) noexcept nogil:
+    """The divisor of "mean": sum of w[t_i] (or the count) over kept rows."""
+    cdef Py_ssize_t i
+    cdef double div = 0.0
+    for i in range(r1 - r0):
+        if lab[i] >= 0:
+            div += J.w[lab[i]] if J.w != NULL else 1.0
+    res.loss = 0.0
+    res.div = div
 
 
 # ---------------------------------------------------------------------------
@@ -323,64 +632,37 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
     cdef int64_t lab[BLOCK]
     cdef Py_ssize_t r0 = b * BLOCK
     cdef Py_ssize_t r1 = r0 + BLOCK
-    cdef Py_ssize_t i, j, bad
-    cdef double acc = 0.0, div = 0.0, li, di
-    cdef int64_t k = 0
-    cdef const tfloat* trow = NULL
-    cdef pfloat* grow = NULL
-    cdef pfloat* g = <pfloat*>J.g
-    cdef pfloat* rows = <pfloat*>J.row_out
-    cdef bint labels = (J.family == FAM_CE or J.family == FAM_SCE or
-                        J.family == FAM_LABELS or J.family == FAM_SOFTMAX) and not J.dense
+    cdef Py_ssize_t bad
+    cdef int fam = J.family
     if r1 > J.n:
         r1 = J.n
     res.bad = -1
-    if labels and J.lab != NULL:
+    res.loss = 0.0
+    res.div = 0.0
+    if J.lab != NULL and not J.dense:
         bad = _load_labels(J, r0, r1, lab)
         if bad >= 0:
             res.bad = bad
-            res.loss = 0.0
-            res.div = 0.0
             return
-    for i in range(r0, r1):
-        if g != NULL:
-            grow = g + i * J.g_rs
-        if J.dense:
-            trow = t + i * J.t_rs
-        di = 1.0
-        if labels and J.lab != NULL:
-            k = lab[i - r0]
-            if k < 0:                           # ignored row
-                if grow != NULL:
-                    for j in range(J.c):
-                        grow[j * J.g_cs] = 0
-                if rows != NULL:
-                    rows[i * J.row_stride] = 0
-                continue
-            if J.w != NULL:
-                di = J.w[k]
-        if J.family == FAM_CE:
-            li = _ce_row(J, p + i * J.p_rs, trow, k, grow)
-        elif J.family == FAM_SCE:
-            li = _sce_row(J, p + i * J.p_rs, trow, k, grow)
-        elif J.family == FAM_MSE:
-            li = _mse_row(J, p + i * J.p_rs, trow, grow)
-            di = J.c
-            if J.mse_row_mean:
-                li = li / J.c
-        elif J.family == FAM_SOFTMAX:
-            _softmax_row(J, p + i * J.p_rs, grow)
-            li = 0.0
-            if J.lab != NULL:
-                li = -log(<double>grow[k * J.g_cs] + J.eps)
-        else:                                   # FAM_LABELS
-            li = 0.0
-        acc += li
-        div += di
-        if rows != NULL:
-            rows[i * J.row_stride] = <pfloat>li
-    res.loss = acc
-    res.div = div
+    if fam == FAM_CE:
+        if not J.dense and J.w == NULL and J.s == 0.0:
+            _ce_gather_block(J, r0, r1, lab, p, res)
+        else:
+            _ce_general_block(J, r0, r1, lab, p, t, res)
+    elif fam == FAM_SCE:
+        if J.c <= CAP:
+            _sce_block(J, r0, r1, lab, p, t, res)
+        else:
+            _sce_wide_block(J, r0, r1, lab, p, t, res)
+    elif fam == FAM_MSE:
+        _mse_block(J, r0, r1, p, t, res)
+    elif fam == FAM_SOFTMAX:
+        if J.c <= CAP:
+            _softmax_block(J, r0, r1, lab if J.lab != NULL else NULL, p, res)
+        else:
+            _softmax_wide_block(J, r0, r1, lab if J.lab != NULL else NULL, p, res)
+    else:
+        _labels_block(J, r0, r1, lab, res)
 
 
 cdef void _block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogil:
@@ -662,8 +944,13 @@ cdef object _weights(Job* J, object weight):
     return w
 
 
-cdef int _ignore(Job* J, object ignore_index, object T) except -1:
-    cdef int bits
+cdef object _INT64_MIN = int(np.iinfo(np.int64).min)
+cdef object _INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+cdef int _ignore(Job* J, object ignore_index) except -1:
+    """Set up ``ignore_index``: compared with each label as integers, so a
+    value outside the label dtype's range never matches."""
     if ignore_index is None:
         return 0
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
@@ -674,23 +961,21 @@ cdef int _ignore(Job* J, object ignore_index, object T) except -1:
         raise ValueError(
             f"ignore_index={ignore_index!r} is only supported with class-index targets, "
             f"not with dense (one-hot or probability) targets")
-    ii = int(ignore_index)
-    if J.lab == NULL:                          # a Python int label: int64 storage
-        lo, hi = -(1 << 63), (1 << 63) - 1
-    else:
-        bits = 8 * J.lab_size
-        if J.lab_unsigned:
-            lo, hi = 0, (1 << bits) - 1
-        else:
-            lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    cdef object ii = int(ignore_index)
+    cdef object bits = 8 * J.lab_size if J.lab != NULL else 64
+    cdef object lo, hi
+    if J.lab != NULL and J.lab_unsigned:
+        lo, hi = 0, (1 << bits) - 1
+    else:                                      # a Python int label: int64
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     if lo <= ii <= hi:                         # else it can never match
         J.has_ignore = True
-        if ii > (1 << 63) - 1:
+        if ii > _INT64_MAX:                    # only uint64 labels get here
             J.ign_u = <uint64_t>ii
-            J.ign_s = -1                       # unused: only uint64 labels reach here
         else:
             J.ign_s = <int64_t>ii
-            J.ign_u = <uint64_t>(ii & ((1 << 64) - 1))
+            if ii >= 0:
+                J.ign_u = <uint64_t>ii
     return 0
 
 
@@ -772,7 +1057,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
     else:
         T = _label_target(&J, target, P, name)
         W = _weights(&J, weight)
-        _ignore(&J, ignore_index, T)
+        _ignore(&J, ignore_index)
     if want_grad:
         O = _grad_out(P, out, (pred, target))
         J.g = cnp.PyArray_DATA(O)
@@ -981,6 +1266,11 @@ def _softmax(x, t=None, double eps=1e-7):
 def openmp_enabled():
     """True if the extension was compiled with OpenMP."""
     return bool(fl_openmp_enabled)
+
+
+def simd():
+    """Which exp/log loops this CPU runs: "avx2+fma" or "baseline"."""
+    return fl_simd_name.decode()
 
 
 def max_threads():
