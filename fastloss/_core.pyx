@@ -189,6 +189,8 @@ cdef Py_ssize_t _load_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
 cdef extern from "_vmath.h":
     void fl_vlog(const double* x, double* y, Py_ssize_t n) noexcept nogil
     void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil
+    Py_ssize_t fl_nonzero_f64(const double* t, Py_ssize_t n, int32_t* out) noexcept nogil
+    Py_ssize_t fl_nonzero_f32(const float* t, Py_ssize_t n, int32_t* out) noexcept nogil
     void fl_vmath_init() noexcept
     const char* fl_simd_name
 
@@ -269,6 +271,105 @@ cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         _finish_row(J, r0 + i, li, rows)
     res.loss = acc
     res.div = div
+
+
+cdef inline double _row_max(const pfloat* x, Py_ssize_t cs, Py_ssize_t C) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double v, m = -INFINITY
+    for j in range(C):
+        v = x[j * cs]
+        m = v if v > m else m
+    return m
+
+
+cdef inline void _shift_row(const pfloat* x, Py_ssize_t cs, Py_ssize_t C, double m,
+                            double* a) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(C):
+        a[j] = <double>x[j * cs] - m
+
+
+cdef inline void _scaled_probs(const double* e, Py_ssize_t C, double s, double scale,
+                               pfloat* g, Py_ssize_t gcs) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(C):
+        g[j * gcs] = <pfloat>((e[j] / s) * scale)
+
+
+cdef inline Py_ssize_t _nonzero_cols(const tfloat* t, Py_ssize_t tcs, Py_ssize_t C,
+                                     Py_ssize_t base, int32_t* out) noexcept nogil:
+    """Write base + j for the columns j with t[j] != 0 to ``out``; return their
+    count.  Branch-free: one-hot rows make a branch per element unpredictable."""
+    cdef Py_ssize_t j, n = 0
+    for j in range(C):
+        out[n] = <int32_t>(base + j)
+        n += t[j * tcs] != 0
+    return n
+
+
+cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                          const pfloat* p, const tfloat* t, BlockResult* res) noexcept nogil:
+    """Dense (one-hot or soft) targets without weight or smoothing, C <= CAP:
+    find the nonzero target terms of a group of rows, take their logs in one
+    SIMD pass, then add each row's terms in column order (the order, hence
+    the bits, of _ce_general_block)."""
+    cdef double pe[CAP]
+    cdef double q[CAP]
+    cdef double lg[CAP]
+    cdef int32_t idx[CAP + 4]           # offsets (i - g0) * C + j of the terms
+    cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
+    cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t G = CAP // C, r = r1 - r0
+    cdef Py_ssize_t g0, g1, i, ii, j, u, nt, end
+    cdef double eps = J.eps, scale = J.g_scale, s, acc = 0.0
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* grow = NULL
+    cdef pfloat* rows = <pfloat*>J.row_out
+    g0 = 0
+    while g0 < r:
+        g1 = g0 + G
+        if g1 > r:
+            g1 = r
+        if tcs == 1 and (trs == C or g1 - g0 == 1):
+            # the group's targets are one contiguous run
+            if tfloat is double:
+                nt = fl_nonzero_f64(t + (r0 + g0) * trs, (g1 - g0) * C, idx)
+            else:
+                nt = fl_nonzero_f32(t + (r0 + g0) * trs, (g1 - g0) * C, idx)
+        else:
+            nt = 0
+            for i in range(g0, g1):
+                nt += _nonzero_cols(t + (r0 + i) * trs, tcs, C, (i - g0) * C, idx + nt)
+        # gather the terms, walking the rows in step
+        i = g0
+        end = C
+        for u in range(nt):
+            while idx[u] >= end:
+                i += 1
+                end += C
+            j = idx[u] - (end - C)
+            q[u] = <double><pfloat>t[(r0 + i) * trs + j * tcs]
+            pe[u] = <double>p[(r0 + i) * prs + j * pcs] + eps
+        fl_vlog(pe, lg, nt)
+        u = 0
+        end = 0
+        for i in range(g0, g1):
+            ii = r0 + i
+            end += C
+            if g != NULL:
+                grow = g + ii * grs
+                _zero_row(grow, C, gcs)
+            s = 0.0
+            while u < nt and idx[u] < end:
+                s -= q[u] * lg[u]
+                if g != NULL:
+                    grow[(idx[u] - (end - C)) * gcs] = <pfloat>((-q[u] / pe[u]) * scale)
+                u += 1
+            acc += s
+            _finish_row(J, ii, s, rows)
+        g0 = g1
+    res.loss = acc
+    res.div = <double>r
 
 
 cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
@@ -364,13 +465,12 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         for i in range(g0, g1):
             ii = r0 + i
             base = (i - g0) * C
-            m = -INFINITY
-            for j in range(C):
-                v = x[ii * rs + j * cs]
-                if v > m:
-                    m = v
-            for j in range(C):
-                a[base + j] = <double>x[ii * rs + j * cs] - m
+            if cs == 1:
+                m = _row_max(x + ii * rs, 1, C)
+                _shift_row(x + ii * rs, 1, C, m, a + base)
+            else:
+                m = _row_max(x + ii * rs, cs, C)
+                _shift_row(x + ii * rs, cs, C, m, a + base)
         fl_vexp(a, e, (g1 - g0) * C)
         for i in range(g0, g1):
             base = (i - g0) * C
@@ -395,8 +495,10 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 li = lse[i] - a[base + k]
                 if grow != NULL:
                     s = ssum[i]
-                    for j in range(C):
-                        grow[j * gcs] = <pfloat>((e[base + j] / s) * scale)
+                    if gcs == 1:
+                        _scaled_probs(e + base, C, s, scale, grow, 1)
+                    else:
+                        _scaled_probs(e + base, C, s, scale, grow, gcs)
                     grow[k * gcs] = <pfloat>((e[base + k] / s - 1.0) * scale)
                 div += 1.0
             else:
@@ -494,6 +596,23 @@ cdef void _sce_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     res.div = div
 
 
+cdef inline void _sq_acc(const pfloat* p, Py_ssize_t pcs, const tfloat* t, Py_ssize_t tcs,
+                         double* acc, Py_ssize_t n, pfloat* g, Py_ssize_t gcs,
+                         double scale) noexcept nogil:
+    """acc[j] += (p[j] - t[j])**2 over one row segment; g[j] = 2 (p - t) scale."""
+    cdef Py_ssize_t j
+    cdef double d
+    if g == NULL:
+        for j in range(n):
+            d = <double>p[j * pcs] - <double><pfloat>t[j * tcs]
+            acc[j] += d * d
+    else:
+        for j in range(n):
+            d = <double>p[j * pcs] - <double><pfloat>t[j * tcs]
+            acc[j] += d * d
+            g[j * gcs] = <pfloat>((2.0 * d) * scale)
+
+
 cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                      const pfloat* p, const tfloat* t, BlockResult* res) noexcept nogil:
     """Squared error.  Sum and mean accumulate per column over the block's
@@ -525,11 +644,14 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             for j in range(c1 - c0):
                 colacc[j] = 0.0
             for i in range(r0, r1):
-                for j in range(c0, c1):
-                    d = <double>p[i * prs + j * pcs] - <double><pfloat>t[i * trs + j * tcs]
-                    colacc[j - c0] += d * d
-                    if g != NULL:
-                        g[i * grs + j * gcs] = <pfloat>((2.0 * d) * scale)
+                # unit strides spelled out so the compiler emits a SIMD loop
+                if pcs == 1 and tcs == 1 and (g == NULL or gcs == 1):
+                    _sq_acc(p + i * prs + c0, 1, t + i * trs + c0, 1, colacc, c1 - c0,
+                            g + i * grs + c0 if g != NULL else NULL, 1, scale)
+                else:
+                    _sq_acc(p + i * prs + c0 * pcs, pcs, t + i * trs + c0 * tcs, tcs,
+                            colacc, c1 - c0,
+                            g + i * grs + c0 * gcs if g != NULL else NULL, gcs, scale)
             for j in range(c1 - c0):
                 acc += colacc[j]
             c0 = c1
@@ -557,13 +679,12 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         for i in range(g0, g1):
             ii = r0 + i
             base = (i - g0) * C
-            m = -INFINITY
-            for j in range(C):
-                v = x[ii * rs + j * cs]
-                if v > m:
-                    m = v
-            for j in range(C):
-                a[base + j] = <double>x[ii * rs + j * cs] - m
+            if cs == 1:
+                m = _row_max(x + ii * rs, 1, C)
+                _shift_row(x + ii * rs, 1, C, m, a + base)
+            else:
+                m = _row_max(x + ii * rs, cs, C)
+                _shift_row(x + ii * rs, cs, C, m, a + base)
         fl_vexp(a, e, (g1 - g0) * C)
         for i in range(g0, g1):
             base = (i - g0) * C
@@ -647,6 +768,8 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
     if fam == FAM_CE:
         if not J.dense and J.w == NULL and J.s == 0.0:
             _ce_gather_block(J, r0, r1, lab, p, res)
+        elif J.dense and J.w == NULL and J.s == 0.0 and J.c <= CAP:
+            _ce_dense_block(J, r0, r1, p, t, res)
         else:
             _ce_general_block(J, r0, r1, lab, p, t, res)
     elif fam == FAM_SCE:
@@ -711,6 +834,19 @@ cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total) except -1 
         total.loss += parts[b].loss
         total.div += parts[b].div
     free(parts)
+    return 0
+
+
+# Below this many elements the kernel keeps the GIL: the call is shorter than
+# releasing and re-acquiring it.
+cdef Py_ssize_t NOGIL_MIN_ELEMENTS = 4096
+
+
+cdef inline int _run_job(const Job* J, int n_threads, BlockResult* total) except -1:
+    if J.n * J.c < NOGIL_MIN_ELEMENTS:
+        return _run_blocks(J, n_threads, total)
+    with nogil:
+        _run_blocks(J, n_threads, total)
     return 0
 
 
@@ -1092,8 +1228,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
             need_first_pass = not J.dense and (J.w != NULL or J.has_ignore)
             if need_first_pass:
                 J.family = FAM_LABELS
-                with nogil:
-                    _run_blocks(&J, 1, &first)
+                _run_job(&J, 1, &first)
                 J.family = family
                 if first.bad >= 0:
                     raise IndexError(
@@ -1104,8 +1239,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
                 D = <double>J.n
             J.g_scale = 1.0 / D
     nt = _pick_threads(&J, requested)
-    with nogil:
-        _run_blocks(&J, nt, &total)
+    _run_job(&J, nt, &total)
     if total.bad >= 0:
         raise IndexError(
             f"target {_label_value(target, total.bad)} is out of range "
@@ -1216,8 +1350,7 @@ def sum_squared_error(y, t):
     _set_pred(&J, P)
     T = _dense_target(&J, t, P, "y")
     cdef int nt = _pick_threads(&J, 0)
-    with nogil:
-        _run_blocks(&J, nt, &total)
+    _run_job(&J, nt, &total)
     return _scalar(0.5 * total.loss, J.p_f32)
 
 
@@ -1252,8 +1385,7 @@ def _softmax(x, t=None, double eps=1e-7):
         J.lab = &scalar_label
         J.lab_size = 8
     cdef int nt = _pick_threads(&J, 0)
-    with nogil:
-        _run_blocks(&J, nt, &total)
+    _run_job(&J, nt, &total)
     if total.bad >= 0:
         raise IndexError(
             f"target {_label_value(t, total.bad)} is out of range "

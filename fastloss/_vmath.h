@@ -152,6 +152,81 @@ fl_vexp_avx2(const double *restrict x, double *restrict y, ptrdiff_t n)
 { fl_vexp_body(x, y, n); }
 #endif
 
+
+/* ------------------------------------------------------------------------
+ * Nonzero positions: out[0..k) = the offsets i in [0, n) with t[i] != 0, in
+ * increasing order; returns k.  out must have room for n + 4 entries (the
+ * SIMD loop stores four at a time).  Used to find the terms of one-hot
+ * targets without a data-dependent branch per element.
+ * ---------------------------------------------------------------------- */
+
+#define FL_NONZERO_SCALAR(T)                                                  \
+    ptrdiff_t k = 0;                                                          \
+    for (; i < n; i++) {                                                      \
+        out[k] = (int32_t)i;                                                  \
+        k += t[i] != (T)0;                                                    \
+    }
+
+static ptrdiff_t fl_nonzero_f64_base(const double *restrict t, ptrdiff_t n, int32_t *restrict out)
+{ ptrdiff_t i = 0; FL_NONZERO_SCALAR(double) return k; }
+static ptrdiff_t fl_nonzero_f32_base(const float *restrict t, ptrdiff_t n, int32_t *restrict out)
+{ ptrdiff_t i = 0; FL_NONZERO_SCALAR(float) return k; }
+
+#if FL_DISPATCH
+#include <immintrin.h>
+
+/* the lanes of a 4-bit mask, packed to the front */
+static const int32_t fl_pack4[16][4] __attribute__((aligned(16))) = {
+    {0,0,0,0}, {0,0,0,0}, {1,0,0,0}, {0,1,0,0}, {2,0,0,0}, {0,2,0,0}, {1,2,0,0}, {0,1,2,0},
+    {3,0,0,0}, {0,3,0,0}, {1,3,0,0}, {0,1,3,0}, {2,3,0,0}, {0,2,3,0}, {1,2,3,0}, {0,1,2,3}};
+
+__attribute__((target("avx2,popcnt"))) static ptrdiff_t
+fl_nonzero_f64_avx2(const double *restrict t, ptrdiff_t n, int32_t *restrict out)
+{
+    ptrdiff_t i = 0, k = 0;
+    const __m256d zero = _mm256_setzero_pd();
+    for (; i + 4 <= n; i += 4) {
+        int m = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(t + i), zero, _CMP_NEQ_UQ));
+        __m128i lanes = _mm_load_si128((const __m128i *)fl_pack4[m]);
+        _mm_storeu_si128((__m128i *)(out + k), _mm_add_epi32(lanes, _mm_set1_epi32((int32_t)i)));
+        k += _mm_popcnt_u32((unsigned)m);
+    }
+    for (; i < n; i++) {
+        out[k] = (int32_t)i;
+        k += t[i] != 0.0;
+    }
+    return k;
+}
+
+__attribute__((target("avx2,popcnt"))) static ptrdiff_t
+fl_nonzero_f32_avx2(const float *restrict t, ptrdiff_t n, int32_t *restrict out)
+{
+    ptrdiff_t i = 0, k = 0;
+    const __m128 zero = _mm_setzero_ps();
+    for (; i + 4 <= n; i += 4) {
+        int m = _mm_movemask_ps(_mm_cmp_ps(_mm_loadu_ps(t + i), zero, _CMP_NEQ_UQ));
+        __m128i lanes = _mm_load_si128((const __m128i *)fl_pack4[m]);
+        _mm_storeu_si128((__m128i *)(out + k), _mm_add_epi32(lanes, _mm_set1_epi32((int32_t)i)));
+        k += _mm_popcnt_u32((unsigned)m);
+    }
+    for (; i < n; i++) {
+        out[k] = (int32_t)i;
+        k += t[i] != 0.0f;
+    }
+    return k;
+}
+#endif
+
+typedef ptrdiff_t (*fl_nonzero_f64_fn)(const double *restrict, ptrdiff_t, int32_t *restrict);
+typedef ptrdiff_t (*fl_nonzero_f32_fn)(const float *restrict, ptrdiff_t, int32_t *restrict);
+static fl_nonzero_f64_fn fl_nonzero_f64_impl = fl_nonzero_f64_base;
+static fl_nonzero_f32_fn fl_nonzero_f32_impl = fl_nonzero_f32_base;
+
+static inline ptrdiff_t fl_nonzero_f64(const double *t, ptrdiff_t n, int32_t *out)
+{ return fl_nonzero_f64_impl(t, n, out); }
+static inline ptrdiff_t fl_nonzero_f32(const float *t, ptrdiff_t n, int32_t *out)
+{ return fl_nonzero_f32_impl(t, n, out); }
+
 static fl_varray_fn fl_vlog_impl = fl_vlog_base;
 static fl_varray_fn fl_vexp_impl = fl_vexp_base;
 static const char *fl_simd_name = "baseline";
@@ -165,6 +240,10 @@ static void fl_vmath_init(void)
         fl_vlog_impl = fl_vlog_avx2;
         fl_vexp_impl = fl_vexp_avx2;
         fl_simd_name = "avx2+fma";
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
+        fl_nonzero_f64_impl = fl_nonzero_f64_avx2;
+        fl_nonzero_f32_impl = fl_nonzero_f32_avx2;
     }
 #endif
 }
