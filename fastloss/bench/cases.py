@@ -1,0 +1,668 @@
+"""Every benchmark case, in one place.
+
+``python -m fastloss.bench`` and the pytest-benchmark suites in the
+repository's ``bench/`` folder both enumerate the cases from here; neither
+keeps a list of its own, so the two cannot drift apart.
+
+A *case* is one operation ("op") on one batch: shape ``(n, c)`` and dtype.
+An op knows the fastloss call it times and the same computation written by
+each other implementation:
+
+``fastloss``
+    the compiled call (``n_threads=1`` unless a caller asks otherwise).
+``numpy``
+    the seed project's NumPy code quoted in issue 5 (``np_ce_index`` and
+    friends below), shipped verbatim.
+``book``
+    the book's NumPy code as published, from ``fastloss.reference.book``.
+``reference``
+    ``fastloss.reference``, the pure-NumPy oracle of the test suite.
+``torch``
+    ``torch.nn.functional`` on the CPU with one thread, only where ``torch``
+    imports; it is never a dependency.
+
+Every implementation of a case receives the very same array objects, drawn
+once per case. For 10 classes they are drawn the way the book draws a
+mini-batch: ``batch_mask = np.random.choice(60000, batch_size)`` over a
+60000-row pool of logits, their softmax outputs and int64 labels (a
+seeded ``RandomState``, whose ``choice`` is the function behind
+``np.random.choice``). All cases of one batch size get the same rows;
+float32 cases get those rows cast to float32. The wide 1000 x 1000 case has
+no pool (60000 x 1000 would be 480 MB) and is drawn directly.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+import fastloss
+from fastloss import book as fastloss_book
+from fastloss import reference
+from fastloss.reference import book as reference_book
+
+# ---------------------------------------------------------------------------
+# The seed's NumPy code (issue 5), exactly as quoted there. Do not "improve".
+
+
+def np_ce_index(y, t):
+    n = y.shape[0]
+    return -np.sum(np.log(y[np.arange(n), t] + 1e-7)) / n
+
+
+def np_ce_onehot(y, t):
+    return -np.sum(t * np.log(y + 1e-7)) / y.shape[0]
+
+
+def np_sse(y, t):
+    return 0.5 * np.sum((y - t) ** 2)
+
+
+def np_softmax_with_loss(x, t):          # forward + backward(1), class indices
+    x = x - x.max(axis=1, keepdims=True)
+    e = np.exp(x)
+    y = e / e.sum(axis=1, keepdims=True)
+    n = y.shape[0]
+    loss = -np.sum(np.log(y[np.arange(n), t] + 1e-7)) / n
+    dx = y.copy()
+    dx[np.arange(n), t] -= 1
+    return loss, dx / n
+
+
+# ---------------------------------------------------------------------------
+# Sizes
+
+POOL_ROWS = 60000
+N_CLASSES = 10
+POOL_SEED = 0
+BATCH_SEED = 1
+
+BATCH_SIZES = (1, 10, 100, 1000, 100_000, 1_000_000)
+WIDE_SHAPE = (1000, 1000)
+SHAPES = tuple((n, N_CLASSES) for n in BATCH_SIZES) + (WIDE_SHAPE,)
+DTYPES = ("float64", "float32")
+
+# The default run of ``python -m fastloss.bench``, per dtype: about a minute
+# on two cores, every issue-5 target included (those are float64); ``--full``
+# runs SHAPES for both dtypes.
+DEFAULT_SHAPES = {
+    "float64": ((1, 10), (10, 10), (100, 10), (1000, 10), (1_000_000, 10)),
+    "float32": ((1, 10), (10, 10), (100, 10), (1000, 10), (100_000, 10)),
+}
+# A smoke-test configuration (the CLI's hidden ``--quick``).
+QUICK_SHAPES = ((1, 10), (100, 10))
+
+IMPLEMENTATIONS = ("fastloss", "numpy", "book", "reference", "torch")
+
+
+# ---------------------------------------------------------------------------
+# Optional PyTorch
+
+
+@functools.lru_cache(maxsize=None)
+def torch_module():
+    """``torch`` set to one thread, or None where it does not import."""
+    try:
+        import torch
+    except Exception:  # ImportError, or a broken install raising OSError
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def _torch():
+    torch = torch_module()
+    if torch is None:
+        raise RuntimeError("torch is not importable")
+    return torch, torch.nn.functional
+
+
+def torch_ce_index(y, t):
+    torch, F = _torch()
+    return F.nll_loss(torch.log(torch.from_numpy(y) + 1e-7), torch.from_numpy(t))
+
+
+def torch_ce_onehot(y, t):
+    torch, _ = _torch()
+    yt = torch.from_numpy(y)
+    return -(torch.from_numpy(t) * torch.log(yt + 1e-7)).sum() / yt.shape[0]
+
+
+def torch_ce_and_grad(y, t):
+    torch, F = _torch()
+    yt = torch.from_numpy(y).requires_grad_()
+    tt = torch.from_numpy(t)
+    if tt.dim() == yt.dim():
+        loss = -(tt * torch.log(yt + 1e-7)).sum() / yt.shape[0]
+    else:
+        loss = F.nll_loss(torch.log(yt + 1e-7), tt)
+    loss.backward()
+    return loss, yt.grad
+
+
+def torch_softmax_ce(x, t):
+    torch, F = _torch()
+    return F.cross_entropy(torch.from_numpy(x), torch.from_numpy(t))
+
+
+def torch_softmax_ce_and_grad(x, t):
+    torch, F = _torch()
+    xt = torch.from_numpy(x).requires_grad_()
+    loss = F.cross_entropy(xt, torch.from_numpy(t))
+    loss.backward()
+    return loss, xt.grad
+
+
+def torch_mse(y, t):
+    torch, F = _torch()
+    return F.mse_loss(torch.from_numpy(y), torch.from_numpy(t))
+
+
+def torch_mse_and_grad(y, t):
+    torch, F = _torch()
+    yt = torch.from_numpy(y).requires_grad_()
+    loss = F.mse_loss(yt, torch.from_numpy(t))
+    loss.backward()
+    return loss, yt.grad
+
+
+def torch_sse(y, t):
+    torch, F = _torch()
+    return 0.5 * F.mse_loss(torch.from_numpy(y), torch.from_numpy(t), reduction="sum")
+
+
+@contextlib.contextmanager
+def run_one_threaded():
+    """Hold OpenMP's default thread count to one while the benchmark runs.
+
+    fastloss's automatic thread choice (``n_threads=None``, and fastloss.book,
+    which has no ``n_threads``) follows OpenMP's default; this sets it to one
+    through threadpoolctl where that is installed, so that every side runs on
+    one thread. An explicit ``n_threads`` still wins. Yields a description.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except Exception:
+        yield "automatic (threadpoolctl is not installed to hold it to 1)"
+        return
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield "1 (OpenMP default held to 1 by threadpoolctl)"
+
+
+# ---------------------------------------------------------------------------
+# Calls and ops
+
+
+@dataclass(frozen=True)
+class Call:
+    """``fn(*args, **kwargs)``, ready to time; ``code`` says it in Python."""
+
+    fn: Callable[..., Any]
+    args: tuple
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    code: str = ""
+
+    def __call__(self):
+        return self.fn(*self.args, **self.kwargs)
+
+
+class _LayerForwardBackward:
+    """One book layer's ``forward(x, t)`` then ``backward()``, as a training step does."""
+
+    def __init__(self, layer_class):
+        self.layer = layer_class()
+
+    def __call__(self, x, t):
+        loss = self.layer.forward(x, t)
+        return loss, self.layer.backward()
+
+
+def _plain(fn, code, threaded=False):
+    """A builder: (pred, target, n_threads) -> Call of ``fn(pred, target)``.
+
+    ``code`` says the call in Python; a threaded one gains ``n_threads=``.
+    """
+
+    def build(pred, target, n_threads):
+        if threaded and n_threads is not None:
+            return Call(fn, (pred, target), {"n_threads": n_threads},
+                        f"{code[:-1]}, n_threads={n_threads})")
+        return Call(fn, (pred, target), {}, code)
+
+    return build
+
+
+def _layer(layer_class, code):
+    def build(pred, target, n_threads):
+        return Call(_LayerForwardBackward(layer_class), (pred, target), {}, code)
+
+    return build
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """One computation, written by each implementation that has it.
+
+    ``approx`` names the implementations whose *loss* adds the book's 1e-7
+    inside the log where the fastloss call does not (or the other way
+    round): they agree to about 1e-7 / p rather than to rounding. Their
+    gradients agree to rounding all the same.
+    """
+
+    key: str            # identifier used in case ids
+    label: str          # what the table prints
+    family: str         # "cross_entropy", "softmax_cross_entropy", "squared_error"
+    api: str            # the fastloss name timed, e.g. "book.SoftmaxWithLoss"
+    pred: str           # "probs" or "logits"
+    target: str         # "index" or "onehot"
+    grad: bool          # the calls return (loss, gradient)
+    threaded: bool      # the fastloss call takes n_threads
+    baseline: str       # implementation shown in the table's NumPy column
+    builders: Mapping[str, Callable[..., Call]]
+    approx: frozenset = frozenset()
+
+    def implementations(self, torch=True):
+        names = [name for name in IMPLEMENTATIONS if name in self.builders]
+        if not (torch and torch_module() is not None):
+            names = [name for name in names if name != "torch"]
+        return tuple(names)
+
+
+def book_softmax_cross_entropy(x, t):
+    """The book's forward pass of SoftmaxWithLoss, without the layer."""
+    return reference_book.cross_entropy_error(reference_book.softmax(x), t)
+
+
+_FL = "fastloss."
+_FB = "fastloss.book."
+_R = "fastloss.reference."
+_RB = "fastloss.reference.book."
+_TORCH_CE = "F.nll_loss(torch.log(y + 1e-7), t)"
+_TORCH_CE_ONEHOT = "-(t_onehot * torch.log(y + 1e-7)).sum() / n"
+_LAYER = "layer.forward(x, {t}); layer.backward()  # layer = {m}SoftmaxWithLoss(), made once"
+
+OPS = (
+    Op("cross_entropy_index", "cross_entropy (index)", "cross_entropy", "cross_entropy",
+       "probs", "index", grad=False, threaded=True, baseline="numpy", builders={
+           "fastloss": _plain(fastloss.cross_entropy, _FL + "cross_entropy(y, t)", True),
+           "numpy": _plain(np_ce_index, "np_ce_index(y, t)"),
+           "reference": _plain(reference.cross_entropy, _R + "cross_entropy(y, t)"),
+           "torch": _plain(torch_ce_index, _TORCH_CE),
+       }),
+    Op("cross_entropy_onehot", "cross_entropy (one-hot)", "cross_entropy", "cross_entropy",
+       "probs", "onehot", grad=False, threaded=True, baseline="numpy", builders={
+           "fastloss": _plain(fastloss.cross_entropy, _FL + "cross_entropy(y, t_onehot)", True),
+           "numpy": _plain(np_ce_onehot, "np_ce_onehot(y, t_onehot)"),
+           "reference": _plain(reference.cross_entropy, _R + "cross_entropy(y, t_onehot)"),
+           "torch": _plain(torch_ce_onehot, _TORCH_CE_ONEHOT),
+       }),
+    Op("softmax_cross_entropy_index", "softmax_cross_entropy (index)", "softmax_cross_entropy",
+       "softmax_cross_entropy", "logits", "index", grad=False, threaded=True, baseline="book",
+       builders={
+           "fastloss": _plain(fastloss.softmax_cross_entropy,
+                              _FL + "softmax_cross_entropy(x, t)", True),
+           "book": _plain(book_softmax_cross_entropy, _RB + "cross_entropy_error(softmax(x), t)"),
+           "reference": _plain(reference.softmax_cross_entropy,
+                               _R + "softmax_cross_entropy(x, t)"),
+           "torch": _plain(torch_softmax_ce, "F.cross_entropy(x, t)"),
+       }, approx=frozenset({"book"})),
+    Op("mean_squared_error", "mean_squared_error", "squared_error", "mean_squared_error",
+       "probs", "onehot", grad=False, threaded=True, baseline="reference", builders={
+           "fastloss": _plain(fastloss.mean_squared_error,
+                              _FL + "mean_squared_error(y, t_onehot)", True),
+           "reference": _plain(reference.mean_squared_error,
+                               _R + "mean_squared_error(y, t_onehot)"),
+           "torch": _plain(torch_mse, "F.mse_loss(y, t_onehot)"),
+       }),
+    Op("cross_entropy_and_grad_index", "cross_entropy_and_grad (index)", "cross_entropy",
+       "cross_entropy_and_grad", "probs", "index", grad=True, threaded=True,
+       baseline="reference", builders={
+           "fastloss": _plain(fastloss.cross_entropy_and_grad,
+                              _FL + "cross_entropy_and_grad(y, t)", True),
+           "reference": _plain(reference.cross_entropy_and_grad,
+                               _R + "cross_entropy_and_grad(y, t)"),
+           "torch": _plain(torch_ce_and_grad, _TORCH_CE + ".backward(); y.grad"),
+       }),
+    Op("cross_entropy_and_grad_onehot", "cross_entropy_and_grad (one-hot)", "cross_entropy",
+       "cross_entropy_and_grad", "probs", "onehot", grad=True, threaded=True,
+       baseline="reference", builders={
+           "fastloss": _plain(fastloss.cross_entropy_and_grad,
+                              _FL + "cross_entropy_and_grad(y, t_onehot)", True),
+           "reference": _plain(reference.cross_entropy_and_grad,
+                               _R + "cross_entropy_and_grad(y, t_onehot)"),
+           "torch": _plain(torch_ce_and_grad, f"({_TORCH_CE_ONEHOT}).backward(); y.grad"),
+       }),
+    Op("softmax_cross_entropy_and_grad_index", "softmax_cross_entropy_and_grad (index)",
+       "softmax_cross_entropy", "softmax_cross_entropy_and_grad", "logits", "index",
+       grad=True, threaded=True, baseline="numpy", builders={
+           "fastloss": _plain(fastloss.softmax_cross_entropy_and_grad,
+                              _FL + "softmax_cross_entropy_and_grad(x, t)", True),
+           "numpy": _plain(np_softmax_with_loss, "np_softmax_with_loss(x, t)"),
+           "book": _layer(reference_book.SoftmaxWithLoss, _LAYER.format(t="t", m=_RB)),
+           "reference": _plain(reference.softmax_cross_entropy_and_grad,
+                               _R + "softmax_cross_entropy_and_grad(x, t)"),
+           "torch": _plain(torch_softmax_ce_and_grad, "F.cross_entropy(x, t).backward(); x.grad"),
+       }, approx=frozenset({"numpy", "book"})),
+    Op("mean_squared_error_and_grad", "mean_squared_error_and_grad", "squared_error",
+       "mean_squared_error_and_grad", "probs", "onehot", grad=True, threaded=True,
+       baseline="reference", builders={
+           "fastloss": _plain(fastloss.mean_squared_error_and_grad,
+                              _FL + "mean_squared_error_and_grad(y, t_onehot)", True),
+           "reference": _plain(reference.mean_squared_error_and_grad,
+                               _R + "mean_squared_error_and_grad(y, t_onehot)"),
+           "torch": _plain(torch_mse_and_grad, "F.mse_loss(y, t_onehot).backward(); y.grad"),
+       }),
+    Op("book_sum_squared_error", "book.sum_squared_error", "squared_error",
+       "book.sum_squared_error", "probs", "onehot", grad=False, threaded=False,
+       baseline="numpy", builders={
+           "fastloss": _plain(fastloss_book.sum_squared_error,
+                              _FB + "sum_squared_error(y, t_onehot)"),
+           "numpy": _plain(np_sse, "np_sse(y, t_onehot)"),
+           "book": _plain(reference_book.sum_squared_error,
+                          _RB + "sum_squared_error(y, t_onehot)"),
+           "torch": _plain(torch_sse, "0.5 * F.mse_loss(y, t_onehot, reduction='sum')"),
+       }),
+    Op("book_cross_entropy_error_index", "book.cross_entropy_error (index)", "cross_entropy",
+       "book.cross_entropy_error", "probs", "index", grad=False, threaded=False,
+       baseline="numpy", builders={
+           "fastloss": _plain(fastloss_book.cross_entropy_error,
+                              _FB + "cross_entropy_error(y, t)"),
+           "numpy": _plain(np_ce_index, "np_ce_index(y, t)"),
+           "book": _plain(reference_book.cross_entropy_error, _RB + "cross_entropy_error(y, t)"),
+           "torch": _plain(torch_ce_index, _TORCH_CE),
+       }),
+    Op("book_cross_entropy_error_onehot", "book.cross_entropy_error (one-hot)", "cross_entropy",
+       "book.cross_entropy_error", "probs", "onehot", grad=False, threaded=False,
+       baseline="numpy", builders={
+           "fastloss": _plain(fastloss_book.cross_entropy_error,
+                              _FB + "cross_entropy_error(y, t_onehot)"),
+           "numpy": _plain(np_ce_onehot, "np_ce_onehot(y, t_onehot)"),
+           "book": _plain(reference_book.cross_entropy_error,
+                          _RB + "cross_entropy_error(y, t_onehot)"),
+           "torch": _plain(torch_ce_onehot, _TORCH_CE_ONEHOT),
+       }),
+    Op("book_SoftmaxWithLoss_index", "book.SoftmaxWithLoss fwd+bwd (index)",
+       "softmax_cross_entropy", "book.SoftmaxWithLoss", "logits", "index", grad=True,
+       threaded=False, baseline="numpy", builders={
+           "fastloss": _layer(fastloss_book.SoftmaxWithLoss, _LAYER.format(t="t", m=_FB)),
+           "numpy": _plain(np_softmax_with_loss, "np_softmax_with_loss(x, t)"),
+           "book": _layer(reference_book.SoftmaxWithLoss, _LAYER.format(t="t", m=_RB)),
+           "torch": _plain(torch_softmax_ce_and_grad, "F.cross_entropy(x, t).backward(); x.grad"),
+       }, approx=frozenset({"torch"})),
+    Op("book_SoftmaxWithLoss_onehot", "book.SoftmaxWithLoss fwd+bwd (one-hot)",
+       "softmax_cross_entropy", "book.SoftmaxWithLoss", "logits", "onehot", grad=True,
+       threaded=False, baseline="book", builders={
+           "fastloss": _layer(fastloss_book.SoftmaxWithLoss, _LAYER.format(t="t_onehot", m=_FB)),
+           "book": _layer(reference_book.SoftmaxWithLoss, _LAYER.format(t="t_onehot", m=_RB)),
+           "torch": _plain(torch_softmax_ce_and_grad,
+                           "F.cross_entropy(x, t_onehot).backward(); x.grad"),
+       }, approx=frozenset({"torch"})),
+)
+
+OPS_BY_KEY = {op.key: op for op in OPS}
+
+# The public fastloss names the cases must cover (tests check it).
+PUBLIC_APIS = (
+    "cross_entropy", "softmax_cross_entropy", "mean_squared_error",
+    "cross_entropy_and_grad", "softmax_cross_entropy_and_grad", "mean_squared_error_and_grad",
+    "book.sum_squared_error", "book.cross_entropy_error", "book.SoftmaxWithLoss",
+)
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass
+class Inputs:
+    """One case's arrays: every implementation gets these very objects."""
+
+    pred: np.ndarray
+    target: np.ndarray
+
+
+@functools.lru_cache(maxsize=1)
+def pool():
+    """The 60000-row pool: logits, their softmax outputs and int64 labels.
+
+    The logits look like those of a network part-way through training: noise
+    plus a margin on the true class, so the label's probability is mostly
+    between 0.2 and 0.9 and never tiny.
+    """
+    rng = np.random.RandomState(POOL_SEED)
+    labels = rng.randint(0, N_CLASSES, POOL_ROWS).astype(np.int64)
+    logits = rng.standard_normal((POOL_ROWS, N_CLASSES))
+    logits[np.arange(POOL_ROWS), labels] += 2.0
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    for a in (labels, logits, probs):
+        a.setflags(write=False)
+    return logits, probs, labels
+
+
+@functools.lru_cache(maxsize=2)
+def batch_mask(n):
+    """The book's draw: ``np.random.choice(train_size, batch_size)``."""
+    return np.random.RandomState(BATCH_SEED).choice(POOL_ROWS, n)
+
+
+def _wide_batch(n, c):
+    rng = np.random.RandomState(BATCH_SEED)
+    labels = rng.randint(0, c, n).astype(np.int64)
+    logits = rng.standard_normal((n, c))
+    logits[np.arange(n), labels] += 4.0
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    return logits, probs, labels
+
+
+def make_inputs(n, c, dtype, pred="probs", target="index"):
+    """A fresh, writable, C-contiguous batch of the given kind."""
+    if c == N_CLASSES:
+        logits, probs, labels = pool()
+        mask = batch_mask(n)
+        source = logits if pred == "logits" else probs
+        x, t = source[mask], labels[mask]
+    else:
+        logits, probs, t = _wide_batch(n, c)
+        x = logits if pred == "logits" else probs
+    x = np.ascontiguousarray(x, dtype=dtype)
+    if target == "onehot":
+        onehot = np.zeros((n, c), dtype=dtype)
+        onehot[np.arange(n), t] = 1
+        t = onehot
+    return Inputs(x, np.ascontiguousarray(t))
+
+
+# ---------------------------------------------------------------------------
+# Cases
+
+
+@dataclass(frozen=True)
+class Case:
+    op: Op
+    n: int
+    c: int
+    dtype: str
+
+    @property
+    def id(self):
+        return f"{self.op.key}-{self.n}x{self.c}-{self.dtype}"
+
+    @property
+    def shape(self):
+        return (self.n, self.c)
+
+    @property
+    def shape_str(self):
+        return f"{self.n}x{self.c}"
+
+    @property
+    def large(self):
+        """Cases big enough to report two-thread speedups and memory."""
+        return self.n * self.c >= 1_000_000
+
+    def implementations(self, torch=True):
+        return self.op.implementations(torch=torch)
+
+    def inputs(self):
+        return make_inputs(self.n, self.c, self.dtype, self.op.pred, self.op.target)
+
+    @property
+    def fastloss_threads(self):
+        """The ``n_threads`` the fastloss call is timed with: one thread, always.
+
+        Large batches say ``n_threads=1``. Below a million elements fastloss's
+        automatic choice already is one thread, so the call is timed as users
+        write it, without the keyword (whose parsing alone costs tens of ns,
+        a fifth of a one-sample call); run_one_threaded() makes sure.
+        """
+        return 1 if self.large else None
+
+    def calls(self, inputs=None, n_threads="case", torch=True, implementations=None):
+        """Implementation name -> Call, all on the same ``inputs``.
+
+        ``n_threads`` goes to the fastloss call: "case" for
+        :attr:`fastloss_threads`, None to leave it out, or an int.
+        """
+        if inputs is None:
+            inputs = self.inputs()
+        if n_threads == "case":
+            n_threads = self.fastloss_threads
+        names = self.implementations(torch=torch) if implementations is None else implementations
+        return {name: self.op.builders[name](inputs.pred, inputs.target, n_threads)
+                for name in names}
+
+
+def all_cases(shapes=SHAPES, dtypes=DTYPES, ops=OPS):
+    return [Case(op, n, c, dtype) for op in ops for dtype in dtypes for (n, c) in shapes]
+
+
+def default_cases():
+    return [case for case in all_cases() if case.shape in DEFAULT_SHAPES[case.dtype]]
+
+
+def quick_cases():
+    return all_cases(shapes=QUICK_SHAPES)
+
+
+def select(mode="default"):
+    """The cases of a run mode: "default", "full" or "quick"."""
+    return {"default": default_cases, "full": all_cases, "quick": quick_cases}[mode]()
+
+
+CASES_BY_ID = {case.id: case for case in all_cases()}
+
+
+# ---------------------------------------------------------------------------
+# Results, compared
+
+
+def as_loss_and_grad(result):
+    """Any implementation's result as ``(loss as float, grad ndarray or None)``."""
+    def to_numpy(a):
+        if hasattr(a, "detach"):  # a torch tensor
+            a = a.detach().numpy()
+        return np.asarray(a)
+
+    if isinstance(result, tuple):
+        loss, grad = result
+        return float(to_numpy(loss)), to_numpy(grad)
+    return float(to_numpy(result)), None
+
+
+def tolerance(case, implementation):
+    """(loss rtol, grad rtol) within which ``implementation`` must match fastloss."""
+    rtol = 1e-9 if case.dtype == "float64" else 1e-4
+    loss_rtol = max(rtol, 1e-3) if implementation in case.op.approx else rtol
+    return loss_rtol, rtol
+
+
+def disagreements(case, results):
+    """Names of implementations whose result does not match fastloss's.
+
+    ``results`` maps implementation name -> raw result. Gradients are
+    compared with an absolute tolerance scaled by the largest entry, since
+    entries near zero carry no relative precision.
+    """
+    loss0, grad0 = as_loss_and_grad(results["fastloss"])
+    bad = []
+    for name, result in results.items():
+        if name == "fastloss":
+            continue
+        loss, grad = as_loss_and_grad(result)
+        loss_rtol, grad_rtol = tolerance(case, name)
+        ok = np.isclose(loss, loss0, rtol=loss_rtol, atol=0.0)
+        if case.op.grad:
+            ok = ok and grad is not None and grad.shape == grad0.shape and np.allclose(
+                grad, grad0, rtol=grad_rtol, atol=grad_rtol * float(np.max(np.abs(grad0))))
+        if not ok:
+            bad.append(name)
+    return bad
+
+
+# ---------------------------------------------------------------------------
+# Issue 5's targets, each tied to the cases that measure it
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal of issue 5.
+
+    kind "speedup": ``baseline`` time / fastloss time >= bound;
+    kind "time": fastloss time <= bound microseconds;
+    kind "floor": fastloss time / (np.sum(pred) + np.sum(target)) <= bound.
+    """
+
+    title: str
+    case_id: str
+    kind: str
+    bound: float
+    baseline: str = "numpy"
+
+
+def _speedup_targets(dtype, bound):
+    return [
+        Target(f"100x10 {dtype}: cross_entropy(y, t) vs np_ce_index",
+               f"cross_entropy_index-100x10-{dtype}", "speedup", bound),
+        Target(f"100x10 {dtype}: cross_entropy(y, t_onehot) vs np_ce_onehot",
+               f"cross_entropy_onehot-100x10-{dtype}", "speedup", bound),
+        Target(f"100x10 {dtype}: book.sum_squared_error(y, t_onehot) vs np_sse",
+               f"book_sum_squared_error-100x10-{dtype}", "speedup", bound),
+        Target(f"100x10 {dtype}: softmax_cross_entropy_and_grad(x, t) vs np_softmax_with_loss",
+               f"softmax_cross_entropy_and_grad_index-100x10-{dtype}", "speedup", bound),
+    ]
+
+
+TARGETS = tuple(
+    _speedup_targets("float64", 15.0)
+    + _speedup_targets("float32", 12.0)
+    + [
+        Target("100x10 float64: softmax_cross_entropy(x, t) vs PyTorch F.cross_entropy",
+               "softmax_cross_entropy_index-100x10-float64", "speedup", 10.0, "torch"),
+        Target("1x10 float64: cross_entropy(y, t), whole call",
+               "cross_entropy_index-1x10-float64", "time", 0.3),
+        Target("1x10 float64: cross_entropy(y, t_onehot), whole call",
+               "cross_entropy_onehot-1x10-float64", "time", 0.3),
+        Target("1x10 float64: mean_squared_error(y, t_onehot), whole call",
+               "mean_squared_error-1x10-float64", "time", 0.3),
+        Target("1x10 float64: softmax_cross_entropy(x, t), whole call",
+               "softmax_cross_entropy_index-1x10-float64", "time", 0.3),
+        Target("1000000x10 float64: mean_squared_error(y, t_onehot) vs np.sum(y)"
+               " + np.sum(t_onehot)",
+               "mean_squared_error-1000000x10-float64", "floor", 1.3),
+        Target("1000000x10 float64: cross_entropy(y, t_onehot) vs np.sum(y)"
+               " + np.sum(t_onehot)",
+               "cross_entropy_onehot-1000000x10-float64", "floor", 1.3),
+        Target("1000000x10 float64: cross_entropy(y, t) vs np_ce_index",
+               "cross_entropy_index-1000000x10-float64", "speedup", 2.0),
+        Target("1000000x10 float64: softmax_cross_entropy_and_grad(x, t) vs np_softmax_with_loss",
+               "softmax_cross_entropy_and_grad_index-1000000x10-float64", "speedup", 6.0),
+    ]
+)
+
+# Cases that also time the memory floor of issue 5 (np.sum of both inputs).
+FLOOR_CASE_IDS = frozenset(t.case_id for t in TARGETS if t.kind == "floor")

@@ -1,0 +1,266 @@
+"""The benchmark compares like with like, and its two front ends agree.
+
+``python -m fastloss.bench`` and the pytest-benchmark suites in ``bench/``
+must enumerate the same cases (both read fastloss.bench.cases); every public
+loss and gradient must have a case; every implementation of a case must get
+the same arrays and compute the same numbers; and the CLI must produce a
+table and a JSON file that parse. No timing is asserted here.
+"""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastloss
+from fastloss.bench import cases
+from fastloss.bench.__main__ import main as bench_main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(*args, ok=(0,)):
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode in ok, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+# ---------------------------------------------------------------------------
+# One list of cases
+
+
+@pytest.mark.skipif(not (REPO / "bench" / "test_bench_losses.py").exists(),
+                    reason="needs the repository's bench/ folder")
+@pytest.mark.parametrize("mode", ["default", "full"])
+def test_cli_and_pytest_suites_enumerate_the_same_cases(mode):
+    cli_flags = ["--full"] if mode == "full" else []
+    cli_ids = _run("-m", "fastloss.bench", "--list", *cli_flags).split()
+
+    suite_flags = ["--bench-full"] if mode == "full" else []
+    out = _run("-m", "pytest", "bench", "--collect-only", "-q", "-p", "no:cacheprovider",
+               *suite_flags)
+    collected = re.findall(r"::test_loss\[(.+)\]", out)
+    suite = {}
+    for item in collected:
+        case_id, implementation = item.rsplit("-", 1)
+        suite.setdefault(case_id, []).append(implementation)
+
+    expected = [case.id for case in cases.select(mode)]
+    assert cli_ids == expected
+    assert list(suite) == expected
+    for case in cases.select(mode):
+        assert tuple(suite[case.id]) == case.implementations()
+
+
+def test_a_plain_pytest_run_does_not_collect_the_suites():
+    # even pointed at the repository root without testpaths, pytest leaves bench/ alone
+    out = _run("-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+               "-o", "testpaths=", "--ignore=tests", ok=(0, 5))
+    assert "test_bench_losses" not in out
+
+
+def test_every_public_loss_and_gradient_has_cases():
+    public = [name for name in fastloss.__all__
+              if name not in ("show_config", "book", "__version__")
+              and callable(getattr(fastloss, name))]
+    assert len(public) == 6
+    covered = {op.api for op in cases.OPS}
+    assert set(public) <= covered
+    assert set(cases.PUBLIC_APIS) <= covered
+    assert {"book.sum_squared_error", "book.cross_entropy_error",
+            "book.SoftmaxWithLoss"} <= covered
+
+
+@pytest.mark.parametrize("op", cases.OPS, ids=lambda op: op.key)
+def test_each_op_times_the_fastloss_function_it_names(op):
+    case = cases.Case(op, 4, cases.N_CLASSES, "float64")
+    fn = case.calls(torch=False)["fastloss"].fn
+    owner = fastloss
+    for part in op.api.split("."):
+        owner = getattr(owner, part)
+    if isinstance(owner, type):  # a layer, timed as forward then backward
+        assert isinstance(fn.layer, owner)
+    else:
+        assert fn is owner
+
+
+def test_the_full_run_has_every_size_dtype_and_target_kind():
+    full = cases.all_cases()
+    for op in cases.OPS:
+        shapes = {(c.n, c.c, c.dtype) for c in full if c.op is op}
+        for dtype in ("float32", "float64"):
+            for n in (1, 10, 100, 1000, 100_000, 1_000_000):
+                assert (n, 10, dtype) in shapes
+            assert (1000, 1000, dtype) in shapes
+    targets = {(op.api, op.target) for op in cases.OPS}
+    for api in ("cross_entropy", "cross_entropy_and_grad", "book.cross_entropy_error",
+                "book.SoftmaxWithLoss"):
+        assert {(api, "index"), (api, "onehot")} <= targets
+    assert len({c.id for c in full}) == len(full)
+
+
+def test_fastloss_is_timed_on_one_thread_as_users_call_it():
+    dummy = cases.Inputs(None, None)
+    for op in cases.OPS:
+        small = cases.Case(op, 100, 10, "float64").calls(dummy, torch=False)["fastloss"]
+        large = cases.Case(op, 1_000_000, 10, "float64").calls(dummy, torch=False)["fastloss"]
+        assert small.kwargs == {}
+        assert large.kwargs == ({"n_threads": 1} if op.threaded else {})
+    with cases.run_one_threaded() as how:
+        assert how
+
+
+def test_every_issue5_target_is_measured_by_the_default_run():
+    default = {c.id: c for c in cases.default_cases()}
+    for target in cases.TARGETS:
+        case = default[target.case_id]
+        if target.kind == "speedup":
+            assert target.baseline in case.op.builders
+    # the seed's NumPy code is what the 100 x 10 targets compare against
+    assert cases.CASES_BY_ID["cross_entropy_index-100x10-float64"].op.baseline == "numpy"
+
+
+# ---------------------------------------------------------------------------
+# Inputs: drawn the book's way, the same for everyone
+
+
+def test_batches_are_drawn_the_books_way():
+    logits, probs, labels = cases.pool()
+    assert probs.shape == (60000, 10) and labels.dtype == np.int64
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    mask = np.random.RandomState(cases.BATCH_SEED).choice(60000, 100)
+    inputs = cases.make_inputs(100, 10, "float64", "probs", "index")
+    np.testing.assert_array_equal(inputs.pred, probs[mask])
+    np.testing.assert_array_equal(inputs.target, labels[mask])
+    assert inputs.target.dtype == np.int64
+
+    # float32 cases get the same rows, cast; one-hot rows name the same labels
+    f32 = cases.make_inputs(100, 10, "float32", "logits", "onehot")
+    assert f32.pred.dtype == np.float32 and f32.target.dtype == np.float32
+    np.testing.assert_array_equal(f32.pred, logits[mask].astype(np.float32))
+    np.testing.assert_array_equal(f32.target.argmax(axis=1), labels[mask])
+    np.testing.assert_array_equal(f32.target.sum(axis=1), 1)
+
+
+SMALL_CASES = [cases.Case(op, n, c, dtype) for op in cases.OPS for dtype in cases.DTYPES
+               for (n, c) in ((1, 10), (100, 10), (50, 1000))]
+
+
+@pytest.mark.parametrize("case", SMALL_CASES, ids=lambda c: c.id)
+def test_every_implementation_gets_the_same_input_and_agrees(case):
+    inputs = case.inputs()
+    pred, target = inputs.pred.copy(), inputs.target.copy()
+    calls = case.calls(inputs)
+    assert set(calls) == set(case.implementations())
+    assert case.op.baseline in calls and "fastloss" in calls
+    results = {}
+    for name, call in calls.items():
+        assert call.args[0] is inputs.pred and call.args[1] is inputs.target, name
+        results[name] = call()
+        # nobody writes into the shared inputs
+        np.testing.assert_array_equal(inputs.pred, pred)
+        np.testing.assert_array_equal(inputs.target, target)
+    loss, grad = cases.as_loss_and_grad(results["fastloss"])
+    assert np.isfinite(loss)
+    assert (grad is not None) == case.op.grad
+    if grad is not None:
+        assert grad.shape == case.shape and grad.dtype == np.dtype(case.dtype)
+    assert cases.disagreements(case, results) == []
+
+
+def test_a_wrong_implementation_is_caught():
+    case = cases.CASES_BY_ID["cross_entropy_index-100x10-float64"]
+    calls = case.calls(torch=False)
+    results = {name: call() for name, call in calls.items()}
+    results["numpy"] = results["numpy"] * 100 / 99  # a mean over 99 rows, say
+    assert cases.disagreements(case, results) == ["numpy"]
+
+
+# ---------------------------------------------------------------------------
+# The CLI, on a tiny configuration
+
+
+def test_cli_quick_run_prints_a_table_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    assert bench_main(["--quick", "--json", str(path)]) == 0
+    out, err = capsys.readouterr()
+    quick = cases.quick_cases()
+    assert "[  1/" in err  # progress on stderr
+
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("case "))
+    assert re.split(r"\s{2,}", lines[header])[:8] == [
+        "case", "shape", "dtype", "NumPy us", "NumPy is", "fastloss us", "speedup",
+        "reference us"]
+    rows = []
+    for line in lines[header + 2:]:
+        if line.startswith("NumPy is:"):
+            break
+        if line.strip():
+            rows.append(re.split(r"\s{2,}", line.strip()))
+    assert len(rows) == len(quick)
+    for row, case in zip(rows, quick):
+        assert row[:3] == [case.op.label, case.shape_str, case.dtype]
+        assert float(row[3].replace(",", "")) > 0 and float(row[5].replace(",", "")) > 0
+        assert re.fullmatch(r"[\d.]+x", row[6])
+    assert "Per-call overhead (N=1" in out
+    assert re.search(r"Issue 5 targets .*: \d+ met, \d+ missed, \d+ not measured", out)
+    assert "IMPLEMENTATIONS DISAGREE" not in out
+
+    data = json.loads(path.read_text())
+    machine = data["machine"]
+    for key in ("cpu", "cores", "numpy", "cython", "compiler", "openmp", "date"):
+        assert key in machine
+    assert isinstance(machine["openmp"], bool)
+    assert [r["id"] for r in data["results"]] == [c.id for c in quick]
+    for r in data["results"]:
+        impls = r["impls"]
+        assert set(impls) == set(cases.CASES_BY_ID[r["id"]].implementations())
+        assert all(v["us"] > 0 and v["loops"] >= 1 for v in impls.values())
+        assert r["speedup"] == pytest.approx(impls[r["baseline"]]["us"] / impls["fastloss"]["us"])
+        assert r["disagree"] == []
+    assert len(data["targets"]) == len(cases.TARGETS)
+    statuses = {t["status"] for t in data["targets"]}
+    assert statuses <= {"met", "MISSED", "not measured", "n/a (torch not installed)"}
+
+
+def test_cli_plot_and_case_filter(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "speedup.png"
+    assert bench_main(["--quick", "--cases", "mean_squared_error-*", "--plot", str(png)]) == 0
+    out, _ = capsys.readouterr()
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "cross_entropy" not in out.split("NumPy is:")[0]
+
+
+# ---------------------------------------------------------------------------
+# The end-to-end digits benchmark
+
+
+def test_digits_training_reaches_the_accuracy_with_both_layers(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    from fastloss.bench import digits
+
+    path = tmp_path / "digits.json"
+    assert digits.main(["--iters", "1500", "--json", str(path)]) == 0
+    out, _ = capsys.readouterr()
+    assert "book NumPy SoftmaxWithLoss" in out and "fastloss.book.SoftmaxWithLoss" in out
+    data = json.loads(path.read_text())
+    assert len(data["results"]) == 2
+    for r in data["results"].values():
+        assert r["test_accuracy"] >= 0.9
+        assert 0 < r["loss_share"] < 1
+    # the same seed and the same gradients: the two trainings end in the same place
+    assert data["max_weight_difference"] < 1e-8
+
+
+def test_digits_fails_loudly_below_the_accuracy(capsys):
+    pytest.importorskip("sklearn")
+    from fastloss.bench import digits
+
+    assert digits.main(["--iters", "2"]) == 1
+    assert "FAILED" in capsys.readouterr().err
