@@ -1,0 +1,318 @@
+"""What the tests check fastloss against: SPEC.md's formulas written out in
+plain NumPy, the tolerances, the memory layouts of SPEC section 1 and the
+hypothesis strategies that draw loss problems.
+
+The oracles here are deliberately independent of ``fastloss.reference``:
+they follow the SPEC text line by line (one-hot rows, smoothed rows, weights,
+divisors), in float64, so a shared misreading of the SPEC by the kernels and
+the reference still shows up as a failure.
+"""
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+FLOAT_DTYPES = [np.float32, np.float64]
+INT_DTYPES = [np.int8, np.int16, np.int32, np.int64,
+              np.uint8, np.uint16, np.uint32, np.uint64]
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+# ---------------------------------------------------------------------------
+# dtypes and tolerances
+# ---------------------------------------------------------------------------
+
+def compute_dtype(pred):
+    """SPEC 1: float32 (either byte order) stays float32, all else float64."""
+    dt = np.asarray(pred).dtype
+    return np.dtype(np.float32) if (dt.kind == "f" and dt.itemsize == 4) else np.dtype(np.float64)
+
+
+def as_oracle(a, cdt):
+    """An input as the kernels see it: converted to the computation dtype,
+    then widened to float64 for the oracle's arithmetic."""
+    return np.asarray(a).astype(cdt).astype(np.float64)
+
+
+def assert_close(got, want, dtype, scale=1.0):
+    """rtol 1e-12 for float64 and 1e-5 for float32 (SPEC 5 and the issues).
+
+    The absolute floor covers values that come out of a cancellation
+    (``LSE - x`` for a dominant logit, ``p - q`` for a good prediction):
+    there every correct implementation is off by a few ulps of the operands,
+    whose size is ``scale``, not of the result.
+    """
+    if np.dtype(dtype) == np.float32:
+        rtol, atol = 1e-5, 1e-6 * scale
+    else:
+        rtol, atol = 1e-12, 1e-14 * scale
+    with np.errstate(over="ignore"):
+        # the result is rounded to the computation dtype: beyond its range, inf
+        want = np.asarray(want, np.float64).astype(dtype).astype(np.float64)
+    np.testing.assert_allclose(np.asarray(got, np.float64), want,
+                               rtol=rtol, atol=atol, equal_nan=True)
+
+
+def assert_same(got, want):
+    """Bitwise-equal results (NaNs in the same places), same type and dtype."""
+    assert type(got) is type(want)
+    got_a, want_a = np.asarray(got), np.asarray(want)
+    assert got_a.dtype == want_a.dtype and got_a.shape == want_a.shape
+    assert got_a.tobytes() == want_a.tobytes()
+
+
+def check_result_type(result, cdt, shape_none, reduction):
+    """SPEC 2: mean/sum give a NumPy scalar of exactly the computation dtype,
+    none a native ndarray of shape pred.shape[:-1]."""
+    if reduction == "none":
+        assert type(result) is np.ndarray
+        assert result.dtype == cdt and result.dtype.isnative
+        assert result.shape == shape_none
+    else:
+        assert type(result) is cdt.type
+
+
+# ---------------------------------------------------------------------------
+# the SPEC's formulas
+# ---------------------------------------------------------------------------
+
+def _is_index_target(target):
+    return isinstance(target, int) or np.asarray(target).dtype.kind in "iu"
+
+
+def target_rows(target, n, c, cdt, label_smoothing=0.0, ignore_index=None):
+    """q' of SPEC 3 as an (n, c) float64 array, the mask of kept rows and the
+    class of each kept row (-1 for dense targets)."""
+    if _is_index_target(target):
+        labels = [int(v) for v in np.asarray(target).reshape(n)]
+        kept = np.array([ignore_index is None or v != ignore_index for v in labels], bool)
+        q = np.zeros((n, c))
+        cls = np.full(n, -1)
+        for i, v in enumerate(labels):
+            if kept[i]:
+                q[i, v] = 1.0
+                cls[i] = v
+    else:
+        q = as_oracle(target, cdt).reshape(n, c)
+        kept = np.ones(n, bool)
+        cls = None
+    s = label_smoothing
+    q = (1.0 - s) * q + s / c
+    q[~kept] = 0.0
+    return q, kept, cls
+
+
+def _prepare(pred, target, weight, label_smoothing, ignore_index):
+    pred = np.asarray(pred)
+    cdt = compute_dtype(pred)
+    one_sample = pred.ndim == 1
+    x = as_oracle(pred, cdt).reshape(-1, pred.shape[-1])
+    n, c = x.shape
+    q, kept, cls = target_rows(target, n, c, cdt, label_smoothing, ignore_index)
+    w = np.ones(c) if weight is None else as_oracle(weight, cdt)
+    coef = w[None, :] * q
+    if cls is not None:
+        divisor = float(sum(w[k] for k in cls[kept]))
+    else:
+        divisor = float(n)
+    return x, coef, kept, divisor, cdt, one_sample
+
+
+def _reduce(rows, divisor, reduction, one_sample):
+    with np.errstate(all="ignore"):
+        if reduction == "mean":
+            return rows.sum() / divisor
+        if reduction == "sum":
+            return rows.sum()
+    return rows.reshape(()) if one_sample else rows
+
+
+def _gradient_divisor(divisor, reduction):
+    return divisor if reduction == "mean" else 1.0
+
+
+def cross_entropy_oracle(probs, target, reduction="mean", eps=1e-7, weight=None,
+                         ignore_index=None, label_smoothing=0.0, grad=False):
+    """SPEC 3: l_i = -sum_c w_c q'_ic log(p_ic + eps), zero terms exactly 0;
+    SPEC 4: d/dp = -w_c q'_ic / (p_ic + eps) / D."""
+    p, coef, kept, divisor, cdt, one = _prepare(probs, target, weight, label_smoothing,
+                                                ignore_index)
+    with np.errstate(all="ignore"):
+        terms = np.where(coef != 0, -coef * np.log(p + eps), 0.0)
+        loss = _reduce(terms.sum(axis=1), divisor, reduction, one)
+        if not grad:
+            return loss
+        g = np.where(coef != 0, -coef / (p + eps), 0.0) / _gradient_divisor(divisor, reduction)
+    g[~kept] = 0.0
+    return loss, g.reshape(np.shape(probs))
+
+
+def softmax_rows(x):
+    m = x.max(axis=1, keepdims=True)
+    e = np.exp(x - m)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_cross_entropy_oracle(logits, target, reduction="mean", weight=None,
+                                 ignore_index=None, label_smoothing=0.0, grad=False):
+    """SPEC 3: l_i = sum_c w_c q'_ic (LSE_i - x_ic), zero terms exactly 0;
+    SPEC 4: d/dx = (p_ic sum_k w_k q'_ik - w_c q'_ic) / D."""
+    x, coef, kept, divisor, cdt, one = _prepare(logits, target, weight, label_smoothing,
+                                                ignore_index)
+    with np.errstate(all="ignore"):
+        m = x.max(axis=1, keepdims=True)
+        lse = m + np.log(np.exp(x - m).sum(axis=1, keepdims=True))
+        terms = np.where(coef != 0, coef * (lse - x), 0.0)
+        loss = _reduce(terms.sum(axis=1), divisor, reduction, one)
+        if not grad:
+            return loss
+        p = softmax_rows(x)
+        g = (p * coef.sum(axis=1, keepdims=True) - coef) / _gradient_divisor(divisor, reduction)
+    g[~kept] = 0.0
+    return loss, g.reshape(np.shape(logits))
+
+
+def mean_squared_error_oracle(pred, target, reduction="mean", grad=False):
+    """SPEC 3 and 4: (p - t)^2; mean over N*C, sum, or per-row mean; the
+    gradient 2 (p - t) / (N*C), 2 (p - t) or 2 (p - t) / C."""
+    pred = np.asarray(pred)
+    cdt = compute_dtype(pred)
+    p = as_oracle(pred, cdt)
+    t = as_oracle(target, cdt)
+    d = p - t
+    with np.errstate(all="ignore"):
+        if reduction == "mean":
+            loss, scale = (d * d).sum() / d.size, 2.0 / d.size
+        elif reduction == "sum":
+            loss, scale = (d * d).sum(), 2.0
+        else:
+            loss, scale = (d * d).mean(axis=-1), 2.0 / pred.shape[-1]
+    if not grad:
+        return loss
+    return loss, scale * d
+
+
+# ---------------------------------------------------------------------------
+# SPEC 1's memory layouts: each variant holds the same values as `a`
+# ---------------------------------------------------------------------------
+
+def layouts(a, tmp_path=None):
+    """Same values as ``a`` in every layout SPEC 1 lists (dict name -> array)."""
+    a = np.ascontiguousarray(a)
+    out = {"fortran": np.asfortranarray(a)}
+    big = np.zeros(tuple(2 * s for s in a.shape), a.dtype)
+    sl = tuple(slice(None, None, 2) for _ in a.shape)
+    big[sl] = a
+    out["strided"] = big[sl]
+    rev = tuple(slice(None, None, -1) for _ in a.shape)
+    out["reversed"] = np.ascontiguousarray(a[rev])[rev]
+    ro = a.copy()
+    ro.flags.writeable = False
+    out["readonly"] = ro
+    out["byteswapped"] = a.astype(a.dtype.newbyteorder("S"))
+    buf = np.zeros(a.nbytes + 1, np.uint8)
+    un = buf[1:].view(a.dtype).reshape(a.shape)
+    un[...] = a
+    assert a.dtype.itemsize == 1 or not un.flags.aligned
+    out["unaligned"] = un
+    if a.ndim == 2 and a.shape[1] > 1:
+        out["column_view"] = np.asfortranarray(np.concatenate([a, a], axis=1))[:, : a.shape[1]]
+    if tmp_path is not None and a.size:
+        path = tmp_path / f"mm_{a.dtype.str.replace('<', 'l').replace('>', 'b').replace('|', 'n')}_{a.ndim}"
+        mm = np.memmap(path, dtype=a.dtype, mode="w+", shape=a.shape)
+        mm[...] = a
+        mm.flush()
+        del mm
+        out["memmap"] = np.memmap(path, dtype=a.dtype, mode="r", shape=a.shape)
+    for name, v in out.items():
+        assert np.array_equal(v, a, equal_nan=a.dtype.kind == "f"), name
+    return out
+
+
+LAYOUTS = ["contiguous", "fortran", "strided", "reversed", "readonly", "byteswapped",
+           "unaligned"]
+
+
+def in_layout(a, name):
+    """``a`` (contiguous, native) or its copy in one of the layouts above."""
+    a = np.ascontiguousarray(a)
+    return a if name == "contiguous" else layouts(a)[name]
+
+
+# ---------------------------------------------------------------------------
+# hypothesis strategies
+# ---------------------------------------------------------------------------
+
+def _float_elements(dtype, lo, hi):
+    width = 32 if np.dtype(dtype) == np.float32 else 64
+    return st.floats(lo, hi, width=width, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def class_problems(draw, kind, with_options=True, min_value=0.0, min_weight=0.0):
+    """A cross-entropy problem: dict(pred, target, kwargs, scale).
+
+    kind: "probs" (cross_entropy) or "logits" (softmax_cross_entropy).
+    min_weight > 0 keeps the divisor of "mean" away from 0 (whose 0/0 and
+    x/0 entries have their own tests).
+    """
+    dtype = draw(st.sampled_from(FLOAT_DTYPES))
+    c = draw(st.integers(1, 6))
+    one_sample = draw(st.booleans())
+    n = 1 if one_sample else draw(st.integers(1, 7))
+    if kind == "probs":
+        elements = _float_elements(dtype, min_value, 1.0)
+        scale = 1.0
+    else:
+        bound = draw(st.sampled_from([5.0, 50.0]))
+        elements = _float_elements(dtype, -bound, bound)
+        scale = bound
+    pred = draw(hnp.arrays(dtype, (n, c), elements=elements))
+    kwargs = {"reduction": draw(st.sampled_from(REDUCTIONS))}
+    dense = draw(st.booleans())
+    if dense:
+        soft = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(0.0, 1.0)))
+        if draw(st.booleans()):
+            target = np.eye(c)[draw(hnp.arrays(np.int64, n, elements=st.integers(0, c - 1)))]
+        elif draw(st.booleans()):
+            sums = soft.sum(axis=1, keepdims=True)
+            target = np.where(sums > 0, soft / np.where(sums > 0, sums, 1.0), 1.0 / c)
+        else:
+            target = soft
+        target = target.astype(draw(st.sampled_from(FLOAT_DTYPES)))
+    else:
+        label_dtype = np.dtype(draw(st.sampled_from(INT_DTYPES)))
+        info = np.iinfo(label_dtype)
+        ignore = None
+        if with_options:
+            ignore = draw(st.sampled_from([None, None, -100, 0, c - 1, c + 3, 255]))
+        choices = list(range(c))
+        if ignore is not None and info.min <= ignore <= info.max:
+            choices.append(ignore)
+        target = np.array(draw(st.lists(st.sampled_from(choices), min_size=n, max_size=n)),
+                          label_dtype)
+        if ignore is not None:
+            kwargs["ignore_index"] = ignore
+    if with_options:
+        if draw(st.booleans()):
+            kwargs["weight"] = draw(hnp.arrays(draw(st.sampled_from(FLOAT_DTYPES)), c,
+                                               elements=st.floats(min_weight, 3.0)))
+        if draw(st.booleans()):
+            kwargs["label_smoothing"] = draw(st.floats(0.0, 1.0))
+        if kind == "probs" and draw(st.booleans()):
+            kwargs["eps"] = draw(st.sampled_from([0.0, 1e-12, 1e-3]))
+    if one_sample:
+        pred = pred[0]
+        target = target[0]
+    return {"pred": pred, "target": target, "kwargs": kwargs, "scale": scale}
+
+
+@st.composite
+def mse_problems(draw):
+    dtype = draw(st.sampled_from(FLOAT_DTYPES))
+    shape = draw(st.sampled_from([(1,), (4,), (1, 1), (3, 5), (7, 2)]))
+    pred = draw(hnp.arrays(dtype, shape, elements=_float_elements(dtype, -100.0, 100.0)))
+    tdtype = draw(st.sampled_from([np.float32, np.float64, np.int64]))
+    target = draw(hnp.arrays(tdtype, shape, elements=(
+        st.integers(-100, 100) if tdtype is np.int64 else _float_elements(tdtype, -100.0, 100.0))))
+    return {"pred": pred, "target": target,
+            "kwargs": {"reduction": draw(st.sampled_from(REDUCTIONS))}, "scale": 1.0}
