@@ -191,6 +191,10 @@ cdef extern from "_vmath.h":
     void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil
     Py_ssize_t fl_nonzero_f64(const double* t, Py_ssize_t n, int32_t* out) noexcept nogil
     Py_ssize_t fl_nonzero_f32(const float* t, Py_ssize_t n, int32_t* out) noexcept nogil
+    void fl_sq_lanes_dd(const double* p, const double* t, Py_ssize_t n, double* lanes) noexcept nogil
+    void fl_sq_lanes_df(const double* p, const float* t, Py_ssize_t n, double* lanes) noexcept nogil
+    void fl_sq_lanes_fd(const float* p, const double* t, Py_ssize_t n, double* lanes) noexcept nogil
+    void fl_sq_lanes_ff(const float* p, const float* t, Py_ssize_t n, double* lanes) noexcept nogil
     void fl_vmath_init() noexcept
     const char* fl_simd_name
 
@@ -596,35 +600,47 @@ cdef void _sce_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     res.div = div
 
 
-cdef inline void _sq_acc(const pfloat* p, Py_ssize_t pcs, const tfloat* t, Py_ssize_t tcs,
-                         double* acc, Py_ssize_t n, pfloat* g, Py_ssize_t gcs,
-                         double scale) noexcept nogil:
-    """acc[j] += (p[j] - t[j])**2 over one row segment; g[j] = 2 (p - t) scale."""
-    cdef Py_ssize_t j
+cdef inline void _sq_lanes(const pfloat* p, const tfloat* t, Py_ssize_t n, double* lanes,
+                           pfloat* g, double scale) noexcept nogil:
+    """lanes[f % 8] += (p[f] - t[f])**2 over contiguous p, t (and g)."""
+    cdef Py_ssize_t f, l, n8 = n - (n & 7)
     cdef double d
-    if g == NULL:
-        for j in range(n):
-            d = <double>p[j * pcs] - <double><pfloat>t[j * tcs]
-            acc[j] += d * d
-    else:
-        for j in range(n):
-            d = <double>p[j * pcs] - <double><pfloat>t[j * tcs]
-            acc[j] += d * d
-            g[j * gcs] = <pfloat>((2.0 * d) * scale)
+    if g == NULL:                       # the SIMD loop of _vmath.h
+        if pfloat is double and tfloat is double:
+            fl_sq_lanes_dd(p, t, n, lanes)
+        elif pfloat is double and tfloat is float:
+            fl_sq_lanes_df(p, t, n, lanes)
+        elif pfloat is float and tfloat is double:
+            fl_sq_lanes_fd(p, t, n, lanes)
+        else:
+            fl_sq_lanes_ff(p, t, n, lanes)
+        return
+    for f in range(0, n8, 8):
+        for l in range(8):
+            d = <double>p[f + l] - <double><pfloat>t[f + l]
+            lanes[l] += d * d
+            g[f + l] = <pfloat>((2.0 * d) * scale)
+    for f in range(n8, n):
+        d = <double>p[f] - <double><pfloat>t[f]
+        lanes[f & 7] += d * d
+        g[f] = <pfloat>((2.0 * d) * scale)
 
 
 cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                      const pfloat* p, const tfloat* t, BlockResult* res) noexcept nogil:
-    """Squared error.  Sum and mean accumulate per column over the block's
-    rows (a SIMD loop along each row), then add the columns in order; "none"
-    sums each row in order."""
-    cdef double colacc[CAP]
+    """Squared error.  Sum and mean: the block's elements, in row-major
+    order f = (i - r0) * C + j, go to eight lanes by f % 8, added in a fixed
+    tree at the end; contiguous blocks are one SIMD loop and any other
+    layout visits the same f in the same order.  "none" sums each row in
+    column order."""
+    cdef double lanes[8]
     cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
-    cdef Py_ssize_t i, j, c0, c1
+    cdef Py_ssize_t i, j, f, r = r1 - r0
     cdef double d, s, acc = 0.0, scale = J.g_scale
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* rows = <pfloat*>J.row_out
+    cdef bint flat
     if rows != NULL:
         for i in range(r0, r1):
             s = 0.0
@@ -636,27 +652,26 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             rows[i * J.row_stride] = <pfloat>(s / C)
             acc += s
     else:
-        c0 = 0
-        while c0 < C:
-            c1 = c0 + CAP
-            if c1 > C:
-                c1 = C
-            for j in range(c1 - c0):
-                colacc[j] = 0.0
+        for j in range(8):
+            lanes[j] = 0.0
+        flat = (pcs == 1 and tcs == 1 and (g == NULL or gcs == 1)
+                and ((prs == C and trs == C and (g == NULL or grs == C)) or r == 1))
+        if flat:
+            _sq_lanes(p + r0 * prs, t + r0 * trs, r * C, lanes,
+                      g + r0 * grs if g != NULL else NULL, scale)
+        else:
+            f = 0
             for i in range(r0, r1):
-                # unit strides spelled out so the compiler emits a SIMD loop
-                if pcs == 1 and tcs == 1 and (g == NULL or gcs == 1):
-                    _sq_acc(p + i * prs + c0, 1, t + i * trs + c0, 1, colacc, c1 - c0,
-                            g + i * grs + c0 if g != NULL else NULL, 1, scale)
-                else:
-                    _sq_acc(p + i * prs + c0 * pcs, pcs, t + i * trs + c0 * tcs, tcs,
-                            colacc, c1 - c0,
-                            g + i * grs + c0 * gcs if g != NULL else NULL, gcs, scale)
-            for j in range(c1 - c0):
-                acc += colacc[j]
-            c0 = c1
+                for j in range(C):
+                    d = <double>p[i * prs + j * pcs] - <double><pfloat>t[i * trs + j * tcs]
+                    lanes[f & 7] += d * d
+                    if g != NULL:
+                        g[i * grs + j * gcs] = <pfloat>((2.0 * d) * scale)
+                    f += 1
+        acc = (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+               + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])))
     res.loss = acc
-    res.div = <double>(r1 - r0) * <double>C
+    res.div = <double>r * <double>C
 
 
 cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,

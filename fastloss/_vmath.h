@@ -231,7 +231,54 @@ static fl_varray_fn fl_vlog_impl = fl_vlog_base;
 static fl_varray_fn fl_vexp_impl = fl_vexp_base;
 static const char *fl_simd_name = "baseline";
 
-/* Pick the AVX2+FMA loops where the CPU has them; called once at import. */
+
+/* ------------------------------------------------------------------------
+ * Squared error over contiguous p, t: lanes[f % 8] += (p[f] - (TP)t[f])^2.
+ * Compiled without FMA in every variant, so the result is bit-identical to
+ * the scalar loop the kernels use for strided layouts.
+ * ---------------------------------------------------------------------- */
+#define FL_SQ_LANES_BODY(TP, TT)                                              \
+    double a[8];                                                              \
+    for (int l = 0; l < 8; l++) a[l] = lanes[l];                              \
+    ptrdiff_t n8 = n - (n & 7), f;                                            \
+    for (f = 0; f < n8; f += 8)                                               \
+        for (int l = 0; l < 8; l++) {                                         \
+            double d = (double)p[f + l] - (double)(TP)t[f + l];               \
+            a[l] += d * d;                                                    \
+        }                                                                     \
+    for (f = n8; f < n; f++) {                                                \
+        double d = (double)p[f] - (double)(TP)t[f];                           \
+        a[f & 7] += d * d;                                                    \
+    }                                                                         \
+    for (int l = 0; l < 8; l++) lanes[l] = a[l];
+
+#define FL_SQ_LANES(SUF, TP, TT)                                              \
+static void fl_sq_lanes_##SUF##_base(const TP *restrict p, const TT *restrict t, \
+                                     ptrdiff_t n, double *restrict lanes)    \
+{ FL_SQ_LANES_BODY(TP, TT) }                                                  \
+FL_SQ_LANES_AVX2(SUF, TP, TT)                                                 \
+static void (*fl_sq_lanes_##SUF##_impl)(const TP *restrict, const TT *restrict, \
+                                        ptrdiff_t, double *restrict)         \
+    = fl_sq_lanes_##SUF##_base;                                               \
+static inline void fl_sq_lanes_##SUF(const TP *p, const TT *t, ptrdiff_t n, double *lanes) \
+{ fl_sq_lanes_##SUF##_impl(p, t, n, lanes); }
+
+#if FL_DISPATCH
+#define FL_SQ_LANES_AVX2(SUF, TP, TT)                                         \
+__attribute__((target("avx2"))) static void                                   \
+fl_sq_lanes_##SUF##_avx2(const TP *restrict p, const TT *restrict t,          \
+                         ptrdiff_t n, double *restrict lanes)                 \
+{ FL_SQ_LANES_BODY(TP, TT) }
+#else
+#define FL_SQ_LANES_AVX2(SUF, TP, TT)
+#endif
+
+FL_SQ_LANES(dd, double, double)
+FL_SQ_LANES(df, double, float)
+FL_SQ_LANES(fd, float, double)
+FL_SQ_LANES(ff, float, float)
+
+/* Pick the AVX2(+FMA) loops where the CPU has them; called once at import. */
 static void fl_vmath_init(void)
 {
 #if FL_DISPATCH
@@ -240,6 +287,12 @@ static void fl_vmath_init(void)
         fl_vlog_impl = fl_vlog_avx2;
         fl_vexp_impl = fl_vexp_avx2;
         fl_simd_name = "avx2+fma";
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        fl_sq_lanes_dd_impl = fl_sq_lanes_dd_avx2;
+        fl_sq_lanes_df_impl = fl_sq_lanes_df_avx2;
+        fl_sq_lanes_fd_impl = fl_sq_lanes_fd_avx2;
+        fl_sq_lanes_ff_impl = fl_sq_lanes_ff_avx2;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
         fl_nonzero_f64_impl = fl_nonzero_f64_avx2;
