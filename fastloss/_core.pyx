@@ -132,15 +132,17 @@ cdef inline Py_ssize_t _load_labels_typed(const Job* J, const label_t* t,
     rows.  Returns the first row whose label is out of range, or -1."""
     cdef Py_ssize_t i
     cdef label_t v
-    cdef Py_ssize_t c = J.c
-    cdef bint ignored
+    cdef Py_ssize_t c = J.c, stride = J.lab_stride
+    cdef bint has_ignore = J.has_ignore, ignored
+    cdef int64_t ign_s = J.ign_s
+    cdef uint64_t ign_u = J.ign_u
     for i in range(r0, r1):
-        v = t[i * J.lab_stride]
-        if J.has_ignore:
+        v = t[i * stride]
+        if has_ignore:
             if label_t is uint64_t:
-                ignored = <uint64_t>v == J.ign_u
+                ignored = <uint64_t>v == ign_u
             else:
-                ignored = <int64_t>v == J.ign_s
+                ignored = <int64_t>v == ign_s
             if ignored:
                 out[i - r0] = -1
                 continue
@@ -151,7 +153,8 @@ cdef inline Py_ssize_t _load_labels_typed(const Job* J, const label_t* t,
             if <int64_t>v >= c:
                 return i
         else:
-            if v < 0 or <int64_t>v >= c:
+            # one unsigned compare catches negative labels too
+            if <uint64_t><int64_t>v >= <uint64_t>c:
                 return i
         out[i - r0] = <int64_t>v
     return -1
@@ -195,6 +198,10 @@ cdef extern from "_vmath.h":
     void fl_sq_lanes_df(const double* p, const float* t, Py_ssize_t n, double* lanes) noexcept nogil
     void fl_sq_lanes_fd(const float* p, const double* t, Py_ssize_t n, double* lanes) noexcept nogil
     void fl_sq_lanes_ff(const float* p, const float* t, Py_ssize_t n, double* lanes) noexcept nogil
+    void fl_shift_rows_d(const double* x, Py_ssize_t rows, Py_ssize_t C, Py_ssize_t rs,
+                         double* a, double* m) noexcept nogil
+    void fl_shift_rows_f(const float* x, Py_ssize_t rows, Py_ssize_t C, Py_ssize_t rs,
+                         double* a, double* m) noexcept nogil
     void fl_vmath_init() noexcept
     const char* fl_simd_name
 
@@ -231,6 +238,16 @@ cdef inline double _coef_dense(const Job* J, Py_ssize_t c, double q) noexcept no
     return q
 
 
+cdef inline void _add4(double* acc4, Py_ssize_t i, double x) noexcept nogil:
+    """Row sums go to four lanes by row index: four short dependency chains
+    instead of one long one, in an order fixed by the rows alone."""
+    acc4[i & 3] += x
+
+
+cdef inline double _total4(const double* acc4) noexcept nogil:
+    return (acc4[0] + acc4[1]) + (acc4[2] + acc4[3])
+
+
 cdef inline void _zero_row(pfloat* g, Py_ssize_t C, Py_ssize_t gcs) noexcept nogil:
     cdef Py_ssize_t j
     for j in range(C):
@@ -242,10 +259,28 @@ cdef inline void _finish_row(const Job* J, Py_ssize_t row, double li, pfloat* ro
         rows[row * J.row_stride] = <pfloat>li
 
 
+cdef inline void _shift_group(const pfloat* x, Py_ssize_t rows, Py_ssize_t C,
+                              Py_ssize_t rs, Py_ssize_t cs, double* a,
+                              double* m) noexcept nogil:
+    """a[i*C + j] = x[i, j] - max_j x[i, j] for a group of rows; m gets the
+    maxima (exact, so the SIMD loop for unit strides changes no bit)."""
+    cdef Py_ssize_t i
+    if cs == 1:
+        if pfloat is double:
+            fl_shift_rows_d(x, rows, C, rs, a, m)
+        else:
+            fl_shift_rows_f(x, rows, C, rs, a, m)
+        return
+    for i in range(rows):
+        m[i] = _row_max(x + i * rs, cs, C)
+        _shift_row(x + i * rs, cs, C, m[i], a + i * C)
+
+
 cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                            const int64_t* lab, const pfloat* p,
                            BlockResult* res) noexcept nogil:
     """Class indices, no weight, no smoothing: one element per row."""
+    cdef double acc4[4]
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
     cdef Py_ssize_t i, k, r = r1 - r0
@@ -254,6 +289,17 @@ cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow
     cdef pfloat* rows = <pfloat*>J.row_out
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    if g == NULL and rows == NULL and not J.has_ignore:
+        # the headline case: gather, one SIMD log pass, add
+        for i in range(r):
+            pe[i] = <double>p[(r0 + i) * rs + lab[i] * cs] + eps
+        fl_vlog(pe, lg, r)
+        for i in range(r):
+            _add4(acc4, i, -lg[i])
+        res.loss = _total4(acc4)
+        res.div = <double>r
+        return
     for i in range(r):
         k = lab[i]
         if k < 0:
@@ -265,7 +311,7 @@ cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         li = 0.0
         if k >= 0:
             li = -lg[i]
-            acc += li
+            _add4(acc4, i, li)
             div += 1.0
         if g != NULL:
             grow = g + (r0 + i) * grs
@@ -273,7 +319,7 @@ cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             if k >= 0:
                 grow[k * gcs] = <pfloat>((-1.0 / pe[i]) * scale)
         _finish_row(J, r0 + i, li, rows)
-    res.loss = acc
+    res.loss = _total4(acc4)
     res.div = div
 
 
@@ -317,6 +363,7 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     find the nonzero target terms of a group of rows, take their logs in one
     SIMD pass, then add each row's terms in column order (the order, hence
     the bits, of _ce_general_block)."""
+    cdef double acc4[4]
     cdef double pe[CAP]
     cdef double q[CAP]
     cdef double lg[CAP]
@@ -329,6 +376,7 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_out
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     g0 = 0
     while g0 < r:
         g1 = g0 + G
@@ -369,10 +417,10 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 if g != NULL:
                     grow[(idx[u] - (end - C)) * gcs] = <pfloat>((-q[u] / pe[u]) * scale)
                 u += 1
-            acc += s
+            _add4(acc4, i, s)
             _finish_row(J, ii, s, rows)
         g0 = g1
-    res.loss = acc
+    res.loss = _total4(acc4)
     res.div = <double>r
 
 
@@ -381,6 +429,7 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                             BlockResult* res) noexcept nogil:
     """Dense targets, weights or smoothing: every element is read, but only
     the terms with a nonzero coefficient w_c q'_c take a logarithm."""
+    cdef double acc4[4]
     cdef double pe[CAP + 1]
     cdef double cf[CAP + 1]
     cdef double lg[CAP]
@@ -395,6 +444,7 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_out
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     for i in range(r):
         rowsum[i] = 0.0
         ii = r0 + i
@@ -435,9 +485,9 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 _finish_row(J, r0 + i, 0.0, rows)
                 continue
             div += J.w[k] if J.w != NULL else 1.0
-        acc += rowsum[i]
+        _add4(acc4, i, rowsum[i])
         _finish_row(J, r0 + i, rowsum[i], rows)
-    res.loss = acc
+    res.loss = _total4(acc4)
     res.div = div
 
 
@@ -446,8 +496,10 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                      BlockResult* res) noexcept nogil:
     """Softmax cross-entropy, C <= CAP: rows are shifted by their maximum into
     one buffer per group, exponentiated in one SIMD pass, then reduced."""
+    cdef double acc4[4]
     cdef double a[CAP]
     cdef double e[CAP]
+    cdef double mrow[BLOCK]
     cdef double ssum[BLOCK]
     cdef double lse[BLOCK]
     cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
@@ -461,20 +513,13 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_out
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     g0 = 0
     while g0 < r:
         g1 = g0 + G
         if g1 > r:
             g1 = r
-        for i in range(g0, g1):
-            ii = r0 + i
-            base = (i - g0) * C
-            if cs == 1:
-                m = _row_max(x + ii * rs, 1, C)
-                _shift_row(x + ii * rs, 1, C, m, a + base)
-            else:
-                m = _row_max(x + ii * rs, cs, C)
-                _shift_row(x + ii * rs, cs, C, m, a + base)
+        _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
         fl_vexp(a, e, (g1 - g0) * C)
         for i in range(g0, g1):
             base = (i - g0) * C
@@ -528,10 +573,10 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     div += 1.0
                 else:
                     div += J.w[k] if J.w != NULL else 1.0
-            acc += li
+            _add4(acc4, i, li)
             _finish_row(J, ii, li, rows)
         g0 = g1
-    res.loss = acc
+    res.loss = _total4(acc4)
     res.div = div
 
 
@@ -573,12 +618,14 @@ cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_
 cdef void _sce_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                           const int64_t* lab, const pfloat* x, const tfloat* t,
                           BlockResult* res) noexcept nogil:
+    cdef double acc4[4]
     cdef Py_ssize_t i
     cdef double li, acc = 0.0, div = 0.0
     cdef int64_t k = 0
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
     cdef const tfloat* trow = NULL
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     for i in range(r0, r1):
         if g != NULL:
             grow = g + i * J.g_rs
@@ -594,9 +641,9 @@ cdef void _sce_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 continue
             div += J.w[k] if J.w != NULL else 1.0
         li = _sce_row_wide(J, x + i * J.p_rs, trow, k, grow)
-        acc += li
+        _add4(acc4, i, li)
         _finish_row(J, i, li, <pfloat*>J.row_out)
-    res.loss = acc
+    res.loss = _total4(acc4)
     res.div = div
 
 
@@ -633,6 +680,7 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     tree at the end; contiguous blocks are one SIMD loop and any other
     layout visits the same f in the same order.  "none" sums each row in
     column order."""
+    cdef double acc4[4]
     cdef double lanes[8]
     cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
@@ -641,6 +689,7 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* rows = <pfloat*>J.row_out
     cdef bint flat
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     if rows != NULL:
         for i in range(r0, r1):
             s = 0.0
@@ -650,7 +699,7 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 if g != NULL:
                     g[i * grs + j * gcs] = <pfloat>((2.0 * d) * scale)
             rows[i * J.row_stride] = <pfloat>(s / C)
-            acc += s
+            _add4(acc4, i, s)
     else:
         for j in range(8):
             lanes[j] = 0.0
@@ -668,17 +717,19 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     if g != NULL:
                         g[i * grs + j * gcs] = <pfloat>((2.0 * d) * scale)
                     f += 1
-        acc = (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+        acc4[0] = (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
                + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])))
-    res.loss = acc
+    res.loss = _total4(acc4)
     res.div = <double>r * <double>C
 
 
 cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                          const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
     """The book's softmax into J.g and, with labels, -log(y[i, t_i] + eps)."""
+    cdef double acc4[4]
     cdef double a[CAP]
     cdef double e[CAP]
+    cdef double mrow[BLOCK]
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
     cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, grs = J.g_rs, gcs = J.g_cs
@@ -686,20 +737,13 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double m, v, s, acc = 0.0
     cdef pfloat* y = <pfloat*>J.g
     cdef pfloat* yrow
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     g0 = 0
     while g0 < r:
         g1 = g0 + G
         if g1 > r:
             g1 = r
-        for i in range(g0, g1):
-            ii = r0 + i
-            base = (i - g0) * C
-            if cs == 1:
-                m = _row_max(x + ii * rs, 1, C)
-                _shift_row(x + ii * rs, 1, C, m, a + base)
-            else:
-                m = _row_max(x + ii * rs, cs, C)
-                _shift_row(x + ii * rs, cs, C, m, a + base)
+        _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
         fl_vexp(a, e, (g1 - g0) * C)
         for i in range(g0, g1):
             base = (i - g0) * C
@@ -715,17 +759,19 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     if lab != NULL:
         fl_vlog(pe, lg, r)
         for i in range(r):
-            acc -= lg[i]
-    res.loss = acc
+            _add4(acc4, i, -lg[i])
+    res.loss = _total4(acc4)
     res.div = <double>r
 
 
 cdef void _softmax_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                               const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
+    cdef double acc4[4]
     cdef Py_ssize_t i, j, C = J.c, cs = J.p_cs, gcs = J.g_cs
     cdef double m, v, e, s, acc = 0.0
     cdef pfloat* yrow
     cdef const pfloat* xrow
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     for i in range(r0, r1):
         xrow = x + i * J.p_rs
         yrow = <pfloat*>J.g + i * J.g_rs
@@ -742,8 +788,8 @@ cdef void _softmax_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         for j in range(C):
             yrow[j * gcs] = <pfloat>(<double>yrow[j * gcs] / s)
         if lab != NULL:
-            acc -= log(<double>yrow[lab[i - r0] * gcs] + J.eps)
-    res.loss = acc
+            _add4(acc4, i, -log(<double>yrow[lab[i - r0] * gcs] + J.eps))
+    res.loss = _total4(acc4)
     res.div = <double>(r1 - r0)
 
 

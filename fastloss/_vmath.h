@@ -278,6 +278,88 @@ FL_SQ_LANES(df, double, float)
 FL_SQ_LANES(fd, float, double)
 FL_SQ_LANES(ff, float, float)
 
+
+/* ------------------------------------------------------------------------
+ * Softmax rows: for each of `rows` rows of C contiguous logits (row stride
+ * rs elements), m[i] = max_j x[i, j] and a[i*C + j] = x[i, j] - m[i].
+ * The maximum is exact, so the SIMD and scalar variants agree bit for bit
+ * (rows holding NaN give NaN either way, through a).
+ * ---------------------------------------------------------------------- */
+#define FL_SHIFT_ROWS_BODY(TP)                                                \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                    \
+        const TP *xr = x + i * rs;                                            \
+        double mx = -INFINITY;                                                \
+        for (ptrdiff_t j = 0; j < C; j++) {                                   \
+            double v = (double)xr[j];                                         \
+            mx = v > mx ? v : mx;                                             \
+        }                                                                     \
+        m[i] = mx;                                                            \
+        double *ar = a + i * C;                                               \
+        for (ptrdiff_t j = 0; j < C; j++)                                     \
+            ar[j] = (double)xr[j] - mx;                                       \
+    }
+
+static void fl_shift_rows_d_base(const double *restrict x, ptrdiff_t rows, ptrdiff_t C,
+                                 ptrdiff_t rs, double *restrict a, double *restrict m)
+{ FL_SHIFT_ROWS_BODY(double) }
+static void fl_shift_rows_f_base(const float *restrict x, ptrdiff_t rows, ptrdiff_t C,
+                                 ptrdiff_t rs, double *restrict a, double *restrict m)
+{ FL_SHIFT_ROWS_BODY(float) }
+
+#if FL_DISPATCH
+/* lanes [0, k) of a 4-lane mask, k = 0..4 */
+static const int64_t fl_mask4[5][4] __attribute__((aligned(32))) = {
+    {0, 0, 0, 0}, {-1, 0, 0, 0}, {-1, -1, 0, 0}, {-1, -1, -1, 0}, {-1, -1, -1, -1}};
+
+__attribute__((target("avx2"))) static void
+fl_shift_rows_d_avx2(const double *restrict x, ptrdiff_t rows, ptrdiff_t C,
+                     ptrdiff_t rs, double *restrict a, double *restrict m)
+{
+    /* masked loads for the last partial vector: no scalar tail per row */
+    const ptrdiff_t full = C & ~(ptrdiff_t)3;
+    const __m256i tail = _mm256_load_si256((const __m256i *)fl_mask4[C & 3]);
+    const __m256d ninf = _mm256_set1_pd(-INFINITY);
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const double *xr = x + i * rs;
+        double *ar = a + i * C;
+        ptrdiff_t j;
+        __m256d vm = ninf;
+        for (j = 0; j < full; j += 4)
+            vm = _mm256_max_pd(_mm256_loadu_pd(xr + j), vm);
+        if (C & 3)
+            vm = _mm256_max_pd(_mm256_blendv_pd(ninf, _mm256_maskload_pd(xr + full, tail),
+                                                _mm256_castsi256_pd(tail)), vm);
+        __m128d h = _mm_max_pd(_mm256_castpd256_pd128(vm), _mm256_extractf128_pd(vm, 1));
+        h = _mm_max_sd(_mm_unpackhi_pd(h, h), h);
+        double mx = _mm_cvtsd_f64(h);
+        m[i] = mx;
+        __m256d vmx = _mm256_set1_pd(mx);
+        for (j = 0; j < full; j += 4)
+            _mm256_storeu_pd(ar + j, _mm256_sub_pd(_mm256_loadu_pd(xr + j), vmx));
+        if (C & 3)
+            _mm256_maskstore_pd(ar + full, tail,
+                                _mm256_sub_pd(_mm256_maskload_pd(xr + full, tail), vmx));
+    }
+}
+__attribute__((target("avx2"))) static void
+fl_shift_rows_f_avx2(const float *restrict x, ptrdiff_t rows, ptrdiff_t C,
+                     ptrdiff_t rs, double *restrict a, double *restrict m)
+{ FL_SHIFT_ROWS_BODY(float) }
+#endif
+
+typedef void (*fl_shift_rows_d_fn)(const double *restrict, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                   double *restrict, double *restrict);
+typedef void (*fl_shift_rows_f_fn)(const float *restrict, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                   double *restrict, double *restrict);
+static fl_shift_rows_d_fn fl_shift_rows_d_impl = fl_shift_rows_d_base;
+static fl_shift_rows_f_fn fl_shift_rows_f_impl = fl_shift_rows_f_base;
+static inline void fl_shift_rows_d(const double *x, ptrdiff_t rows, ptrdiff_t C, ptrdiff_t rs,
+                                   double *a, double *m)
+{ fl_shift_rows_d_impl(x, rows, C, rs, a, m); }
+static inline void fl_shift_rows_f(const float *x, ptrdiff_t rows, ptrdiff_t C, ptrdiff_t rs,
+                                   double *a, double *m)
+{ fl_shift_rows_f_impl(x, rows, C, rs, a, m); }
+
 /* Pick the AVX2(+FMA) loops where the CPU has them; called once at import. */
 static void fl_vmath_init(void)
 {
@@ -293,6 +375,8 @@ static void fl_vmath_init(void)
         fl_sq_lanes_df_impl = fl_sq_lanes_df_avx2;
         fl_sq_lanes_fd_impl = fl_sq_lanes_fd_avx2;
         fl_sq_lanes_ff_impl = fl_sq_lanes_ff_avx2;
+        fl_shift_rows_d_impl = fl_shift_rows_d_avx2;
+        fl_shift_rows_f_impl = fl_shift_rows_f_avx2;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
         fl_nonzero_f64_impl = fl_nonzero_f64_avx2;
