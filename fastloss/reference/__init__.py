@@ -118,10 +118,11 @@ def _class_loss(batch, elementwise_loss):
 
 def _class_grad(batch, numerator, out):
     """Return numerator / D in pred's shape and dtype, ignored rows exactly 0."""
-    with np.errstate(all="ignore"):  # D == 0 gives numerator / 0, as in PyTorch
-        grad = numerator / batch.divisor
-    grad[batch.ignored] = 0.0
-    return _fill(grad.reshape(batch.shape).astype(batch.dtype), out)
+    with np.errstate(all="ignore"):  # D == 0 gives numerator / 0, as in PyTorch;
+        grad = numerator / batch.divisor  # float32 may overflow to inf in the cast
+        grad[batch.ignored] = 0.0
+        grad = grad.reshape(batch.shape).astype(batch.dtype)
+    return _fill(grad, out)
 
 
 def _fill(grad, out):
