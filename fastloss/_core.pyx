@@ -202,6 +202,7 @@ cdef extern from "_vmath.h":
                          double* a, double* m) noexcept nogil
     void fl_shift_rows_f(const float* x, Py_ssize_t rows, Py_ssize_t C, Py_ssize_t rs,
                          double* a, double* m) noexcept nogil
+    void fl_row_sums(const double* e, Py_ssize_t rows, Py_ssize_t C, double* s) noexcept nogil
     void fl_vmath_init() noexcept
     const char* fl_simd_name
 
@@ -521,12 +522,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             g1 = r
         _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
         fl_vexp(a, e, (g1 - g0) * C)
-        for i in range(g0, g1):
-            base = (i - g0) * C
-            s = 0.0
-            for j in range(C):
-                s += e[base + j]
-            ssum[i] = s
+        fl_row_sums(e, g1 - g0, C, &ssum[g0])
         fl_vlog(&ssum[g0], &lse[g0], g1 - g0)
         for i in range(g0, g1):
             ii = r0 + i
@@ -730,6 +726,7 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double a[CAP]
     cdef double e[CAP]
     cdef double mrow[BLOCK]
+    cdef double ssum[BLOCK]
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
     cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, grs = J.g_rs, gcs = J.g_cs
@@ -745,12 +742,11 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             g1 = r
         _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
         fl_vexp(a, e, (g1 - g0) * C)
+        fl_row_sums(e, g1 - g0, C, ssum)
         for i in range(g0, g1):
             base = (i - g0) * C
             yrow = y + (r0 + i) * grs
-            s = 0.0
-            for j in range(C):
-                s += e[base + j]
+            s = ssum[i - g0]
             for j in range(C):
                 yrow[j * gcs] = <pfloat>(e[base + j] / s)
             if lab != NULL:
