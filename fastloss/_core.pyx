@@ -340,11 +340,13 @@ cdef inline void _shift_row(const pfloat* x, Py_ssize_t cs, Py_ssize_t C, double
         a[j] = <double>x[j * cs] - m
 
 
-cdef inline void _scaled_probs(const double* e, Py_ssize_t C, double s, double scale,
+cdef inline void _scaled_probs(const double* e, Py_ssize_t C, double factor,
                                pfloat* g, Py_ssize_t gcs) noexcept nogil:
+    """g[j] = e[j] * factor: one multiply per element (no cancellation
+    follows, so the reciprocal's last-bit error stays a last-bit error)."""
     cdef Py_ssize_t j
     for j in range(C):
-        g[j * gcs] = <pfloat>((e[j] / s) * scale)
+        g[j * gcs] = <pfloat>(e[j] * factor)
 
 
 cdef inline Py_ssize_t _nonzero_cols(const tfloat* t, Py_ssize_t tcs, Py_ssize_t C,
@@ -541,9 +543,10 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 if grow != NULL:
                     s = ssum[i]
                     if gcs == 1:
-                        _scaled_probs(e + base, C, s, scale, grow, 1)
+                        _scaled_probs(e + base, C, scale / s, grow, 1)
                     else:
-                        _scaled_probs(e + base, C, s, scale, grow, gcs)
+                        _scaled_probs(e + base, C, scale / s, grow, gcs)
+                    # p_k - 1 cancels when p_k is near 1: divide exactly here
                     grow[k * gcs] = <pfloat>((e[base + k] / s - 1.0) * scale)
                 div += 1.0
             else:
