@@ -203,6 +203,10 @@ cdef extern from "_vmath.h":
     void fl_shift_rows_f(const float* x, Py_ssize_t rows, Py_ssize_t C, Py_ssize_t rs,
                          double* a, double* m) noexcept nogil
     void fl_row_sums(const double* e, Py_ssize_t rows, Py_ssize_t C, double* s) noexcept nogil
+    void fl_onehot_cols_d(const double* t, Py_ssize_t rows, Py_ssize_t C, Py_ssize_t rs,
+                          int32_t* col) noexcept nogil
+    void fl_onehot_cols_f(const float* t, Py_ssize_t rows, Py_ssize_t C, Py_ssize_t rs,
+                          int32_t* col) noexcept nogil
     void fl_vmath_init() noexcept
     const char* fl_simd_name
 
@@ -371,6 +375,8 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double q[CAP]
     cdef double lg[CAP]
     cdef int32_t idx[CAP + 4]           # offsets (i - g0) * C + j of the terms
+    cdef int32_t col[CAP]
+    cdef bint single
     cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
@@ -385,7 +391,35 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         g1 = g0 + G
         if g1 > r:
             g1 = r
-        if tcs == 1 and (trs == C or g1 - g0 == 1):
+        if tcs == 1 and C <= 64:
+            # one SIMD test per row finds its only nonzero (one-hot rows)
+            if tfloat is double:
+                fl_onehot_cols_d(t + (r0 + g0) * trs, g1 - g0, C, trs, col)
+            else:
+                fl_onehot_cols_f(t + (r0 + g0) * trs, g1 - g0, C, trs, col)
+            nt = 0
+            single = True
+            for i in range(g0, g1):
+                if col[i - g0] >= 0:
+                    idx[nt] = <int32_t>((i - g0) * C + col[i - g0])
+                    nt += 1
+                else:
+                    single = False
+                    if col[i - g0] == -2:
+                        nt += _nonzero_cols(t + (r0 + i) * trs, 1, C, (i - g0) * C, idx + nt)
+            if single and g == NULL and rows == NULL:
+                # every row has one term: term u is row g0 + u
+                for u in range(nt):
+                    ii = r0 + g0 + u
+                    j = col[u]
+                    q[u] = <double><pfloat>t[ii * trs + j]
+                    pe[u] = <double>p[ii * prs + j * pcs] + eps
+                fl_vlog(pe, lg, nt)
+                for u in range(nt):
+                    _add4(acc4, g0 + u, 0.0 - q[u] * lg[u])
+                g0 = g1
+                continue
+        elif tcs == 1 and (trs == C or g1 - g0 == 1):
             # the group's targets are one contiguous run
             if tfloat is double:
                 nt = fl_nonzero_f64(t + (r0 + g0) * trs, (g1 - g0) * C, idx)

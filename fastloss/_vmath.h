@@ -403,6 +403,66 @@ static void (*fl_row_sums_impl)(const double *restrict, ptrdiff_t, ptrdiff_t, do
 static inline void fl_row_sums(const double *e, ptrdiff_t rows, ptrdiff_t C, double *s)
 { fl_row_sums_impl(e, rows, C, s); }
 
+
+/* ------------------------------------------------------------------------
+ * One-hot rows: for each of `rows` rows of C <= 64 contiguous targets (row
+ * stride rs), col[i] = the column of the row's only nonzero, -1 if the row
+ * is all zero, -2 if it has several nonzeros (NaN counts as nonzero).
+ * ---------------------------------------------------------------------- */
+#define FL_ONEHOT_SCALAR(T)                                                   \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                    \
+        const T *tr = t + i * rs;                                             \
+        int32_t n = 0, last = 0;                                              \
+        for (ptrdiff_t j = 0; j < C; j++) {                                   \
+            int32_t nz = tr[j] != (T)0;                                       \
+            n += nz;                                                          \
+            last = nz ? (int32_t)j : last;                                    \
+        }                                                                     \
+        col[i] = n == 1 ? last : (n == 0 ? -1 : -2);                          \
+    }
+
+static void fl_onehot_cols_d_base(const double *restrict t, ptrdiff_t rows, ptrdiff_t C,
+                                  ptrdiff_t rs, int32_t *restrict col)
+{ FL_ONEHOT_SCALAR(double) }
+static void fl_onehot_cols_f_base(const float *restrict t, ptrdiff_t rows, ptrdiff_t C,
+                                  ptrdiff_t rs, int32_t *restrict col)
+{ FL_ONEHOT_SCALAR(float) }
+
+#if FL_DISPATCH
+__attribute__((target("avx2,popcnt,bmi"))) static void
+fl_onehot_cols_d_avx2(const double *restrict t, ptrdiff_t rows, ptrdiff_t C,
+                      ptrdiff_t rs, int32_t *restrict col)
+{
+    const ptrdiff_t full = C & ~(ptrdiff_t)3;
+    const __m256i tail = _mm256_load_si256((const __m256i *)fl_mask4[C & 3]);
+    const __m256d zero = _mm256_setzero_pd();
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const double *tr = t + i * rs;
+        uint64_t m = 0;
+        ptrdiff_t j;
+        for (j = 0; j < full; j += 4)
+            m |= (uint64_t)_mm256_movemask_pd(
+                     _mm256_cmp_pd(_mm256_loadu_pd(tr + j), zero, _CMP_NEQ_UQ)) << j;
+        if (C & 3)   /* masked-off lanes load 0.0: never nonzero */
+            m |= (uint64_t)_mm256_movemask_pd(
+                     _mm256_cmp_pd(_mm256_maskload_pd(tr + full, tail), zero, _CMP_NEQ_UQ)) << full;
+        int n = (int)_mm_popcnt_u64(m);
+        col[i] = n == 1 ? (int32_t)_tzcnt_u64(m) : (n == 0 ? -1 : -2);
+    }
+}
+#endif
+
+static void (*fl_onehot_cols_d_impl)(const double *restrict, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                     int32_t *restrict) = fl_onehot_cols_d_base;
+static void (*fl_onehot_cols_f_impl)(const float *restrict, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                     int32_t *restrict) = fl_onehot_cols_f_base;
+static inline void fl_onehot_cols_d(const double *t, ptrdiff_t rows, ptrdiff_t C, ptrdiff_t rs,
+                                    int32_t *col)
+{ fl_onehot_cols_d_impl(t, rows, C, rs, col); }
+static inline void fl_onehot_cols_f(const float *t, ptrdiff_t rows, ptrdiff_t C, ptrdiff_t rs,
+                                    int32_t *col)
+{ fl_onehot_cols_f_impl(t, rows, C, rs, col); }
+
 /* Pick the AVX2(+FMA) loops where the CPU has them; called once at import. */
 static void fl_vmath_init(void)
 {
@@ -425,6 +485,10 @@ static void fl_vmath_init(void)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
         fl_nonzero_f64_impl = fl_nonzero_f64_avx2;
         fl_nonzero_f32_impl = fl_nonzero_f32_avx2;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")
+            && __builtin_cpu_supports("bmi")) {
+        fl_onehot_cols_d_impl = fl_onehot_cols_d_avx2;
     }
 #endif
 }
