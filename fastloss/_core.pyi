@@ -1,77 +1,223 @@
 # Stubs of the compiled extension fastloss._core (fastloss/_core.pyx).
-from typing import Literal, Optional, Tuple, Union, overload
+# tests/test_stubs.py runs mypy.stubtest on them against the built extension.
+#
+# The loss is a NumPy scalar of the computation dtype (np.float32 for float32
+# input, else np.float64) for reduction="mean" or "sum", and an ndarray of
+# shape pred.shape[:-1] for "none"; the overloads tell the two apart when the
+# reduction is a literal. The gradient is an ndarray of pred's shape and the
+# computation dtype.
+from typing import Any, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
 
-_Reduction = Literal["mean", "sum", "none"]
-_Loss = Union[np.floating, npt.NDArray[np.floating]]
-_Grad = npt.NDArray[np.floating]
+_Scalar = np.floating[Any]
+_Array = npt.NDArray[np.floating[Any]]
+_Loss = Union[_Scalar, _Array]
+_Index = Union[int, np.integer[Any]]
 
+@overload
 def cross_entropy(
     probs: npt.ArrayLike,
     target: npt.ArrayLike,
     *,
-    reduction: _Reduction = "mean",
+    reduction: Literal["mean", "sum"] = "mean",
     eps: float = 1e-7,
     weight: Optional[npt.ArrayLike] = None,
-    ignore_index: Optional[int] = None,
+    ignore_index: Optional[_Index] = None,
+    label_smoothing: float = 0.0,
+    n_threads: Optional[int] = None,
+) -> _Scalar: ...
+@overload
+def cross_entropy(
+    probs: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    eps: float = 1e-7,
+    weight: Optional[npt.ArrayLike] = None,
+    ignore_index: Optional[_Index] = None,
+    label_smoothing: float = 0.0,
+    n_threads: Optional[int] = None,
+) -> _Array: ...
+@overload
+def cross_entropy(
+    probs: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: str = "mean",
+    eps: float = 1e-7,
+    weight: Optional[npt.ArrayLike] = None,
+    ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
     n_threads: Optional[int] = None,
 ) -> _Loss: ...
+@overload
 def softmax_cross_entropy(
     logits: npt.ArrayLike,
     target: npt.ArrayLike,
     *,
-    reduction: _Reduction = "mean",
+    reduction: Literal["mean", "sum"] = "mean",
     weight: Optional[npt.ArrayLike] = None,
-    ignore_index: Optional[int] = None,
+    ignore_index: Optional[_Index] = None,
+    label_smoothing: float = 0.0,
+    n_threads: Optional[int] = None,
+) -> _Scalar: ...
+@overload
+def softmax_cross_entropy(
+    logits: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    weight: Optional[npt.ArrayLike] = None,
+    ignore_index: Optional[_Index] = None,
+    label_smoothing: float = 0.0,
+    n_threads: Optional[int] = None,
+) -> _Array: ...
+@overload
+def softmax_cross_entropy(
+    logits: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: str = "mean",
+    weight: Optional[npt.ArrayLike] = None,
+    ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
     n_threads: Optional[int] = None,
 ) -> _Loss: ...
+@overload
 def mean_squared_error(
     pred: npt.ArrayLike,
     target: npt.ArrayLike,
     *,
-    reduction: _Reduction = "mean",
+    reduction: Literal["mean", "sum"] = "mean",
+    n_threads: Optional[int] = None,
+) -> _Scalar: ...
+@overload
+def mean_squared_error(
+    pred: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    n_threads: Optional[int] = None,
+) -> _Array: ...
+@overload
+def mean_squared_error(
+    pred: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: str = "mean",
     n_threads: Optional[int] = None,
 ) -> _Loss: ...
+@overload
 def cross_entropy_and_grad(
     probs: npt.ArrayLike,
     target: npt.ArrayLike,
     *,
-    reduction: _Reduction = "mean",
+    reduction: Literal["mean", "sum"] = "mean",
     eps: float = 1e-7,
     weight: Optional[npt.ArrayLike] = None,
-    ignore_index: Optional[int] = None,
+    ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
     n_threads: Optional[int] = None,
-    out: Optional[_Grad] = None,
-) -> Tuple[_Loss, _Grad]: ...
+    out: Optional[_Array] = None,
+) -> Tuple[_Scalar, _Array]: ...
+@overload
+def cross_entropy_and_grad(
+    probs: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    eps: float = 1e-7,
+    weight: Optional[npt.ArrayLike] = None,
+    ignore_index: Optional[_Index] = None,
+    label_smoothing: float = 0.0,
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Array, _Array]: ...
+@overload
+def cross_entropy_and_grad(
+    probs: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: str = "mean",
+    eps: float = 1e-7,
+    weight: Optional[npt.ArrayLike] = None,
+    ignore_index: Optional[_Index] = None,
+    label_smoothing: float = 0.0,
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Loss, _Array]: ...
+@overload
 def softmax_cross_entropy_and_grad(
     logits: npt.ArrayLike,
     target: npt.ArrayLike,
     *,
-    reduction: _Reduction = "mean",
+    reduction: Literal["mean", "sum"] = "mean",
     weight: Optional[npt.ArrayLike] = None,
-    ignore_index: Optional[int] = None,
+    ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
     n_threads: Optional[int] = None,
-    out: Optional[_Grad] = None,
-) -> Tuple[_Loss, _Grad]: ...
+    out: Optional[_Array] = None,
+) -> Tuple[_Scalar, _Array]: ...
+@overload
+def softmax_cross_entropy_and_grad(
+    logits: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    weight: Optional[npt.ArrayLike] = None,
+    ignore_index: Optional[_Index] = None,
+    label_smoothing: float = 0.0,
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Array, _Array]: ...
+@overload
+def softmax_cross_entropy_and_grad(
+    logits: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: str = "mean",
+    weight: Optional[npt.ArrayLike] = None,
+    ignore_index: Optional[_Index] = None,
+    label_smoothing: float = 0.0,
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Loss, _Array]: ...
+@overload
 def mean_squared_error_and_grad(
     pred: npt.ArrayLike,
     target: npt.ArrayLike,
     *,
-    reduction: _Reduction = "mean",
+    reduction: Literal["mean", "sum"] = "mean",
     n_threads: Optional[int] = None,
-    out: Optional[_Grad] = None,
-) -> Tuple[_Loss, _Grad]: ...
-def sum_squared_error(y: npt.ArrayLike, t: npt.ArrayLike) -> np.floating: ...
+    out: Optional[_Array] = None,
+) -> Tuple[_Scalar, _Array]: ...
 @overload
-def _softmax(x: npt.ArrayLike, t: None = None, eps: float = 1e-7) -> _Grad: ...
+def mean_squared_error_and_grad(
+    pred: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Array, _Array]: ...
 @overload
-def _softmax(x: npt.ArrayLike, t: npt.ArrayLike, eps: float = 1e-7) -> Tuple[_Grad, np.floating]: ...
+def mean_squared_error_and_grad(
+    pred: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: str = "mean",
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Loss, _Array]: ...
+
+# Helpers of fastloss.book and fastloss.show_config (not public API)
+def sum_squared_error(y: npt.ArrayLike, t: npt.ArrayLike) -> _Scalar: ...
+@overload
+def _softmax(x: npt.ArrayLike, t: None = None, eps: float = 1e-7) -> _Array: ...
+@overload
+def _softmax(x: npt.ArrayLike, t: npt.ArrayLike, eps: float = 1e-7) -> Tuple[_Array, _Scalar]: ...
 def openmp_enabled() -> bool: ...
 def simd() -> str: ...
 def max_threads() -> int: ...
