@@ -294,8 +294,13 @@ def class_problems(draw, kind, with_options=True, min_value=0.0, min_weight=0.0)
             kwargs["ignore_index"] = ignore
     if with_options:
         if draw(st.booleans()):
-            kwargs["weight"] = draw(hnp.arrays(draw(st.sampled_from(FLOAT_DTYPES)), c,
-                                               elements=st.floats(min_weight, 3.0)))
+            wdt = np.dtype(draw(st.sampled_from(FLOAT_DTYPES)))
+            # a bound the dtype holds exactly (hypothesis refuses others for
+            # float32 under NumPy 1.26's casting rules)
+            lo = float(np.array(min_weight, wdt))
+            lo = lo if lo >= min_weight else float(np.nextafter(np.array(lo, wdt), wdt.type(np.inf)))
+            kwargs["weight"] = draw(hnp.arrays(
+                wdt, c, elements=st.floats(lo, 3.0, width=8 * wdt.itemsize)))
         if draw(st.booleans()):
             kwargs["label_smoothing"] = draw(st.floats(0.0, 1.0))
         if kind == "probs" and draw(st.booleans()):
