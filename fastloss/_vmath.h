@@ -450,6 +450,28 @@ fl_onehot_cols_d_avx2(const double *restrict t, ptrdiff_t rows, ptrdiff_t C,
         col[i] = n == 1 ? (int32_t)_tzcnt_u64(m) : (n == 0 ? -1 : -2);
     }
 }
+
+__attribute__((target("avx2,popcnt,bmi"))) static void
+fl_onehot_cols_f_avx2(const float *restrict t, ptrdiff_t rows, ptrdiff_t C,
+                      ptrdiff_t rs, int32_t *restrict col)
+{
+    const ptrdiff_t full = C & ~(ptrdiff_t)3;
+    const __m128i tail = _mm_set_epi32(0, (C & 3) > 2 ? -1 : 0, (C & 3) > 1 ? -1 : 0,
+                                       (C & 3) > 0 ? -1 : 0);
+    const __m128 zero = _mm_setzero_ps();
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const float *tr = t + i * rs;
+        uint64_t m = 0;
+        ptrdiff_t j;
+        for (j = 0; j < full; j += 4)
+            m |= (uint64_t)_mm_movemask_ps(_mm_cmp_ps(_mm_loadu_ps(tr + j), zero, _CMP_NEQ_UQ)) << j;
+        if (C & 3)   /* masked-off lanes load 0.0f: never nonzero */
+            m |= (uint64_t)_mm_movemask_ps(
+                     _mm_cmp_ps(_mm_maskload_ps(tr + full, tail), zero, _CMP_NEQ_UQ)) << full;
+        int n = (int)_mm_popcnt_u64(m);
+        col[i] = n == 1 ? (int32_t)_tzcnt_u64(m) : (n == 0 ? -1 : -2);
+    }
+}
 #endif
 
 static void (*fl_onehot_cols_d_impl)(const double *restrict, ptrdiff_t, ptrdiff_t, ptrdiff_t,
@@ -489,6 +511,7 @@ static void fl_vmath_init(void)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")
             && __builtin_cpu_supports("bmi")) {
         fl_onehot_cols_d_impl = fl_onehot_cols_d_avx2;
+        fl_onehot_cols_f_impl = fl_onehot_cols_f_avx2;
     }
 #endif
 }
