@@ -281,6 +281,64 @@ cdef inline void _shift_group(const pfloat* x, Py_ssize_t rows, Py_ssize_t C,
         _shift_row(x + i * rs, cs, C, m[i], a + i * C)
 
 
+cdef inline Py_ssize_t _gather_typed(const Job* J, const label_t* t, const pfloat* p,
+                                     Py_ssize_t r0, Py_ssize_t r1, double* pe) noexcept nogil:
+    """pe[i - r0] = p[i, t_i] + eps for rows [r0, r1), checking each label
+    before it is used; returns the first bad row or -1."""
+    cdef Py_ssize_t i, c = J.c, stride = J.lab_stride, rs = J.p_rs, cs = J.p_cs
+    cdef double eps = J.eps
+    cdef label_t v
+    for i in range(r0, r1):
+        v = t[i * stride]
+        if label_t is uint64_t:
+            if v >= <uint64_t>c:
+                return i
+        else:
+            if <uint64_t><int64_t>v >= <uint64_t>c:      # negative labels too
+                return i
+        pe[i - r0] = <double>p[i * rs + <Py_ssize_t>v * cs] + eps
+    return -1
+
+
+cdef void _ce_gather_plain_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                                 const pfloat* p, BlockResult* res) noexcept nogil:
+    """The headline case (class indices; no weight, smoothing, ignore_index,
+    gradient or per-row output): labels are read, checked and used in one
+    loop, then one SIMD log pass and the sum (the same bits as
+    _ce_gather_block)."""
+    cdef double pe[BLOCK]
+    cdef double lg[BLOCK]
+    cdef double acc4[4]
+    cdef Py_ssize_t i, bad, r = r1 - r0
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    if J.lab_unsigned:
+        if J.lab_size == 1:
+            bad = _gather_typed(J, <const uint8_t*>J.lab, p, r0, r1, pe)
+        elif J.lab_size == 2:
+            bad = _gather_typed(J, <const uint16_t*>J.lab, p, r0, r1, pe)
+        elif J.lab_size == 4:
+            bad = _gather_typed(J, <const uint32_t*>J.lab, p, r0, r1, pe)
+        else:
+            bad = _gather_typed(J, <const uint64_t*>J.lab, p, r0, r1, pe)
+    else:
+        if J.lab_size == 1:
+            bad = _gather_typed(J, <const int8_t*>J.lab, p, r0, r1, pe)
+        elif J.lab_size == 2:
+            bad = _gather_typed(J, <const int16_t*>J.lab, p, r0, r1, pe)
+        elif J.lab_size == 4:
+            bad = _gather_typed(J, <const int32_t*>J.lab, p, r0, r1, pe)
+        else:
+            bad = _gather_typed(J, <const int64_t*>J.lab, p, r0, r1, pe)
+    if bad >= 0:
+        res.bad = bad
+        return
+    fl_vlog(pe, lg, r)
+    for i in range(r):
+        _add4(acc4, i, -lg[i])
+    res.loss = _total4(acc4)
+    res.div = <double>r
+
+
 cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                            const int64_t* lab, const pfloat* p,
                            BlockResult* res) noexcept nogil:
@@ -295,16 +353,6 @@ cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef pfloat* grow
     cdef pfloat* rows = <pfloat*>J.row_out
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
-    if g == NULL and rows == NULL and not J.has_ignore:
-        # the headline case: gather, one SIMD log pass, add
-        for i in range(r):
-            pe[i] = <double>p[(r0 + i) * rs + lab[i] * cs] + eps
-        fl_vlog(pe, lg, r)
-        for i in range(r):
-            _add4(acc4, i, -lg[i])
-        res.loss = _total4(acc4)
-        res.div = <double>r
-        return
     for i in range(r):
         k = lab[i]
         if k < 0:
@@ -854,6 +902,10 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
     res.bad = -1
     res.loss = 0.0
     res.div = 0.0
+    if (fam == FAM_CE and J.lab != NULL and not J.dense and J.w == NULL and J.s == 0.0
+            and not J.has_ignore and J.g == NULL and J.row_out == NULL):
+        _ce_gather_plain_block(J, r0, r1, p, res)
+        return
     if J.lab != NULL and not J.dense:
         bad = _load_labels(J, r0, r1, lab)
         if bad >= 0:
