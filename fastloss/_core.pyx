@@ -31,7 +31,7 @@ touched, so no label can make a kernel read or write outside an array.
 cimport cython
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport log, exp, INFINITY
+from libc.math cimport log, log1p, exp, fabs, INFINITY
 from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t,
                           uint8_t, uint16_t, uint32_t, uint64_t)
 from libc.stdlib cimport malloc, free
@@ -279,6 +279,23 @@ cdef inline void _shift_group(const pfloat* x, Py_ssize_t rows, Py_ssize_t C,
     for i in range(rows):
         m[i] = _row_max(x + i * rs, cs, C)
         _shift_row(x + i * rs, cs, C, m[i], a + i * C)
+
+
+cdef inline double _log_sum_exp_tail(const double* a, const double* e, Py_ssize_t C,
+                                     double ssum, double lse) noexcept nogil:
+    """log(sum_j e_j) for a row whose sum is near 1: log1p of the sum without
+    the maximum's own e = exp(0) = 1, so a confident prediction's tiny loss
+    keeps its digits (log of the rounded sum would not)."""
+    cdef Py_ssize_t j, jmax = -1
+    cdef double tail = 0.0
+    for j in range(C):
+        if jmax < 0 and a[j] == 0.0:
+            jmax = j
+        else:
+            tail += e[j]
+    if jmax < 0:
+        return lse
+    return log1p(tail)
 
 
 cdef inline Py_ssize_t _gather_typed(const Job* J, const label_t* t, const pfloat* p,
@@ -609,6 +626,10 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         fl_row_sums(e, g1 - g0, C, &ssum[g0])
         fl_vlog(&ssum[g0], &lse[g0], g1 - g0)
         for i in range(g0, g1):
+            if ssum[i] < 1.25:          # log near 1 loses digits: see the helper
+                lse[i] = _log_sum_exp_tail(a + (i - g0) * C, e + (i - g0) * C, C,
+                                           ssum[i], lse[i])
+        for i in range(g0, g1):
             ii = r0 + i
             base = (i - g0) * C
             if g != NULL:
@@ -666,18 +687,28 @@ cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_
     """Softmax cross-entropy of one row with C > CAP (scalar libm path); the
     gradient row doubles as the buffer of exponentials."""
     cdef Py_ssize_t j, C = J.c, cs = J.p_cs, gcs = J.g_cs, tcs = J.t_cs
-    cdef double m = -INFINITY, v, e, ssum = 0.0, lse, loss = 0.0
+    cdef double m = -INFINITY, v, e, ssum = 0.0, tsum = 0.0, lse, loss = 0.0
     cdef double coef, coef_sum = 0.0, scale = J.g_scale
+    cdef Py_ssize_t jmax
     for j in range(C):
         v = x[j * cs]
         if v > m:
             m = v
+    jmax = -1
     for j in range(C):
         e = exp(<double>x[j * cs] - m)
-        ssum += e
+        if jmax < 0 and <double>x[j * cs] - m == 0.0:
+            jmax = j                    # its e = 1 stays out of T (see _sce_block)
+        else:
+            tsum += e
         if g != NULL:
             g[j * gcs] = <pfloat>e
-    lse = log(ssum)
+    if jmax >= 0:
+        ssum = 1.0 + tsum
+        lse = log1p(tsum)
+    else:
+        ssum = tsum
+        lse = log(ssum)
     for j in range(C):
         if t == NULL:
             coef = _coef_index(J, j, k)
@@ -947,12 +978,37 @@ cdef void _block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogil:
             _block_typed(J, b, res, <const double*>J.p, <const double*>J.t)
 
 
+ctypedef struct Neumaier:
+    double sum
+    double comp
+
+
+cdef inline void _neumaier_add(Neumaier* acc, double x) noexcept nogil:
+    """Compensated addition (Neumaier): the block sums of a large batch are
+    added with an error of about one rounding, not one per block."""
+    cdef double t = acc.sum + x
+    if fabs(acc.sum) >= fabs(x):
+        acc.comp += (acc.sum - t) + x
+    else:
+        acc.comp += (x - t) + acc.sum
+    acc.sum = t
+
+
+cdef inline double _neumaier_total(const Neumaier* acc) noexcept nogil:
+    # an inf or nan sum makes the compensation nan: the sum alone is the answer
+    if acc.sum - acc.sum != 0.0:
+        return acc.sum
+    return acc.sum + acc.comp
+
+
 cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total) except -1 nogil:
-    """Run every block and add their results in block order."""
+    """Run every block and add their results in block order (compensated)."""
     cdef Py_ssize_t nblocks = (J.n + BLOCK - 1) // BLOCK
     cdef Py_ssize_t b
     cdef BlockResult r
     cdef BlockResult* parts
+    cdef Neumaier loss, div
+    loss.sum = loss.comp = div.sum = div.comp = 0.0
     total.loss = 0.0
     total.div = 0.0
     total.bad = -1
@@ -964,22 +1020,26 @@ cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total) except -1 
             if r.bad >= 0:
                 total.bad = r.bad
                 return 0
-            total.loss += r.loss
-            total.div += r.div
-        return 0
-    parts = <BlockResult*>malloc(nblocks * sizeof(BlockResult))
-    if parts == NULL:
-        with gil:
-            raise MemoryError()
-    for b in prange(nblocks, num_threads=n_threads, schedule="static"):
-        _block(J, b, &parts[b])
-    for b in range(nblocks):
-        if parts[b].bad >= 0:
-            total.bad = parts[b].bad
-            break
-        total.loss += parts[b].loss
-        total.div += parts[b].div
-    free(parts)
+            _neumaier_add(&loss, r.loss)
+            _neumaier_add(&div, r.div)
+    else:
+        parts = <BlockResult*>malloc(nblocks * sizeof(BlockResult))
+        if parts == NULL:
+            with gil:
+                raise MemoryError()
+        for b in prange(nblocks, num_threads=n_threads, schedule="static"):
+            _block(J, b, &parts[b])
+        for b in range(nblocks):
+            if parts[b].bad >= 0:
+                total.bad = parts[b].bad
+                break
+            _neumaier_add(&loss, parts[b].loss)
+            _neumaier_add(&div, parts[b].div)
+        free(parts)
+        if total.bad >= 0:
+            return 0
+    total.loss = _neumaier_total(&loss)
+    total.div = _neumaier_total(&div)
     return 0
 
 

@@ -139,7 +139,13 @@ def _log_softmax_parts(x):
         m = x.max(axis=1, keepdims=True)
         exp_shifted = np.exp(x - m)
         sum_exp = exp_shifted.sum(axis=1, keepdims=True)
-        neg_log_softmax = (m - x) + np.log(sum_exp)
+        # log sum exp(x - m) = log1p(T), T the sum without the maximum's own
+        # exp(0) = 1: keeps the tiny loss of a confident right prediction
+        rest = exp_shifted.copy()
+        rest[np.arange(x.shape[0]), np.argmax(x == m, axis=1)] = 0.0
+        log_sum = np.where(np.isfinite(m), np.log1p(rest.sum(axis=1, keepdims=True)),
+                           np.log(sum_exp))
+        neg_log_softmax = (m - x) + log_sum
         return neg_log_softmax, exp_shifted / sum_exp
 
 
