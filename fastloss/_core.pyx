@@ -1614,3 +1614,65 @@ def simd():
 def max_threads():
     """The number of threads ``n_threads=None`` may use for large inputs."""
     return fl_max_threads()
+
+
+cdef void _softmax_backward_typed(const pfloat* y, const void* lab, int lab_size,
+                                  bint lab_unsigned, const pfloat* t, Py_ssize_t n,
+                                  Py_ssize_t c, pfloat dout, pfloat n_rows,
+                                  pfloat* dx) noexcept nogil:
+    """dx = (y - onehot(t)) * dout / N, element by element in the order (and
+    the dtype) of the book's NumPy code: y - t, then * dout, then / N."""
+    cdef Py_ssize_t i, j
+    cdef int64_t k
+    for i in range(n):
+        if t != NULL:
+            for j in range(c):
+                dx[i * c + j] = ((y[i * c + j] - t[i * c + j]) * dout) / n_rows
+        else:
+            for j in range(c):
+                dx[i * c + j] = (y[i * c + j] * dout) / n_rows
+            k = (<const int64_t*>lab)[i]
+            dx[i * c + k] = ((y[i * c + k] - <pfloat>1) * dout) / n_rows
+
+
+def _softmax_backward(y, t, dout):
+    """The book's SoftmaxWithLoss.backward for a C-contiguous 2-D ``y`` (the
+    layer's own softmax output), int64 class indices or a dense ``t`` of y's
+    shape and dtype, and a Python/NumPy scalar ``dout``; returns ``dx`` or
+    None when the arguments need the general (NumPy) path."""
+    cdef cnp.ndarray Y, T, DX
+    cdef Py_ssize_t n, c, i
+    cdef int64_t v
+    if not (cnp.PyArray_Check(y) and cnp.PyArray_NDIM(<cnp.ndarray>y) == 2
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>y) and _is_native_float(y)):
+        return None
+    if not isinstance(dout, (int, float, np.floating, np.integer)) or isinstance(dout, bool):
+        return None
+    Y = <cnp.ndarray>y
+    n = cnp.PyArray_DIMS(Y)[0]
+    c = cnp.PyArray_DIMS(Y)[1]
+    if not (cnp.PyArray_Check(t) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>t)):
+        return None
+    T = <cnp.ndarray>t
+    if cnp.PyArray_TYPE(T) == cnp.NPY_INT64 and cnp.PyArray_ISNOTSWAPPED(T) \
+            and cnp.PyArray_NDIM(T) == 1 and cnp.PyArray_DIMS(T)[0] == n:
+        for i in range(n):                    # the same check as every kernel
+            v = (<const int64_t*>cnp.PyArray_DATA(T))[i]
+            if v < 0 or v >= c:
+                raise IndexError(f"target {v} is out of range for {c} classes (row {i})")
+        dense = False
+    elif cnp.PyArray_TYPE(T) == cnp.PyArray_TYPE(Y) and _is_native_float(T) \
+            and _same_shape(T, Y):
+        dense = True
+    else:
+        return None
+    DX = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(Y), cnp.PyArray_TYPE(Y), 0)
+    if cnp.PyArray_TYPE(Y) == cnp.NPY_FLOAT:
+        _softmax_backward_typed(<const float*>cnp.PyArray_DATA(Y), cnp.PyArray_DATA(T), 8, False,
+                                <const float*>cnp.PyArray_DATA(T) if dense else NULL,
+                                n, c, <float>dout, <float>n, <float*>cnp.PyArray_DATA(DX))
+    else:
+        _softmax_backward_typed(<const double*>cnp.PyArray_DATA(Y), cnp.PyArray_DATA(T), 8, False,
+                                <const double*>cnp.PyArray_DATA(T) if dense else NULL,
+                                n, c, <double>dout, <double>n, <double*>cnp.PyArray_DATA(DX))
+    return DX
