@@ -37,6 +37,8 @@ from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t,
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
+import numbers
+
 import numpy as np
 
 cnp.import_array()
@@ -229,7 +231,7 @@ cdef inline double _coef_index(const Job* J, Py_ssize_t c, int64_t k) noexcept n
     cdef double q = J.s / J.c
     if c == k:
         q = (1.0 - J.s) + J.s / J.c
-    if J.w != NULL:
+    if J.w != NULL and q != 0.0:       # a zero target term is 0, even for an inf weight
         return J.w[c] * q
     return q
 
@@ -238,7 +240,7 @@ cdef inline double _coef_dense(const Job* J, Py_ssize_t c, double q) noexcept no
     """w_c q'_c for a dense target value q (already in the computation dtype)."""
     if J.s != 0.0:
         q = (1.0 - J.s) * q + J.s / J.c
-    if J.w != NULL:
+    if J.w != NULL and q != 0.0:       # a zero target term is 0, even for an inf weight
         return J.w[c] * q
     return q
 
@@ -684,8 +686,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
 
 cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_t k,
                           pfloat* g) noexcept nogil:
-    """Softmax cross-entropy of one row with C > CAP (scalar libm path); the
-    gradient row doubles as the buffer of exponentials."""
+    """Softmax cross-entropy of one row with C > CAP (scalar libm path)."""
     cdef Py_ssize_t j, C = J.c, cs = J.p_cs, gcs = J.g_cs, tcs = J.t_cs
     cdef double m = -INFINITY, v, e, ssum = 0.0, tsum = 0.0, lse, loss = 0.0
     cdef double coef, coef_sum = 0.0, scale = J.g_scale
@@ -701,8 +702,6 @@ cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_
             jmax = j                    # its e = 1 stays out of T (see _sce_block)
         else:
             tsum += e
-        if g != NULL:
-            g[j * gcs] = <pfloat>e
     if jmax >= 0:
         ssum = 1.0 + tsum
         lse = log1p(tsum)
@@ -723,7 +722,9 @@ cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_
                 coef = _coef_index(J, j, k)
             else:
                 coef = _coef_dense(J, j, <double><pfloat>t[j * tcs])
-            g[j * gcs] = <pfloat>(((<double>g[j * gcs] / ssum) * coef_sum - coef) * scale)
+            # exp again rather than kept in g: a float32 g would flush tiny ones
+            e = exp(<double>x[j * cs] - m)
+            g[j * gcs] = <pfloat>(((e / ssum) * coef_sum - coef) * scale)
     return loss
 
 
@@ -1193,8 +1194,10 @@ cdef object _label_target(Job* J, object target, cnp.ndarray P, str name):
     Returns the array the job points into (to keep it alive)."""
     cdef cnp.ndarray T
     cdef object dt = _F32 if J.p_f32 else _F64
-    if type(target) is int and cnp.PyArray_NDIM(P) == 1:
-        return target                     # a Python int label; see _set_scalar
+    if type(target) is int:
+        if cnp.PyArray_NDIM(P) == 1:
+            return target                 # a Python int label (checked in _run)
+        raise _shape_error((), P, name, True)
     if _is_native_int(target):
         T = <cnp.ndarray>target
     elif _is_native_float(target) and _same_shape(<cnp.ndarray>target, P):
@@ -1246,7 +1249,7 @@ cdef object _dense_target(Job* J, object target, cnp.ndarray P, str name):
 
 
 cdef int _reduction(object reduction) except -1:
-    if type(reduction) is str:
+    if isinstance(reduction, str):
         if reduction == "mean":
             return RED_MEAN
         if reduction == "sum":
@@ -1261,7 +1264,7 @@ cdef int _threads(object n_threads) except -1:
     if n_threads is None:
         return 0
     if (isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool)
-            and n_threads >= 1):
+            and not isinstance(n_threads, np.timedelta64) and n_threads >= 1):
         return <int>min(n_threads, 1 << 16)
     raise ValueError(f"n_threads must be None or an int >= 1, got {n_threads!r}")
 
@@ -1321,15 +1324,25 @@ cdef int _ignore(Job* J, object ignore_index) except -1:
     return 0
 
 
+cdef double _real_number(object value, str name) except? -1:
+    """``value`` as a double if it is a real number (numbers.Real: bool, int,
+    float, NumPy scalars, Fraction), else TypeError; as the reference."""
+    if type(value) is float:
+        return value
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise TypeError(f"{name} must be a real number, got {value!r}")
+
+
 cdef double _nonneg(object value, str name) except? -1:
-    cdef double v = value
+    cdef double v = _real_number(value, name)
     if not (v >= 0):
         raise ValueError(f"{name} must be >= 0, got {value!r}")
     return v
 
 
 cdef double _smoothing(object value) except? -1:
-    cdef double v = value
+    cdef double v = _real_number(value, "label_smoothing")
     if not (0.0 <= v <= 1.0):
         raise ValueError(f"label_smoothing must be in [0, 1], got {value!r}")
     return v
@@ -1349,12 +1362,19 @@ cdef cnp.ndarray _grad_out(cnp.ndarray P, object out, tuple inputs):
         raise ValueError(f"out must have shape {(<object>P).shape}, got shape {(<object>O).shape}")
     if not cnp.PyArray_ISWRITEABLE(O):
         raise ValueError("out must be writable, got a read-only array")
+    return O
+
+
+cdef bint _needs_staging(cnp.ndarray O, tuple inputs):
+    """An unaligned ``out``, or one that shares memory with an input (the
+    softmax kernel uses its gradient row as scratch), is filled through a
+    temporary gradient copied into it at the end."""
     if not cnp.PyArray_ISALIGNED(O):
-        raise ValueError("out must be aligned, got an unaligned array")
+        return True
     for a in inputs:
         if a is not None and np.may_share_memory(O, a):
-            raise ValueError("out must not share memory with the inputs")
-    return O
+            return True
+    return False
 
 
 cdef object _scalar(double v, bint f32):
@@ -1383,14 +1403,16 @@ cdef object _run(int family, object pred, object target, object reduction, objec
     cdef double D
     cdef int nt
     cdef bint need_first_pass
+    cdef double divide_after = 0.0
+    cdef object staged_out = None
     memset(&J, 0, sizeof(Job))
     J.family = family
     J.g_scale = 1.0
-    cdef int red = _reduction(reduction)
+    # the order of the checks is the reference's: eps, reduction, n_threads,
+    # pred, target, weight, ignore_index, label_smoothing, out; labels last
     if family == FAM_CE:
         J.eps = _nonneg(eps, "eps")
-    if family == FAM_CE or family == FAM_SCE:
-        J.s = _smoothing(label_smoothing)
+    cdef int red = _reduction(reduction)
     cdef int requested = _threads(n_threads)
     P = _coerce_pred(pred, name)
     _set_pred(&J, P)
@@ -1400,8 +1422,13 @@ cdef object _run(int family, object pred, object target, object reduction, objec
         T = _label_target(&J, target, P, name)
         W = _weights(&J, weight)
         _ignore(&J, ignore_index)
+        J.s = _smoothing(label_smoothing)
     if want_grad:
         O = _grad_out(P, out, (pred, target))
+        if out is not None and _needs_staging(O, (pred, target, weight)):
+            staged_out = O
+            O = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P),
+                                  cnp.PyArray_TYPE(P), 0)
         J.g = cnp.PyArray_DATA(O)
         if cnp.PyArray_NDIM(O) == 2:
             J.g_rs = _estride(O, 0)
@@ -1444,12 +1471,21 @@ cdef object _run(int family, object pred, object target, object reduction, objec
             else:
                 D = <double>J.n
             J.g_scale = 1.0 / D
+            if D != 0.0 and J.g_scale - J.g_scale != 0.0:
+                # 1 / D overflows for a subnormal D: divide the finished gradient
+                J.g_scale = 1.0
+                divide_after = D
     nt = _pick_threads(&J, requested)
     _run_job(&J, nt, &total)
     if total.bad >= 0:
         raise IndexError(
             f"target {_label_value(target, total.bad)} is out of range "
             f"for {J.c} classes (row {total.bad})")
+    if divide_after != 0.0:
+        np.divide(O, divide_after, out=O)
+    if staged_out is not None:
+        staged_out[...] = O
+        O = staged_out
     if red == RED_NONE:
         loss = R
     elif red == RED_SUM:

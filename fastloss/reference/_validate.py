@@ -25,7 +25,8 @@ def check_reduction(reduction):
 
 def check_n_threads(n_threads):
     """Accept None or an integer >= 1 (not a bool); the reference ignores it."""
-    is_int = isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool)
+    is_int = (isinstance(n_threads, (int, np.integer))
+              and not isinstance(n_threads, (bool, np.timedelta64)))
     if n_threads is not None and not (is_int and n_threads >= 1):
         raise ValueError(f"n_threads must be None or an int >= 1, got {n_threads!r}")
 
@@ -116,8 +117,17 @@ def as_class_target(target, pred):
     float or bool arrays of pred's shape are dense targets, converted to
     pred's dtype. Nothing is ever broadcast.
     """
-    target = _as_real_array(target, "target")
     index_shape = pred.shape[:-1]
+    if (isinstance(target, int) and not isinstance(target, bool)
+            and not -(2**63) <= target < 2**63):
+        # a Python int beyond int64 is still a class index: out of range,
+        # reported with the labels (after every argument check)
+        if index_shape != ():
+            raise ValueError(
+                f"class-index target shape () does not match pred shape "
+                f"{pred.shape}: class indices must have shape {index_shape}")
+        return np.array(target, dtype=object), None
+    target = _as_real_array(target, "target")
     if target.dtype.kind in "iu":
         if target.shape != index_shape:
             raise ValueError(
