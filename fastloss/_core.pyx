@@ -5,24 +5,31 @@ Design
 ------
 A call goes through three layers, all in this module:
 
-1. Argument handling (``_Call``).  Each public function validates its
+1. Argument handling (``_run``).  Each public function validates its
    arguments once, in C, and reduces them to a plain C struct (``Job``): raw
    data pointers, element strides, sizes and options.  Native, aligned
    float32/float64 arrays and integer label arrays of any layout are used in
    place; anything else (other dtypes, byte-swapped or unaligned buffers,
    array-likes) goes through one NumPy conversion.  Every argument, dtype and
-   shape error is raised here, before any kernel runs.
+   shape error is raised here, in the reference's order, before any kernel
+   runs.
 
 2. Blocks.  Rows are processed in fixed blocks of ``BLOCK`` rows.  Each block
    yields a ``BlockResult`` (its loss sum in float64, its divisor, its first bad
-   label row).  Block sums are added in block order, whether the blocks ran on
-   one thread or many, so the result never depends on ``n_threads``.
+   label row).  Block sums are added in block order with a compensated sum,
+   whether the blocks ran on one thread or many, so the result never depends
+   on ``n_threads``.
 
-3. Row kernels.  One ``cdef inline ... noexcept nogil`` function per loss and
-   target kind computes one row's loss (and, when asked, writes that row's
-   gradient) in double precision whatever the storage dtype.  The common cases
-   (class indices without weight or smoothing) have their own short path: the
-   gathered cross-entropy reads one element per row.
+3. Block kernels (``_ce_gather_plain_block``, ``_ce_dense_block``,
+   ``_sce_block``, ``_mse_block``, ...).  One function per loss and target
+   kind computes a block's row losses (and, when asked, its gradient rows) in
+   double precision whatever the storage dtype.  Transcendentals go through
+   the SIMD loops of ``_vmath.h`` on small stack buffers; every sum has an
+   order fixed by the shape alone (lanes by row or element index), never by
+   the memory layout, the vector width or the thread count, so any layout
+   gives the bits of a contiguous copy.  The common cases have short paths:
+   the gathered cross-entropy reads one element per row, one-hot targets
+   take one logarithm per row.
 
 Labels are checked inside the block loop, before the row that uses them is
 touched, so no label can make a kernel read or write outside an array.
