@@ -393,7 +393,7 @@ def long_calls():
     # (name, build, the most rows to use): stride-0 inputs cost no memory, so
     # a loss that returns a scalar may run on 2**28 rows; "none" returns N
     # floats and a gradient N x C
-    scalar, per_row, per_element = 1 << 28, 1 << 24, 1 << 22
+    scalar, per_row, per_element = 1 << 28, 1 << 24, 1 << 21
     return [
         ("cross_entropy", loss(fl.cross_entropy), scalar),
         ("cross_entropy dense", loss(fl.cross_entropy, dense=True), scalar),
