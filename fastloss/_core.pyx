@@ -1272,7 +1272,9 @@ cdef int _threads(object n_threads) except -1:
         return 0
     if (isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool)
             and not isinstance(n_threads, np.timedelta64) and n_threads >= 1):
-        return <int>min(n_threads, 1 << 16)
+        # more threads than this only multiplies OS threads (the result is
+        # the same for any count): 10**6 would start one per 256-row block
+        return <int>min(n_threads, 256)
     raise ValueError(f"n_threads must be None or an int >= 1, got {n_threads!r}")
 
 
