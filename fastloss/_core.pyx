@@ -374,7 +374,7 @@ cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double lg[BLOCK]
     cdef Py_ssize_t i, k, r = r1 - r0
     cdef Py_ssize_t rs = J.p_rs, cs = J.p_cs, C = J.c, grs = J.g_rs, gcs = J.g_cs
-    cdef double eps = J.eps, acc = 0.0, div = 0.0, li, scale = J.g_scale
+    cdef double eps = J.eps, div = 0.0, li, scale = J.g_scale
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow
     cdef pfloat* rows = <pfloat*>J.row_out
@@ -455,7 +455,7 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
     cdef Py_ssize_t g0, g1, i, ii, j, u, nt, end
-    cdef double eps = J.eps, scale = J.g_scale, s, acc = 0.0
+    cdef double eps = J.eps, scale = J.g_scale, s
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_out
@@ -549,7 +549,7 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef Py_ssize_t i, j, u, ii, nt = 0, r = r1 - r0
     cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
-    cdef double eps = J.eps, scale = J.g_scale, acc = 0.0, div = 0.0, coef, pv
+    cdef double eps = J.eps, scale = J.g_scale, div = 0.0, coef, pv
     cdef int64_t k = 0
     cdef bint dense = J.dense
     cdef pfloat* g = <pfloat*>J.g
@@ -617,7 +617,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
     cdef Py_ssize_t g0, g1, i, j, ii, base
-    cdef double m, v, s, li, coef, coef_sum, acc = 0.0, div = 0.0, scale = J.g_scale
+    cdef double m, v, s, li, coef, coef_sum, div = 0.0, scale = J.g_scale
     cdef int64_t k = 0
     cdef bint dense = J.dense
     cdef bint plain = not dense and J.w == NULL and J.s == 0.0
@@ -740,7 +740,7 @@ cdef void _sce_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                           BlockResult* res) noexcept nogil:
     cdef double acc4[4]
     cdef Py_ssize_t i
-    cdef double li, acc = 0.0, div = 0.0
+    cdef double li, div = 0.0
     cdef int64_t k = 0
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
@@ -805,7 +805,7 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t i, j, f, r = r1 - r0
-    cdef double d, s, acc = 0.0, scale = J.g_scale
+    cdef double d, s, scale = J.g_scale
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* rows = <pfloat*>J.row_out
     cdef bint flat
@@ -855,7 +855,7 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double lg[BLOCK]
     cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t G = CAP // C, r = r1 - r0, g0, g1, i, j, ii, base
-    cdef double m, v, s, acc = 0.0
+    cdef double m, v, s
     cdef pfloat* y = <pfloat*>J.g
     cdef pfloat* yrow
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
@@ -888,7 +888,7 @@ cdef void _softmax_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                               const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
     cdef double acc4[4]
     cdef Py_ssize_t i, j, C = J.c, cs = J.p_cs, gcs = J.g_cs
-    cdef double m, v, e, s, acc = 0.0
+    cdef double m, v, e, s
     cdef pfloat* yrow
     cdef const pfloat* xrow
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
