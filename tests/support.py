@@ -7,6 +7,9 @@ they follow the SPEC text line by line (one-hot rows, smoothed rows, weights,
 divisors), in float64, so a shared misreading of the SPEC by the kernels and
 the reference still shows up as a failure.
 """
+import gc
+import tracemalloc
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -321,3 +324,18 @@ def mse_problems(draw):
         st.integers(-100, 100) if tdtype is np.int64 else _float_elements(tdtype, -100.0, 100.0))))
     return {"pred": pred, "target": target,
             "kwargs": {"reduction": draw(st.sampled_from(REDUCTIONS))}, "scale": 1.0}
+
+
+def peak_bytes(call):
+    """Peak traced allocation of call(), above what was live before it."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = call()
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    del result
+    return peak

@@ -5,31 +5,15 @@ gradient allocates only its output (nothing with out=).
 tracemalloc sees NumPy's array buffers (NumPy reports them to it), so a
 hidden ``np.asarray(..., float64)``, ``p[np.arange(n), t]`` or
 ``t.astype(np.intp)`` shows up in the peak."""
-import gc
-import tracemalloc
 
 import numpy as np
 import pytest
 
 import fastloss as fl
 from fastloss import book
+from support import peak_bytes
 
 N, C = 1_000_000, 10
-
-
-def peak_bytes(call):
-    """Peak traced allocation of call(), above what was live before it."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = call()
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-    del result
-    return peak
 
 
 @pytest.fixture(scope="module")

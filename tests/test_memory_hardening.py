@@ -25,6 +25,7 @@ import pytest
 
 import fastloss as fl
 from fastloss import book
+from support import peak_bytes
 
 C = 10
 
@@ -237,21 +238,6 @@ def test_python_allocations_do_not_grow():
 # ---------------------------------------------------------------------------
 
 N = 1_000_000
-
-
-def peak_bytes(call):
-    """Peak traced allocation of call(), above what was live before it."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = call()
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-    del result
-    return peak
 
 
 @pytest.fixture(scope="module")
