@@ -216,10 +216,34 @@ cdef extern from "_vmath.h":
                           int32_t* col) noexcept nogil
     void fl_onehot_cols_f(const float* t, Py_ssize_t rows, Py_ssize_t C, Py_ssize_t rs,
                           int32_t* col) noexcept nogil
-    void fl_vmath_init() noexcept
+    void fl_vdiv(const double* a, const double* b, double* y, Py_ssize_t n) noexcept nogil
+    void fl_vrdiv(double c, const double* b, double* y, Py_ssize_t n) noexcept nogil
+    void fl_scale_rows_d(const double* e, Py_ssize_t rows, Py_ssize_t C, const double* f,
+                         double* g, Py_ssize_t grs) noexcept nogil
+    void fl_scale_rows_f(const double* e, Py_ssize_t rows, Py_ssize_t C, const double* f,
+                         float* g, Py_ssize_t grs) noexcept nogil
+    void fl_vmath_init(int max_level) noexcept
     const char* fl_simd_name
 
-fl_vmath_init()
+
+def _simd_level():
+    """The highest SIMD level to use: FASTLOSS_SIMD=baseline|avx2|avx512 caps
+    it (to test or compare the slower loops on a fast CPU); unset, the best
+    the CPU has."""
+    import os
+    import warnings
+    levels = {"baseline": 0, "avx2": 1, "avx512": 2}
+    name = os.environ.get("FASTLOSS_SIMD", "").strip().lower()
+    if not name:
+        return 2
+    if name not in levels:
+        warnings.warn(f"FASTLOSS_SIMD={name!r} is not one of {sorted(levels)}; "
+                      "using the best the CPU has", RuntimeWarning, stacklevel=2)
+        return 2
+    return levels[name]
+
+
+fl_vmath_init(_simd_level())
 
 cdef enum:
     CAP = 2048                  # doubles per scratch buffer (on the stack)
@@ -613,6 +637,9 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double mrow[BLOCK]
     cdef double ssum[BLOCK]
     cdef double lse[BLOCK]
+    cdef double ek[BLOCK]               # plain gradients: e_k, then p_k = e_k / ssum
+    cdef double pk[BLOCK]               # and scale / ssum, divided in SIMD passes
+    cdef double finv[BLOCK]
     cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
@@ -638,6 +665,17 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             if ssum[i] < 1.25:          # log near 1 loses digits: see the helper
                 lse[i] = _log_sum_exp_tail(a + (i - g0) * C, e + (i - g0) * C, C,
                                            ssum[i], lse[i])
+        if plain and g != NULL:
+            for i in range(g0, g1):
+                k = lab[i]
+                ek[i] = e[(i - g0) * C + k] if k >= 0 else 0.0
+            fl_vdiv(&ek[g0], &ssum[g0], &pk[g0], g1 - g0)
+            fl_vrdiv(scale, &ssum[g0], &finv[g0], g1 - g0)
+            if gcs == 1:                # every row's p_j * scale in one pass
+                if pfloat is double:
+                    fl_scale_rows_d(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs)
+                else:
+                    fl_scale_rows_f(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs)
         for i in range(g0, g1):
             ii = r0 + i
             base = (i - g0) * C
@@ -653,13 +691,10 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             if plain:
                 li = lse[i] - a[base + k]
                 if grow != NULL:
-                    s = ssum[i]
-                    if gcs == 1:
-                        _scaled_probs(e + base, C, scale / s, grow, 1)
-                    else:
-                        _scaled_probs(e + base, C, scale / s, grow, gcs)
-                    # p_k - 1 cancels when p_k is near 1: divide exactly here
-                    grow[k * gcs] = <pfloat>((e[base + k] / s - 1.0) * scale)
+                    if gcs != 1:
+                        _scaled_probs(e + base, C, finv[i], grow, gcs)
+                    # p_k - 1 cancels when p_k is near 1: p_k is e_k / ssum exactly
+                    grow[k * gcs] = <pfloat>((pk[i] - 1.0) * scale)
                 div += 1.0
             else:
                 li = 0.0
@@ -1652,7 +1687,9 @@ def openmp_enabled():
 
 
 def simd():
-    """Which exp/log loops this CPU runs: "avx2+fma" or "baseline"."""
+    """Which exp/log loops this CPU runs: "avx512", "avx2+fma" or "baseline"
+    (the best the CPU has, or the cap set by the environment variable
+    FASTLOSS_SIMD at import)."""
     return fl_simd_name.decode()
 
 
