@@ -1416,9 +1416,37 @@ cdef bint _needs_staging(cnp.ndarray O, tuple inputs):
     if not cnp.PyArray_ISALIGNED(O):
         return True
     for a in inputs:
-        if a is not None and np.may_share_memory(O, a):
+        if cnp.PyArray_Check(a) and _extents_overlap(O, <cnp.ndarray>a):
             return True
     return False
+
+
+cdef void _extent(cnp.ndarray a, char** lo, char** hi):
+    """[lo, hi): the bytes a's elements can touch (empty if a is empty)."""
+    cdef int d
+    cdef Py_ssize_t n, step
+    lo[0] = hi[0] = <char*>cnp.PyArray_DATA(a)
+    for d in range(cnp.PyArray_NDIM(a)):
+        n = cnp.PyArray_DIM(a, d)
+        if n == 0:
+            return
+        step = cnp.PyArray_STRIDE(a, d) * (n - 1)
+        if step < 0:
+            lo[0] += step
+        else:
+            hi[0] += step
+    hi[0] += cnp.PyArray_ITEMSIZE(a)
+
+
+cdef bint _extents_overlap(cnp.ndarray a, cnp.ndarray b):
+    """np.may_share_memory(a, b) (bounds only) without a Python call."""
+    cdef char* alo
+    cdef char* ahi
+    cdef char* blo
+    cdef char* bhi
+    _extent(a, &alo, &ahi)
+    _extent(b, &blo, &bhi)
+    return alo < ahi and blo < bhi and alo < bhi and blo < ahi
 
 
 cdef object _scalar(double v, bint f32):
@@ -1449,6 +1477,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
     cdef bint need_first_pass
     cdef double divide_after = 0.0
     cdef object staged_out = None
+    cdef object T = None, W = None
     memset(&J, 0, sizeof(Job))
     J.family = family
     J.g_scale = 1.0
@@ -1469,7 +1498,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
         J.s = _smoothing(label_smoothing)
     if want_grad:
         O = _grad_out(P, out, (pred, target))
-        if out is not None and _needs_staging(O, (pred, target, weight)):
+        if out is not None and _needs_staging(O, (P, T, W)):
             staged_out = O
             O = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P),
                                   cnp.PyArray_TYPE(P), 0)
