@@ -1524,6 +1524,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
         J.row_out = cnp.PyArray_DATA(R)
         J.row_stride = 1
         J.mse_row_mean = family == FAM_MSE
+    cdef bint labels_checked = False
     if want_grad:
         if family == FAM_MSE:
             if red == RED_MEAN:
@@ -1541,6 +1542,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
                         f"target {_label_value(target, first.bad)} is out of range "
                         f"for {J.c} classes (row {first.bad})")
                 D = first.div
+                labels_checked = True
             else:
                 D = <double>J.n
             J.g_scale = 1.0 / D
@@ -1548,6 +1550,17 @@ cdef object _run(int family, object pred, object target, object reduction, objec
                 # 1 / D overflows for a subnormal D: divide the finished gradient
                 J.g_scale = 1.0
                 divide_after = D
+    if (want_grad and out is not None and staged_out is None and J.lab != NULL
+            and not labels_checked):
+        # a bad label must leave the caller's out untouched, as the reference
+        # does: check every label before the kernel writes a row
+        J.family = FAM_LABELS
+        _run_job(&J, 1, &first)
+        J.family = family
+        if first.bad >= 0:
+            raise IndexError(
+                f"target {_label_value(target, first.bad)} is out of range "
+                f"for {J.c} classes (row {first.bad})")
     nt = _pick_threads(&J, requested)
     _run_job(&J, nt, &total)
     if total.bad >= 0:

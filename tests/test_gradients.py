@@ -380,6 +380,28 @@ def test_wrong_out_raises_before_any_write(fn, case):
     np.testing.assert_array_equal(np.asarray(out), before)
 
 
+@pytest.mark.parametrize("fn", CLASS_GRADS, ids=name_of)
+@pytest.mark.parametrize("options", [
+    {}, {"ignore_index": None}, {"reduction": "sum"}, {"reduction": "none"},
+    {"ignore_index": None, "label_smoothing": 0.1}, {"weight": np.ones(5)},
+    {"n_threads": 2}], ids=str)
+@pytest.mark.parametrize("bad_row", [0, 299, 599])
+def test_bad_label_leaves_out_untouched(fn, options, bad_row):
+    """The reference checks every label before it writes; so must the
+    kernel, even when the bad label is in the last block."""
+    rng = np.random.default_rng(bad_row)
+    pred = rng.random((600, 5)) + 0.1
+    labels = rng.integers(0, 5, 600)
+    labels[bad_row] = 5
+    out = np.full(pred.shape, 3.0)
+    with pytest.raises(IndexError, match=f"row {bad_row}"):
+        fn(pred, labels, out=out, **options)
+    assert (out == 3.0).all()
+    with pytest.raises(IndexError, match=f"row {bad_row}"):
+        getattr(ref, fn.__name__)(pred, labels, out=out, **options)
+    assert (out == 3.0).all()
+
+
 @pytest.mark.parametrize("fn", GRADS, ids=name_of)
 def test_float64_out_for_float32_pred_is_a_type_error(fn):
     pred, target = make(fn, "dense", dtype=np.float32)
