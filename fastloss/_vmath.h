@@ -701,6 +701,127 @@ static inline void fl_scale_rows_f(const double *e, ptrdiff_t rows, ptrdiff_t C,
                                    const double *f, float *g, ptrdiff_t grs)
 { fl_scale_rows_f_impl(e, rows, C, f, g, grs); }
 
+/* ------------------------------------------------------------------------
+ * One-hot gather, the forward cross-entropy's fast path: for each of `rows`
+ * rows of C <= 64 contiguous targets t (row stride trs) and predictions p
+ * (strides prs, pcs), with j the column of the row's only nonzero target,
+ *     col[i] = j, q[i] = (double)(TP)t[i, j], pe[i] = (double)p[i, j] + eps;
+ * a row with no nonzero gets col -1, several (NaN counts) col -2, and
+ * q = 0, pe = 1 (a zero term).  Returns the number of such rows, so the
+ * caller can redo a group that has any.  One pass over t, one element of p
+ * per row; the same values in every variant.
+ * ---------------------------------------------------------------------- */
+static inline int fl_ctz64(uint64_t m)       /* m != 0 */
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(m);
+#else
+    int n = 0;
+    while (!(m & 1)) { m >>= 1; n++; }
+    return n;
+#endif
+}
+
+#define FL_NZMASK_SCALAR(TT)                                                  \
+    uint64_t m = 0;                                                           \
+    for (ptrdiff_t j = 0; j < C; j++)                                         \
+        m |= (uint64_t)(tr[j] != (TT)0) << j;
+#define FL_ONEHOT_GATHER_BODY(TP, TT, NZMASK)                                 \
+    ptrdiff_t bad = 0;                                                        \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                    \
+        const TT *tr = t + i * trs;                                           \
+        NZMASK(TT)                                                            \
+        const int one = m != 0 && (m & (m - 1)) == 0;                         \
+        const ptrdiff_t j = one ? fl_ctz64(m) : 0;                            \
+        const double pv = (double)p[i * prs + j * pcs], tv = (double)(TP)tr[j]; \
+        col[i] = one ? (int32_t)j : (m ? -2 : -1);                            \
+        q[i] = one ? tv : 0.0;                                                \
+        pe[i] = one ? pv + eps : 1.0;                                         \
+        bad += !one;                                                          \
+    }                                                                         \
+    return bad;
+#define FL_ONEHOT_GATHER_SIG(NAME, TP, TT)                                    \
+    NAME(const TP *restrict p, ptrdiff_t prs, ptrdiff_t pcs,                  \
+         const TT *restrict t, ptrdiff_t trs, ptrdiff_t rows, ptrdiff_t C,    \
+         double eps, int32_t *restrict col, double *restrict q, double *restrict pe)
+
+#if FL_DISPATCH
+/* AVX2: 4-/8-lane compares, then 2-/4-lane and scalar pieces (no masked
+   loads); AVX-512: 8-/16-lane compares with a masked load for the rest */
+#define FL_NZMASK_AVX2_double(TT)                                             \
+    uint64_t m = 0;                                                           \
+    ptrdiff_t jj = 0;                                                         \
+    for (; jj + 4 <= C; jj += 4)                                              \
+        m |= (uint64_t)_mm256_movemask_pd(_mm256_cmp_pd(                      \
+                 _mm256_loadu_pd(tr + jj), _mm256_setzero_pd(), _CMP_NEQ_UQ)) << jj; \
+    if (jj + 2 <= C) {                                                        \
+        m |= (uint64_t)_mm_movemask_pd(_mm_cmp_pd(                            \
+                 _mm_loadu_pd(tr + jj), _mm_setzero_pd(), _CMP_NEQ_UQ)) << jj; \
+        jj += 2;                                                              \
+    }                                                                         \
+    if (jj < C)                                                               \
+        m |= (uint64_t)(tr[jj] != 0.0) << jj;
+#define FL_NZMASK_AVX2_float(TT)                                              \
+    uint64_t m = 0;                                                           \
+    ptrdiff_t jj = 0;                                                         \
+    for (; jj + 8 <= C; jj += 8)                                              \
+        m |= (uint64_t)_mm256_movemask_ps(_mm256_cmp_ps(                      \
+                 _mm256_loadu_ps(tr + jj), _mm256_setzero_ps(), _CMP_NEQ_UQ)) << jj; \
+    if (jj + 4 <= C) {                                                        \
+        m |= (uint64_t)_mm_movemask_ps(_mm_cmp_ps(                            \
+                 _mm_loadu_ps(tr + jj), _mm_setzero_ps(), _CMP_NEQ_UQ)) << jj; \
+        jj += 4;                                                              \
+    }                                                                         \
+    for (; jj < C; jj++)                                                      \
+        m |= (uint64_t)(tr[jj] != 0.0f) << jj;
+#define FL_NZMASK_AVX512_double(TT)                                           \
+    uint64_t m = 0;                                                           \
+    ptrdiff_t jj = 0;                                                         \
+    for (; jj + 8 <= C; jj += 8)                                              \
+        m |= (uint64_t)_mm512_cmp_pd_mask(_mm512_loadu_pd(tr + jj),           \
+                                          _mm512_setzero_pd(), _CMP_NEQ_UQ) << jj; \
+    if (jj < C) {                                                             \
+        __mmask8 k = (__mmask8)((1u << (C - jj)) - 1);                        \
+        m |= (uint64_t)_mm512_mask_cmp_pd_mask(k, _mm512_maskz_loadu_pd(k, tr + jj), \
+                                               _mm512_setzero_pd(), _CMP_NEQ_UQ) << jj; \
+    }
+#define FL_NZMASK_AVX512_float(TT)                                            \
+    uint64_t m = 0;                                                           \
+    ptrdiff_t jj = 0;                                                         \
+    for (; jj + 16 <= C; jj += 16)                                            \
+        m |= (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(tr + jj),           \
+                                          _mm512_setzero_ps(), _CMP_NEQ_UQ) << jj; \
+    if (jj < C) {                                                             \
+        __mmask16 k = (__mmask16)((1u << (C - jj)) - 1);                      \
+        m |= (uint64_t)_mm512_mask_cmp_ps_mask(k, _mm512_maskz_loadu_ps(k, tr + jj), \
+                                               _mm512_setzero_ps(), _CMP_NEQ_UQ) << jj; \
+    }
+#define FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)                                    \
+__attribute__((target("avx2"))) static ptrdiff_t                              \
+FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_avx2, TP, TT)                   \
+{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX2_##TT) }                        \
+__attribute__((target(FL_AVX512))) static ptrdiff_t                           \
+FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_avx512, TP, TT)                 \
+{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX512_##TT) }
+#else
+#define FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)
+#endif
+
+#define FL_ONEHOT_GATHER(SUF, TP, TT)                                         \
+static ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_base, TP, TT)  \
+{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_SCALAR) }                           \
+FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)                                            \
+typedef ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_fn, TP, TT);  \
+static fl_onehot_gather_##SUF##_fn *fl_onehot_gather_##SUF##_impl             \
+    = fl_onehot_gather_##SUF##_base;                                          \
+static inline ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF, TP, TT)  \
+{ return fl_onehot_gather_##SUF##_impl(p, prs, pcs, t, trs, rows, C, eps, col, q, pe); }
+
+FL_ONEHOT_GATHER(dd, double, double)
+FL_ONEHOT_GATHER(df, double, float)
+FL_ONEHOT_GATHER(fd, float, double)
+FL_ONEHOT_GATHER(ff, float, float)
+
 /* Pick the AVX2(+FMA) loops where the CPU has them; called once at import. */
 static void fl_vmath_init(int max_level)
 {
@@ -720,6 +841,10 @@ static void fl_vmath_init(int max_level)
         fl_vexp_impl = fl_vexp_avx512;
         fl_vdiv_impl = fl_vdiv_avx512;
         fl_vrdiv_impl = fl_vrdiv_avx512;
+        fl_onehot_gather_dd_impl = fl_onehot_gather_dd_avx512;
+        fl_onehot_gather_df_impl = fl_onehot_gather_df_avx512;
+        fl_onehot_gather_fd_impl = fl_onehot_gather_fd_avx512;
+        fl_onehot_gather_ff_impl = fl_onehot_gather_ff_avx512;
         fl_simd_name = "avx512";
     }
     if (__builtin_cpu_supports("avx2")) {
@@ -728,6 +853,10 @@ static void fl_vmath_init(int max_level)
             fl_vrdiv_impl = fl_vrdiv_avx2;
             fl_scale_rows_d_impl = fl_scale_rows_d_avx2;
             fl_scale_rows_f_impl = fl_scale_rows_f_avx2;
+            fl_onehot_gather_dd_impl = fl_onehot_gather_dd_avx2;
+            fl_onehot_gather_df_impl = fl_onehot_gather_df_avx2;
+            fl_onehot_gather_fd_impl = fl_onehot_gather_fd_avx2;
+            fl_onehot_gather_ff_impl = fl_onehot_gather_ff_avx2;
         }
         fl_sq_lanes_dd_impl = fl_sq_lanes_dd_avx2;
         fl_sq_lanes_df_impl = fl_sq_lanes_df_avx2;

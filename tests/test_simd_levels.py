@@ -36,10 +36,12 @@ for c in cases:
     rows = fastloss.softmax_cross_entropy(x, t, reduction="none")
     ce = fastloss.cross_entropy(y, t, reduction="none")
     oh = fastloss.cross_entropy(y, np.eye(x.shape[1], dtype=c["dtype"])[t], reduction="none")
+    mixed = fastloss.cross_entropy(y, np.array(c["dense"], dtype=c["tdtype"]), reduction="none")
     out["results"].append({"loss": float(l1), "grad": np.asarray(g1, np.float64).tolist(),
                            "rows": np.asarray(rows, np.float64).tolist(),
                            "ce": np.asarray(ce, np.float64).tolist(),
-                           "onehot": np.asarray(oh, np.float64).tolist()})
+                           "onehot": np.asarray(oh, np.float64).tolist(),
+                           "mixed": np.asarray(mixed, np.float64).tolist()})
 print(json.dumps(out))
 """
 
@@ -59,8 +61,18 @@ def _cases():
             t = rng.integers(0, c, n)
             e = np.exp(x - x.max(1, keepdims=True))
             y = e / e.sum(1, keepdims=True)
+            # one-hot rows, then rows the one-hot scan must hand back: all
+            # zero, two nonzeros, a NaN target, a single non-unit value
+            dense = np.eye(c)[t]
+            dense[4] = 0.0
+            if c > 1:
+                dense[5, :2] = 0.5
+            dense[6, 0] = np.nan
+            dense[7] *= 0.25
             cases.append({"x": x.tolist(), "t": t.tolist(), "y": y.tolist(),
-                          "dtype": dtype, "transpose": bool(c % 2)})
+                          "dtype": dtype, "transpose": bool(c % 2),
+                          "dense": dense.tolist(),
+                          "tdtype": "float32" if dtype == "float64" else "float64"})
     return cases
 
 
@@ -101,6 +113,9 @@ def test_each_level_matches_the_reference(level, cases):
         onehot = np.eye(x.shape[1], dtype=case["dtype"])[t]
         np.testing.assert_allclose(res["onehot"], ref.cross_entropy(y, onehot, reduction="none"),
                                    rtol=rtol, atol=0)
+        dense = np.array(case["dense"], dtype=case["tdtype"])
+        np.testing.assert_allclose(res["mixed"], ref.cross_entropy(y, dense, reduction="none"),
+                                   rtol=rtol, atol=0, equal_nan=True)
 
 
 def test_levels_agree_to_the_last_bits(cases):
