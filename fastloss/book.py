@@ -46,7 +46,18 @@ def _as_labels(y, t):
 
 def cross_entropy_error(y, t):
     """``-sum_i log(y[i, t_i] + 1e-7) / N`` for probabilities ``y`` and class
-    indices or one-hot rows ``t``."""
+    indices or one-hot rows ``t``.
+
+    ``t`` is read as the book reads it.  A 1-D ``y`` is one sample.  A 2-D
+    ``t`` with ``t.size == y.size`` is one-hot: each row's class is
+    ``t.argmax(axis=1)``, for soft rows too (this allocates the (N,) index
+    array, as the book's code does).  Anything else holds class indices.
+
+    One difference: with a single class (``y`` of shape (N, 1)) and ``t`` of
+    shape (N,), the book's ``t.size == y.size`` test would take ``t`` for
+    one-hot rows and fail in ``argmax(axis=1)``.  Here ``t`` holds class
+    indices (each must be 0).
+    """
     y, t = _as_labels(y, t)
     return _core.cross_entropy(y, t)
 

@@ -149,6 +149,19 @@ def test_cross_entropy_error_of_one_sample():
         close(book.cross_entropy_error(y[i : i + 1], np.array([t[i]])), want)
 
 
+def test_cross_entropy_error_with_one_class_takes_1d_t_as_labels():
+    """The documented difference from the book: y (N, 1) with t (N,)."""
+    y = np.array([[0.25], [1.0], [0.5]])
+    t = np.zeros(3, dtype=np.int64)
+    want = -np.sum(np.log(y[:, 0] + 1e-7)) / 3
+    assert book.cross_entropy_error(y, t) == pytest.approx(want, rel=1e-15)
+    with pytest.raises(IndexError):
+        book.cross_entropy_error(y, np.array([0, 1, 0]))
+    # the book's own code cannot take this t: argmax(axis=1) of a 1-D array
+    with pytest.raises(ValueError):                 # numpy's AxisError
+        np.asarray(t).argmax(axis=1)
+
+
 def test_cross_entropy_error_includes_1e_minus_7():
     y = np.array([[0.0, 1.0], [0.5, 0.5]])
     t = np.array([0, 1])
