@@ -18,7 +18,12 @@
 #        ASAN_OPTIONS=detect_leaks=0 (CPython leaks by design at exit)
 #        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 #        PYTHONMALLOC=malloc (Python objects get red zones too)
-#      Every report is written to $WORK/logs and printed at the end; the
+#        exitcode=86 in both (a sanitizer stop is told apart from a failure)
+#      pytest runs with --capture=sys, so a report the runtime writes to file
+#      descriptor 2 is not swallowed by pytest's capture when the process
+#      dies. (GCC 12's UBSan ignores log_path, so reports are also looked
+#      for in a copy of pytest's output, $WORK/pytest.log, which includes
+#      what a fuzz child printed.) The
 #      script fails if pytest fails or if any sanitizer reported anything.
 #
 # Environment:
@@ -93,22 +98,33 @@ echo "built $so"
 
 stage "pytest under AddressSanitizer + UndefinedBehaviorSanitizer"
 export LD_PRELOAD="$asan $ubsan"
-export ASAN_OPTIONS="detect_leaks=0:log_path=$work/logs/asan:allocator_may_return_null=1:detect_stack_use_after_return=1:check_initialization_order=1"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$work/logs/ubsan"
+export ASAN_OPTIONS="detect_leaks=0:exitcode=86:log_path=$work/logs/asan:allocator_may_return_null=1:detect_stack_use_after_return=1:check_initialization_order=1"
+export UBSAN_OPTIONS="halt_on_error=1:exitcode=86:print_stacktrace=1:log_path=$work/logs/ubsan"
 export PYTHONMALLOC=malloc
 export PYTHONFAULTHANDLER=1
-status=0
-(cd "$work/src" && "$py" -m pytest tests -q -ra -p no:cacheprovider "$@") || status=$?
+set +e
+(cd "$work/src" && "$py" -m pytest tests -q -ra -p no:cacheprovider --capture=sys "$@") 2>&1 \
+    | tee "$work/pytest.log"
+status=${PIPESTATUS[0]}
+set -e
 unset LD_PRELOAD
 
 stage "sanitizer reports"
-reports=("$work"/logs/*)
-if [[ -e "${reports[0]}" ]]; then
-    for f in "${reports[@]}"; do
-        printf '\n---- %s\n' "$f"
-        cat "$f"
-    done
-    echo "sanitize.sh: the sanitizers reported errors (above; logs in $work/logs)" >&2
+pattern='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|SUMMARY: (Address|UndefinedBehavior)Sanitizer'
+found=0
+for f in "$work"/logs/*; do
+    [[ -e "$f" ]] || continue
+    printf '\n---- %s\n' "$f"
+    cat "$f"
+    found=1
+done
+if grep -Eq "$pattern" "$work/pytest.log"; then
+    printf '\n---- from %s\n' "$work/pytest.log"
+    grep -En -A 12 "$pattern" "$work/pytest.log" | head -200 || true
+    found=1
+fi
+if [[ $found -ne 0 || $status -eq 86 ]]; then
+    echo "sanitize.sh: the sanitizers reported errors (above; pytest exit code $status)" >&2
     exit 1
 fi
 echo "none"

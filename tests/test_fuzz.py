@@ -669,6 +669,12 @@ def corpus():
          [p3, t02], {"weight": Arr(np.array([-1.0, 2.0, -0.5])), "label_smoothing": 0.3}),
         ("float16-bool-int-inputs", "mean_squared_error_and_grad",
          [Arr(np.array([[1, 0]], np.float16)), Arr(np.array([[True, False]]))], {}),
+        # float32 rows of 7 classes start 4 bytes off 8-byte alignment every
+        # other row: the two-float SIMD piece was once read and written as a
+        # double (_mm_load_sd/_mm_store_sd), a misaligned access UBSan caught
+        ("float32-odd-class-count", "softmax_cross_entropy_and_grad",
+         [Arr(np.linspace(-4, 4, 5 * 7, dtype=f32).reshape(5, 7)),
+          Arr(np.array([0, 6, 3, 1, 5]))], {}),
         ("wide-rows-options", "softmax_cross_entropy_and_grad",
          [Arr(np.linspace(-3, 3, 2 * 2100).reshape(2, 2100)), Arr(np.array([5, 2099]))],
          {"weight": Arr(np.linspace(0.5, 1.5, 2100)), "label_smoothing": 0.1,
@@ -1199,10 +1205,12 @@ def run_child(workdir, extra_env=None):
     env = dict(os.environ, FASTLOSS_FUZZ_CHILD="1", FASTLOSS_FUZZ_TRACE=trace,
                PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1", **(extra_env or {}))
     # -v prints each outcome as it happens: they survive a crash, the junit
-    # file (with the failure messages) does not
+    # file (with the failure messages) does not. --capture=sys leaves file
+    # descriptor 2 alone, so what native code writes there before dying (a
+    # sanitizer report, a glibc abort message) reaches stderr here.
     cmd = [sys.executable, "-m", "pytest", os.path.abspath(__file__), "-v", "-p",
            "no:cacheprovider", "-o", "addopts=", f"--junitxml={junit}", "--tb=short",
-           "--rootdir", ROOT]
+           "--capture=sys", "--rootdir", ROOT]
     timeout = 600 + 5 * EXAMPLES
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -1253,7 +1261,12 @@ if not CHILD:
         if test != crashed:
             pytest.fail(f"{test} did not run: the fuzz process died (return code {child['rc']}) "
                         f"in {crashed}", pytrace=False)
-        tail = (child["stdout"][-2000:] + "\n" + child["stderr"][-6000:]).strip()
+        err = child["stderr"]
+        # a sanitizer report starts with its one-line verdict; keep that
+        # rather than the end of its (long) stack trace
+        m = re.search(r"runtime error:|ERROR: AddressSanitizer", err)
+        err = err[max(0, err.rfind("\n", 0, m.start()) + 1):][:6000] if m else err[-6000:]
+        tail = (child["stdout"][-2000:] + "\n" + err).strip()
         saved = child["trace"] + ".crash"
         if os.path.exists(child["trace"]):
             os.replace(child["trace"], saved)
