@@ -11,12 +11,13 @@
  * 2 atanh(s) by a degree-14 polynomial in s); exp reduces by k ln 2
  * (|r| <= ln2 / 2) and evaluates a degree-11 Chebyshev fit (error 3.2e-18).
  *
- * On x86-64 with GCC or clang each array function is compiled twice, for
- * baseline x86-64 and for AVX2+FMA, and fl_vmath_init() picks one from the
- * CPU's features at import, so one wheel runs on any x86-64 and uses AVX2
- * where the CPU has it.  (target_clones("arch=haswell") would not pick the
- * AVX2 loop on AMD CPUs.)  The two variants may differ in the last bit
- * (FMA); a given machine always runs the same one.
+ * On x86-64 with GCC or clang each array function is compiled for baseline
+ * x86-64, for AVX2+FMA and (exp, log, the one-hot scan) for AVX-512
+ * F/DQ/VL, and fl_vmath_init() picks one from the CPU's features at import
+ * (capped by FASTLOSS_SIMD), so one wheel runs on any x86-64 and uses the
+ * widest vectors the CPU has.  (target_clones("arch=haswell") would not pick
+ * the AVX2 loop on AMD CPUs.)  The variants may differ in the last bit (FMA,
+ * the AVX-512 exp's table); a given machine always runs the same one.
  */
 #ifndef FASTLOSS_VMATH_H
 #define FASTLOSS_VMATH_H
@@ -853,8 +854,6 @@ static void fl_vmath_init(int max_level)
         if (fl_vdiv_impl == fl_vdiv_base) {
             fl_vdiv_impl = fl_vdiv_avx2;
             fl_vrdiv_impl = fl_vrdiv_avx2;
-            fl_scale_rows_d_impl = fl_scale_rows_d_avx2;
-            fl_scale_rows_f_impl = fl_scale_rows_f_avx2;
             fl_onehot_gather_dd_impl = fl_onehot_gather_dd_avx2;
             fl_onehot_gather_df_impl = fl_onehot_gather_df_avx2;
             fl_onehot_gather_fd_impl = fl_onehot_gather_fd_avx2;
@@ -864,6 +863,8 @@ static void fl_vmath_init(int max_level)
         fl_sq_lanes_df_impl = fl_sq_lanes_df_avx2;
         fl_sq_lanes_fd_impl = fl_sq_lanes_fd_avx2;
         fl_sq_lanes_ff_impl = fl_sq_lanes_ff_avx2;
+        fl_scale_rows_d_impl = fl_scale_rows_d_avx2;   /* (no AVX-512 variant) */
+        fl_scale_rows_f_impl = fl_scale_rows_f_avx2;
         fl_shift_rows_d_impl = fl_shift_rows_d_avx2;
         fl_shift_rows_f_impl = fl_shift_rows_f_avx2;
         fl_row_sums_impl = fl_row_sums_avx2;
