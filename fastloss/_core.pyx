@@ -224,19 +224,19 @@ cdef extern from "_vmath.h":
                          float* g, Py_ssize_t grs) noexcept nogil
     Py_ssize_t fl_onehot_gather_dd(const double* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const double* t, Py_ssize_t trs, Py_ssize_t rows,
-                                   Py_ssize_t C, double eps, int32_t* col, double* q,
+                                   Py_ssize_t C, double eps, double* q,
                                    double* pe) noexcept nogil
     Py_ssize_t fl_onehot_gather_df(const double* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const float* t, Py_ssize_t trs, Py_ssize_t rows,
-                                   Py_ssize_t C, double eps, int32_t* col, double* q,
+                                   Py_ssize_t C, double eps, double* q,
                                    double* pe) noexcept nogil
     Py_ssize_t fl_onehot_gather_fd(const float* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const double* t, Py_ssize_t trs, Py_ssize_t rows,
-                                   Py_ssize_t C, double eps, int32_t* col, double* q,
+                                   Py_ssize_t C, double eps, double* q,
                                    double* pe) noexcept nogil
     Py_ssize_t fl_onehot_gather_ff(const float* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const float* t, Py_ssize_t trs, Py_ssize_t rows,
-                                   Py_ssize_t C, double eps, int32_t* col, double* q,
+                                   Py_ssize_t C, double eps, double* q,
                                    double* pe) noexcept nogil
     void fl_vmath_init(int max_level) noexcept
     const char* fl_simd_name
@@ -511,17 +511,17 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             if pfloat is double:
                 if tfloat is double:
                     nt = fl_onehot_gather_dd(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, col, q, pe)
+                                             trs, g1 - g0, C, eps, q, pe)
                 else:
                     nt = fl_onehot_gather_df(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, col, q, pe)
+                                             trs, g1 - g0, C, eps, q, pe)
             else:
                 if tfloat is double:
                     nt = fl_onehot_gather_fd(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, col, q, pe)
+                                             trs, g1 - g0, C, eps, q, pe)
                 else:
                     nt = fl_onehot_gather_ff(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, col, q, pe)
+                                             trs, g1 - g0, C, eps, q, pe)
             if nt == 0:
                 fl_vlog(pe, lg, g1 - g0)
                 for u in range(g1 - g0):

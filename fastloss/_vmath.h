@@ -708,11 +708,11 @@ static inline void fl_scale_rows_f(const double *e, ptrdiff_t rows, ptrdiff_t C,
  * One-hot gather, the forward cross-entropy's fast path: for each of `rows`
  * rows of C <= 64 contiguous targets t (row stride trs) and predictions p
  * (strides prs, pcs), with j the column of the row's only nonzero target,
- *     col[i] = j, q[i] = (double)(TP)t[i, j], pe[i] = (double)p[i, j] + eps;
- * a row with no nonzero gets col -1, several (NaN counts) col -2, and
- * q = 0, pe = 1 (a zero term).  Returns the number of such rows, so the
- * caller can redo a group that has any.  One pass over t, one element of p
- * per row; the same values in every variant.
+ *     q[i] = (double)(TP)t[i, j], pe[i] = (double)p[i, j] + eps;
+ * a row with no nonzero or several (NaN counts) gets q = 0, pe = 1 (a zero
+ * term).  Returns the number of such rows, so the caller can redo a group
+ * that has any (fl_onehot_cols then tells which).  One pass over t, one
+ * element of p per row; the same values in every variant.
  * ---------------------------------------------------------------------- */
 static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 {
@@ -731,13 +731,16 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
         m |= (uint64_t)(tr[j] != (TT)0) << j;
 #define FL_ONEHOT_GATHER_BODY(TP, TT, NZMASK)                                 \
     ptrdiff_t bad = 0;                                                        \
+    /* the AVX-512 scans: whole vectors, then one masked tail (fixed by C) */ \
+    const ptrdiff_t full8 = C & ~(ptrdiff_t)7, full16 = C & ~(ptrdiff_t)15;   \
+    const unsigned tail8 = (1u << (C & 7)) - 1u, tail16 = (1u << (C & 15)) - 1u; \
+    (void)full8; (void)full16; (void)tail8; (void)tail16;                     \
     for (ptrdiff_t i = 0; i < rows; i++) {                                    \
         const TT *tr = t + i * trs;                                           \
         NZMASK(TT)                                                            \
         const int one = m != 0 && (m & (m - 1)) == 0;                         \
         const ptrdiff_t j = one ? fl_ctz64(m) : 0;                            \
         const double pv = (double)p[i * prs + j * pcs], tv = (double)(TP)tr[j]; \
-        col[i] = one ? (int32_t)j : (m ? -2 : -1);                            \
         q[i] = one ? tv : 0.0;                                                \
         pe[i] = one ? pv + eps : 1.0;                                         \
         bad += !one;                                                          \
@@ -746,7 +749,7 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 #define FL_ONEHOT_GATHER_SIG(NAME, TP, TT)                                    \
     NAME(const TP *restrict p, ptrdiff_t prs, ptrdiff_t pcs,                  \
          const TT *restrict t, ptrdiff_t trs, ptrdiff_t rows, ptrdiff_t C,    \
-         double eps, int32_t *restrict col, double *restrict q, double *restrict pe)
+         double eps, double *restrict q, double *restrict pe)
 
 #if FL_DISPATCH
 /* AVX2: 4-/8-lane compares, then 2-/4-lane and scalar pieces (no masked
@@ -780,24 +783,24 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 #define FL_NZMASK_AVX512_double(TT)                                           \
     uint64_t m = 0;                                                           \
     ptrdiff_t jj = 0;                                                         \
-    for (; jj + 8 <= C; jj += 8)                                              \
+    for (; jj < full8; jj += 8)                                               \
         m |= (uint64_t)_mm512_cmp_pd_mask(_mm512_loadu_pd(tr + jj),           \
                                           _mm512_setzero_pd(), _CMP_NEQ_UQ) << jj; \
-    if (jj < C) {                                                             \
-        __mmask8 k = (__mmask8)((1u << (C - jj)) - 1);                        \
-        m |= (uint64_t)_mm512_mask_cmp_pd_mask(k, _mm512_maskz_loadu_pd(k, tr + jj), \
-                                               _mm512_setzero_pd(), _CMP_NEQ_UQ) << jj; \
+    if (tail8) {                                                              \
+        const __mmask8 k = (__mmask8)tail8;                                   \
+        m |= (uint64_t)_mm512_mask_cmp_pd_mask(k, _mm512_maskz_loadu_pd(k, tr + full8), \
+                                               _mm512_setzero_pd(), _CMP_NEQ_UQ) << full8; \
     }
 #define FL_NZMASK_AVX512_float(TT)                                            \
     uint64_t m = 0;                                                           \
     ptrdiff_t jj = 0;                                                         \
-    for (; jj + 16 <= C; jj += 16)                                            \
+    for (; jj < full16; jj += 16)                                             \
         m |= (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(tr + jj),           \
                                           _mm512_setzero_ps(), _CMP_NEQ_UQ) << jj; \
-    if (jj < C) {                                                             \
-        __mmask16 k = (__mmask16)((1u << (C - jj)) - 1);                      \
-        m |= (uint64_t)_mm512_mask_cmp_ps_mask(k, _mm512_maskz_loadu_ps(k, tr + jj), \
-                                               _mm512_setzero_ps(), _CMP_NEQ_UQ) << jj; \
+    if (tail16) {                                                             \
+        const __mmask16 k = (__mmask16)tail16;                                \
+        m |= (uint64_t)_mm512_mask_cmp_ps_mask(k, _mm512_maskz_loadu_ps(k, tr + full16), \
+                                               _mm512_setzero_ps(), _CMP_NEQ_UQ) << full16; \
     }
 #define FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)                                    \
 __attribute__((target("avx2"))) static ptrdiff_t                              \
@@ -818,7 +821,7 @@ typedef ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_fn, TP, TT);  \
 static fl_onehot_gather_##SUF##_fn *fl_onehot_gather_##SUF##_impl             \
     = fl_onehot_gather_##SUF##_base;                                          \
 static inline ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF, TP, TT)  \
-{ return fl_onehot_gather_##SUF##_impl(p, prs, pcs, t, trs, rows, C, eps, col, q, pe); }
+{ return fl_onehot_gather_##SUF##_impl(p, prs, pcs, t, trs, rows, C, eps, q, pe); }
 
 FL_ONEHOT_GATHER(dd, double, double)
 FL_ONEHOT_GATHER(df, double, float)
