@@ -137,6 +137,75 @@ def test_cross_entropy_error_with_one_hot_labels(batch):
         close(book.cross_entropy_error(y, one_hot), book_cross_entropy_error(y, one_hot))
 
 
+# rows the one-hot fast path must hand to NumPy's argmax, or read right:
+# a lone negative, all zeros, NaN, -0.0, infinities, several nonzeros
+_ODD_VALUES = [0.0, -0.0, 1.0, 0.5, -1.0, 2.0, np.nan, np.inf, -np.inf, 1e-300]
+
+
+@given(data=st.data(), dtype=st.sampled_from([np.float64, np.float32]),
+       c=st.integers(1, 70), n=st.integers(0, 40))
+def test_one_hot_rows_become_numpys_argmax(data, dtype, c, n):
+    """book.cross_entropy_error's one-hot t becomes t.argmax(axis=1) (the
+    book's code): fastloss finds one-hot rows in C, every row must match."""
+    from fastloss import _core
+    kinds = st.sampled_from(["one-hot", "lone", "zeros", "random"])
+    t = np.zeros((n, c), dtype)
+    for i in range(n):
+        kind = data.draw(kinds)
+        j = data.draw(st.integers(0, c - 1))
+        if kind == "one-hot":
+            t[i, j] = 1.0
+        elif kind == "lone":
+            t[i, j] = data.draw(st.sampled_from(_ODD_VALUES))
+        elif kind == "random":
+            t[i] = data.draw(hnp.arrays(dtype, c, elements=st.sampled_from(_ODD_VALUES)))
+    layout = data.draw(st.sampled_from(["c", "reversed", "every-other", "padded", "fortran"]))
+    if layout == "reversed":
+        t = t[::-1]
+    elif layout == "every-other":
+        t = np.repeat(t, 2, axis=0)[::2]
+    elif layout == "padded":
+        t = np.pad(t, ((0, 0), (0, 3)))[:, :c]
+    elif layout == "fortran":
+        t = np.asfortranarray(t)
+    want = t.argmax(axis=1)
+    got = _core._argmax_rows(t)
+    if c > 64 or (layout == "fortran" and c > 1 and n > 1):
+        assert got is None
+    else:
+        assert got is not None and got.dtype == np.int64
+        np.testing.assert_array_equal(got, want)
+    # and the loss reads the same classes as the book's code (float64 y: a
+    # float32 y differs from the book's float32 arithmetic by design)
+    y = np.full((n, c), 1.0 / c) + np.arange(c) / (4 * c * c)
+    if n:
+        close(book.cross_entropy_error(y, t), book_cross_entropy_error(y, t))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_hot_rows_over_several_blocks_become_numpys_argmax(dtype):
+    # blocks of 256 rows: clean ones read in C, ones with an odd row by NumPy
+    from fastloss import _core
+    rng = np.random.default_rng(7)
+    t = np.eye(10, dtype=dtype)[rng.integers(0, 10, 1000)]
+    t[[10, 301, 700]] = 0.0             # block 0: a row of zeros
+    t[301, 4] = -2.0                    # block 1: a lone negative (argmax: column 0)
+    t[700, [2, 5]] = 1.0                # block 2: two ones (the first wins)
+    got = _core._argmax_rows(t)
+    np.testing.assert_array_equal(got, t.argmax(axis=1))
+    assert got[10] == 0 and got[301] == 0 and got[700] == 2
+
+
+@pytest.mark.parametrize("value", _ODD_VALUES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_lone_value_among_one_hot_rows_becomes_numpys_argmax(value, dtype):
+    from fastloss import _core
+    t = np.eye(5, dtype=dtype)[np.arange(40) % 5]
+    t[17] = 0.0
+    t[17, 3] = value                    # a positive or NaN one is column 3, others not
+    np.testing.assert_array_equal(_core._argmax_rows(t), t.argmax(axis=1))
+
+
 def test_cross_entropy_error_of_one_sample():
     x, t = logits_and_labels(n=3)
     y = book_softmax(x)
