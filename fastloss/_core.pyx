@@ -715,6 +715,25 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     fl_scale_rows_d(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs)
                 else:
                     fl_scale_rows_f(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs)
+        if plain and rows == NULL and (g == NULL or gcs == 1):
+            # the common cases, forward and training step (the arithmetic of
+            # the loop below without its per-row branches): every p_j * scale
+            # is already in g, the label's entry gets p_k - 1
+            for i in range(g0, g1):
+                k = lab[i]
+                if g != NULL:
+                    grow = g + (r0 + i) * grs
+                if k < 0:
+                    if g != NULL:
+                        _zero_row(grow, C, 1)
+                    continue
+                li = lse[i] - a[(i - g0) * C + k]
+                if g != NULL:
+                    grow[k] = <pfloat>((pk[i] - 1.0) * scale)
+                div += 1.0
+                _add4(acc4, i, li)
+            g0 = g1
+            continue
         for i in range(g0, g1):
             ii = r0 + i
             base = (i - g0) * C
