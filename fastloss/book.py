@@ -61,6 +61,13 @@ def cross_entropy_error(y, t):
     one-hot rows and fail in ``argmax(axis=1)``.  Here ``t`` holds class
     indices (each must be 0).
     """
+    if type(y) is np.ndarray and type(t) is np.ndarray and y.ndim == 2:
+        # the usual calls, without _as_labels' NumPy calls (about 1 us)
+        if t.ndim == 1:
+            return _core.cross_entropy(y, t)
+        if t.ndim == 2 and t.size == y.size:
+            labels = _core._argmax_rows(t)
+            return _core.cross_entropy(y, labels if labels is not None else t.argmax(axis=1))
     y, t = _as_labels(y, t)
     return _core.cross_entropy(y, t)
 
