@@ -1810,7 +1810,7 @@ def _argmax_rows(t):
     cdef Py_ssize_t n, c, rs, isz, i, i0, m, nbad = 0
     cdef int32_t col[256]
     cdef int32_t k
-    cdef int64_t* lab
+    cdef cnp.npy_intp* lab
     cdef const float* tf
     cdef const double* td
     cdef double v
@@ -1825,7 +1825,7 @@ def _argmax_rows(t):
     if c < 1 or c > 64:
         return None
     if n == 0:                          # (NumPy gives such arrays zero strides)
-        return np.empty(0, np.int64)
+        return np.empty(0, np.intp)
     if (c > 1 and cnp.PyArray_STRIDES(T)[1] != isz) or cnp.PyArray_STRIDES(T)[0] % isz != 0:
         return None
     rs = cnp.PyArray_STRIDES(T)[0] // isz
@@ -1833,8 +1833,8 @@ def _argmax_rows(t):
     tf = <const float*>cnp.PyArray_DATA(T)
     td = <const double*>cnp.PyArray_DATA(T)
     dims[0] = n
-    L = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT64, 0)
-    lab = <int64_t*>cnp.PyArray_DATA(L)
+    L = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INTP, 0)   # argmax's dtype
+    lab = <cnp.npy_intp*>cnp.PyArray_DATA(L)
     i0 = 0
     while i0 < n:
         m = n - i0 if n - i0 < 256 else 256
