@@ -390,10 +390,6 @@ static void fl_shift_rows_f_base(const float *restrict x, ptrdiff_t rows, ptrdif
 { FL_SHIFT_ROWS_BODY(float) }
 
 #if FL_DISPATCH
-/* lanes [0, k) of a 4-lane mask, k = 0..4 */
-static const int64_t fl_mask4[5][4] __attribute__((aligned(32))) = {
-    {0, 0, 0, 0}, {-1, 0, 0, 0}, {-1, -1, 0, 0}, {-1, -1, -1, 0}, {-1, -1, -1, -1}};
-
 /* The SIMD row loops below split a row into 4-, 2- and 1-element pieces
  * rather than using masked loads and stores (vmaskmovpd, or AVX-512 k-masked
  * stores): those cost several times a plain access on AMD Zen, and rows of
@@ -518,86 +514,6 @@ static inline void fl_row_sums(const double *e, ptrdiff_t rows, ptrdiff_t C, dou
 { fl_row_sums_impl(e, rows, C, s); }
 
 
-/* ------------------------------------------------------------------------
- * One-hot rows: for each of `rows` rows of C <= 64 contiguous targets (row
- * stride rs), col[i] = the column of the row's only nonzero, -1 if the row
- * is all zero, -2 if it has several nonzeros (NaN counts as nonzero).
- * ---------------------------------------------------------------------- */
-#define FL_ONEHOT_SCALAR(T)                                                   \
-    for (ptrdiff_t i = 0; i < rows; i++) {                                    \
-        const T *tr = t + i * rs;                                             \
-        int32_t n = 0, last = 0;                                              \
-        for (ptrdiff_t j = 0; j < C; j++) {                                   \
-            int32_t nz = tr[j] != (T)0;                                       \
-            n += nz;                                                          \
-            last = nz ? (int32_t)j : last;                                    \
-        }                                                                     \
-        col[i] = n == 1 ? last : (n == 0 ? -1 : -2);                          \
-    }
-
-static void fl_onehot_cols_d_base(const double *restrict t, ptrdiff_t rows, ptrdiff_t C,
-                                  ptrdiff_t rs, int32_t *restrict col)
-{ FL_ONEHOT_SCALAR(double) }
-static void fl_onehot_cols_f_base(const float *restrict t, ptrdiff_t rows, ptrdiff_t C,
-                                  ptrdiff_t rs, int32_t *restrict col)
-{ FL_ONEHOT_SCALAR(float) }
-
-#if FL_DISPATCH
-__attribute__((target("avx2,popcnt,bmi"))) static void
-fl_onehot_cols_d_avx2(const double *restrict t, ptrdiff_t rows, ptrdiff_t C,
-                      ptrdiff_t rs, int32_t *restrict col)
-{
-    const ptrdiff_t full = C & ~(ptrdiff_t)3;
-    const __m256i tail = _mm256_load_si256((const __m256i *)fl_mask4[C & 3]);
-    const __m256d zero = _mm256_setzero_pd();
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        const double *tr = t + i * rs;
-        uint64_t m = 0;
-        ptrdiff_t j;
-        for (j = 0; j < full; j += 4)
-            m |= (uint64_t)_mm256_movemask_pd(
-                     _mm256_cmp_pd(_mm256_loadu_pd(tr + j), zero, _CMP_NEQ_UQ)) << j;
-        if (C & 3)   /* masked-off lanes load 0.0: never nonzero */
-            m |= (uint64_t)_mm256_movemask_pd(
-                     _mm256_cmp_pd(_mm256_maskload_pd(tr + full, tail), zero, _CMP_NEQ_UQ)) << full;
-        int n = (int)_mm_popcnt_u64(m);
-        col[i] = n == 1 ? (int32_t)_tzcnt_u64(m) : (n == 0 ? -1 : -2);
-    }
-}
-
-__attribute__((target("avx2,popcnt,bmi"))) static void
-fl_onehot_cols_f_avx2(const float *restrict t, ptrdiff_t rows, ptrdiff_t C,
-                      ptrdiff_t rs, int32_t *restrict col)
-{
-    const ptrdiff_t full = C & ~(ptrdiff_t)3;
-    const __m128i tail = _mm_set_epi32(0, (C & 3) > 2 ? -1 : 0, (C & 3) > 1 ? -1 : 0,
-                                       (C & 3) > 0 ? -1 : 0);
-    const __m128 zero = _mm_setzero_ps();
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        const float *tr = t + i * rs;
-        uint64_t m = 0;
-        ptrdiff_t j;
-        for (j = 0; j < full; j += 4)
-            m |= (uint64_t)_mm_movemask_ps(_mm_cmp_ps(_mm_loadu_ps(tr + j), zero, _CMP_NEQ_UQ)) << j;
-        if (C & 3)   /* masked-off lanes load 0.0f: never nonzero */
-            m |= (uint64_t)_mm_movemask_ps(
-                     _mm_cmp_ps(_mm_maskload_ps(tr + full, tail), zero, _CMP_NEQ_UQ)) << full;
-        int n = (int)_mm_popcnt_u64(m);
-        col[i] = n == 1 ? (int32_t)_tzcnt_u64(m) : (n == 0 ? -1 : -2);
-    }
-}
-#endif
-
-static void (*fl_onehot_cols_d_impl)(const double *restrict, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                                     int32_t *restrict) = fl_onehot_cols_d_base;
-static void (*fl_onehot_cols_f_impl)(const float *restrict, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                                     int32_t *restrict) = fl_onehot_cols_f_base;
-static inline void fl_onehot_cols_d(const double *t, ptrdiff_t rows, ptrdiff_t C, ptrdiff_t rs,
-                                    int32_t *col)
-{ fl_onehot_cols_d_impl(t, rows, C, rs, col); }
-static inline void fl_onehot_cols_f(const float *t, ptrdiff_t rows, ptrdiff_t C, ptrdiff_t rs,
-                                    int32_t *col)
-{ fl_onehot_cols_f_impl(t, rows, C, rs, col); }
 
 /* ------------------------------------------------------------------------
  * Quotients: y[i] = a[i] / b[i] (fl_vdiv) and y[i] = c / b[i] (fl_vrdiv).
@@ -729,12 +645,16 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
     uint64_t m = 0;                                                           \
     for (ptrdiff_t j = 0; j < C; j++)                                         \
         m |= (uint64_t)(tr[j] != (TT)0) << j;
-#define FL_ONEHOT_GATHER_BODY(TP, TT, NZMASK)                                 \
-    ptrdiff_t bad = 0;                                                        \
-    /* the AVX-512 scans: whole vectors, then one masked tail (fixed by C) */ \
+/* NZMASK(TT) sets m, bit j for each nonzero tr[j] (NaN counts), for the row
+   tr of C <= 64 contiguous targets; its AVX-512 forms scan whole vectors,
+   then one masked tail, with these bounds fixed by C (set once a call) */
+#define FL_NZMASK_SETUP                                                       \
     const ptrdiff_t full8 = C & ~(ptrdiff_t)7, full16 = C & ~(ptrdiff_t)15;   \
     const unsigned tail8 = (1u << (C & 7)) - 1u, tail16 = (1u << (C & 15)) - 1u; \
-    (void)full8; (void)full16; (void)tail8; (void)tail16;                     \
+    (void)full8; (void)full16; (void)tail8; (void)tail16;
+#define FL_ONEHOT_GATHER_BODY(TP, TT, NZMASK)                                 \
+    ptrdiff_t bad = 0;                                                        \
+    FL_NZMASK_SETUP                                                           \
     for (ptrdiff_t i = 0; i < rows; i++) {                                    \
         const TT *tr = t + i * trs;                                           \
         NZMASK(TT)                                                            \
@@ -828,6 +748,49 @@ FL_ONEHOT_GATHER(df, double, float)
 FL_ONEHOT_GATHER(fd, float, double)
 FL_ONEHOT_GATHER(ff, float, float)
 
+/* ------------------------------------------------------------------------
+ * One-hot rows: for each of `rows` rows of C <= 64 contiguous targets (row
+ * stride rs), col[i] = the column of the row's only nonzero, -1 if the row
+ * is all zero, -2 if it has several nonzeros (NaN counts as nonzero).  The
+ * same row masks as the gather above.
+ * ---------------------------------------------------------------------- */
+#define FL_ONEHOT_COLS_BODY(TT, NZMASK)                                       \
+    FL_NZMASK_SETUP                                                           \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                    \
+        const TT *tr = t + i * rs;                                            \
+        NZMASK(TT)                                                            \
+        const int one = m != 0 && (m & (m - 1)) == 0;                         \
+        col[i] = one ? (int32_t)fl_ctz64(m) : (m ? -2 : -1);                  \
+    }
+#define FL_ONEHOT_COLS_SIG(NAME, TT)                                          \
+    NAME(const TT *restrict t, ptrdiff_t rows, ptrdiff_t C, ptrdiff_t rs,     \
+         int32_t *restrict col)
+
+#if FL_DISPATCH
+#define FL_ONEHOT_COLS_SIMD(SUF, TT)                                          \
+__attribute__((target("avx2"))) static void                                   \
+FL_ONEHOT_COLS_SIG(fl_onehot_cols_##SUF##_avx2, TT)                           \
+{ FL_ONEHOT_COLS_BODY(TT, FL_NZMASK_AVX2_##TT) }                              \
+__attribute__((target(FL_AVX512))) static void                                \
+FL_ONEHOT_COLS_SIG(fl_onehot_cols_##SUF##_avx512, TT)                         \
+{ FL_ONEHOT_COLS_BODY(TT, FL_NZMASK_AVX512_##TT) }
+#else
+#define FL_ONEHOT_COLS_SIMD(SUF, TT)
+#endif
+
+#define FL_ONEHOT_COLS(SUF, TT)                                               \
+static void FL_ONEHOT_COLS_SIG(fl_onehot_cols_##SUF##_base, TT)               \
+{ FL_ONEHOT_COLS_BODY(TT, FL_NZMASK_SCALAR) }                                 \
+FL_ONEHOT_COLS_SIMD(SUF, TT)                                                  \
+typedef void FL_ONEHOT_COLS_SIG(fl_onehot_cols_##SUF##_fn, TT);               \
+static fl_onehot_cols_##SUF##_fn *fl_onehot_cols_##SUF##_impl                 \
+    = fl_onehot_cols_##SUF##_base;                                            \
+static inline void FL_ONEHOT_COLS_SIG(fl_onehot_cols_##SUF, TT)               \
+{ fl_onehot_cols_##SUF##_impl(t, rows, C, rs, col); }
+
+FL_ONEHOT_COLS(d, double)
+FL_ONEHOT_COLS(f, float)
+
 /* Pick the AVX2(+FMA) loops where the CPU has them; called once at import. */
 static void fl_vmath_init(int max_level)
 {
@@ -851,6 +814,8 @@ static void fl_vmath_init(int max_level)
         fl_onehot_gather_df_impl = fl_onehot_gather_df_avx512;
         fl_onehot_gather_fd_impl = fl_onehot_gather_fd_avx512;
         fl_onehot_gather_ff_impl = fl_onehot_gather_ff_avx512;
+        fl_onehot_cols_d_impl = fl_onehot_cols_d_avx512;
+        fl_onehot_cols_f_impl = fl_onehot_cols_f_avx512;
         fl_simd_name = "avx512";
     }
     if (__builtin_cpu_supports("avx2")) {
@@ -861,6 +826,8 @@ static void fl_vmath_init(int max_level)
             fl_onehot_gather_df_impl = fl_onehot_gather_df_avx2;
             fl_onehot_gather_fd_impl = fl_onehot_gather_fd_avx2;
             fl_onehot_gather_ff_impl = fl_onehot_gather_ff_avx2;
+            fl_onehot_cols_d_impl = fl_onehot_cols_d_avx2;
+            fl_onehot_cols_f_impl = fl_onehot_cols_f_avx2;
         }
         fl_sq_lanes_dd_impl = fl_sq_lanes_dd_avx2;
         fl_sq_lanes_df_impl = fl_sq_lanes_df_avx2;
@@ -875,11 +842,6 @@ static void fl_vmath_init(int max_level)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
         fl_nonzero_f64_impl = fl_nonzero_f64_avx2;
         fl_nonzero_f32_impl = fl_nonzero_f32_avx2;
-    }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")
-            && __builtin_cpu_supports("bmi")) {
-        fl_onehot_cols_d_impl = fl_onehot_cols_d_avx2;
-        fl_onehot_cols_f_impl = fl_onehot_cols_f_avx2;
     }
 #endif
 }
