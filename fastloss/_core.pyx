@@ -134,6 +134,14 @@ ctypedef fused label_t:
     uint64_t
 
 
+cdef inline bint _out_of_range(label_t v, Py_ssize_t c) noexcept nogil:
+    """Label v outside [0, c): one unsigned compare catches negative labels
+    too, so none is ever wrapped around."""
+    if label_t is uint64_t:
+        return v >= <uint64_t>c
+    return <uint64_t><int64_t>v >= <uint64_t>c
+
+
 cdef inline Py_ssize_t _load_labels_typed(const Job* J, const label_t* t,
                                           Py_ssize_t r0, Py_ssize_t r1,
                                           int64_t* out) noexcept nogil:
@@ -155,16 +163,8 @@ cdef inline Py_ssize_t _load_labels_typed(const Job* J, const label_t* t,
             if ignored:
                 out[i - r0] = -1
                 continue
-        if label_t is uint64_t:
-            if v >= <uint64_t>c:
-                return i
-        elif label_t is uint8_t or label_t is uint16_t or label_t is uint32_t:
-            if <int64_t>v >= c:
-                return i
-        else:
-            # one unsigned compare catches negative labels too
-            if <uint64_t><int64_t>v >= <uint64_t>c:
-                return i
+        if _out_of_range(v, c):
+            return i
         out[i - r0] = <int64_t>v
     return -1
 
@@ -356,12 +356,8 @@ cdef inline Py_ssize_t _gather_typed(const Job* J, const label_t* t, const pfloa
     cdef label_t v
     for i in range(r0, r1):
         v = t[i * stride]
-        if label_t is uint64_t:
-            if v >= <uint64_t>c:
-                return i
-        else:
-            if <uint64_t><int64_t>v >= <uint64_t>c:      # negative labels too
-                return i
+        if _out_of_range(v, c):
+            return i
         pe[i - r0] = <double>p[i * rs + <Py_ssize_t>v * cs] + eps
     return -1
 
