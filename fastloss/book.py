@@ -28,9 +28,21 @@ def softmax(x):
     return _core._softmax(x)
 
 
+def _row_argmax(t):
+    """``t.argmax(axis=1)``: NumPy's answer, found in C for one-hot rows."""
+    labels = _core._argmax_rows(t)
+    return labels if labels is not None else t.argmax(axis=1)
+
+
 def _as_labels(y, t):
     """The book's target handling: a 1-D ``y`` is one sample, and one-hot ``t``
     (``t.size == y.size``) becomes class indices."""
+    if type(y) is np.ndarray and type(t) is np.ndarray and y.ndim == 2:
+        # the usual calls, without the NumPy calls below (about 1 us)
+        if t.ndim == 1:
+            return y, t
+        if t.ndim == 2 and t.size == y.size:
+            return y, _row_argmax(t)
     y = np.asarray(y)
     if type(t) is not int:
         t = np.asarray(t)
@@ -38,8 +50,7 @@ def _as_labels(y, t):
         y = y.reshape(1, y.size)
         t = np.reshape(t, (1, -1)) if np.ndim(t) else np.reshape(t, (1,))
     if np.size(t) == y.size and np.ndim(t) == 2:
-        labels = _core._argmax_rows(t)      # NumPy's answer, fast for one-hot rows
-        t = labels if labels is not None else t.argmax(axis=1)
+        t = _row_argmax(t)
     elif np.ndim(t) == 2 and t.shape[0] == 1 and y.shape[0] == 1:
         t = t.reshape(1)
     return y, t
@@ -61,13 +72,6 @@ def cross_entropy_error(y, t):
     one-hot rows and fail in ``argmax(axis=1)``.  Here ``t`` holds class
     indices (each must be 0).
     """
-    if type(y) is np.ndarray and type(t) is np.ndarray and y.ndim == 2:
-        # the usual calls, without _as_labels' NumPy calls (about 1 us)
-        if t.ndim == 1:
-            return _core.cross_entropy(y, t)
-        if t.ndim == 2 and t.size == y.size:
-            labels = _core._argmax_rows(t)
-            return _core.cross_entropy(y, labels if labels is not None else t.argmax(axis=1))
     y, t = _as_labels(y, t)
     return _core.cross_entropy(y, t)
 
