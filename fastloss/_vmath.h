@@ -28,6 +28,9 @@
 #include <stddef.h>
 
 #ifdef _MSC_VER
+#if defined(_M_X64) || defined(_M_IX86)
+#include <xmmintrin.h>              /* _mm_prefetch */
+#endif
 #define restrict __restrict
 #define __attribute__(x)
 #endif
@@ -38,6 +41,20 @@
 #else
 #define FL_DISPATCH 0
 #endif
+
+/* A read prefetch of base + offset bytes.  The address is formed as an
+ * integer: it may lie past the array (a prefetch never faults), and pointer
+ * arithmetic out of bounds would be undefined behaviour. */
+static inline void fl_prefetch(const void* base, ptrdiff_t offset)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch((const void*)((uintptr_t)base + (uintptr_t)offset));
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+    _mm_prefetch((const char*)((uintptr_t)base + (uintptr_t)offset), _MM_HINT_T0);
+#else
+    (void)base; (void)offset;
+#endif
+}
 
 static inline double fl_as_double(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
 static inline uint64_t fl_as_u64(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
