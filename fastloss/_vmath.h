@@ -668,8 +668,11 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 #define FL_NZMASK_SETUP                                                       \
     const ptrdiff_t full8 = C & ~(ptrdiff_t)7, full16 = C & ~(ptrdiff_t)15;   \
     const unsigned tail8 = (1u << (C & 7)) - 1u, tail16 = (1u << (C & 15)) - 1u; \
-    (void)full8; (void)full16; (void)tail8; (void)tail16;
-#define FL_ONEHOT_GATHER_BODY(TP, TT, NZMASK)                                 \
+    const unsigned pk_lo = C >= 16 ? 0xffffu : (1u << (C & 15)) - 1u;          \
+    const unsigned pk_hi = C >= 16 ? 0xffu : C > 8 ? (1u << (C - 8)) - 1u : 0u; \
+    (void)full8; (void)full16; (void)tail8; (void)tail16; (void)pk_lo; (void)pk_hi;
+#define FL_PICK_SCALAR(TP) (double)p[i * prs + j * pcs]
+#define FL_ONEHOT_GATHER_BODY(TP, TT, NZMASK, PICK)                           \
     ptrdiff_t bad = 0;                                                        \
     FL_NZMASK_SETUP                                                           \
     for (ptrdiff_t i = 0; i < rows; i++) {                                    \
@@ -677,7 +680,7 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
         NZMASK(TT)                                                            \
         const int one = m != 0 && (m & (m - 1)) == 0;                         \
         const ptrdiff_t j = one ? fl_ctz64(m) : 0;                            \
-        const double pv = (double)p[i * prs + j * pcs], tv = (double)(TP)tr[j]; \
+        const double pv = PICK(TP), tv = (double)(TP)tr[j];                   \
         q[i] = one ? tv : 0.0;                                                \
         pe[i] = one ? pv + eps : 1.0;                                         \
         bad += !one;                                                          \
@@ -739,20 +742,31 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
         m |= (uint64_t)_mm512_mask_cmp_ps_mask(k, _mm512_maskz_loadu_ps(k, tr + full16), \
                                                _mm512_setzero_ps(), _CMP_NEQ_UQ) << full16; \
     }
+/* p[i, j] for a unit-stride row of C <= 16: the whole row is loaded (its
+   address does not wait for the target scan) and lane j picked */
+#define FL_PICK_AVX512_double(TP)                                             \
+    _mm512_cvtsd_f64(_mm512_permutex2var_pd(                                  \
+        _mm512_maskz_loadu_pd((__mmask8)pk_lo, p + i * prs),                  \
+        _mm512_set1_epi64(j),                                                 \
+        _mm512_maskz_loadu_pd((__mmask8)pk_hi, p + i * prs + 8)))
+#define FL_PICK_AVX512_float(TP)                                              \
+    (double)_mm512_cvtss_f32(_mm512_permutexvar_ps(_mm512_set1_epi32((int)j), \
+        _mm512_maskz_loadu_ps((__mmask16)pk_lo, p + i * prs)))
 #define FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)                                    \
 __attribute__((target("avx2"))) static ptrdiff_t                              \
 FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_avx2, TP, TT)                   \
-{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX2_##TT) }                        \
+{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX2_##TT, FL_PICK_SCALAR) }                        \
 __attribute__((target(FL_AVX512))) static ptrdiff_t                           \
 FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_avx512, TP, TT)                 \
-{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX512_##TT) }
+{ if (pcs == 1 && C <= 16) { FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX512_##TT, FL_PICK_AVX512_##TP) } \
+  FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX512_##TT, FL_PICK_SCALAR) }
 #else
 #define FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)
 #endif
 
 #define FL_ONEHOT_GATHER(SUF, TP, TT)                                         \
 static ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_base, TP, TT)  \
-{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_SCALAR) }                           \
+{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_SCALAR, FL_PICK_SCALAR) }                           \
 FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)                                            \
 typedef ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_fn, TP, TT);  \
 static fl_onehot_gather_##SUF##_fn *fl_onehot_gather_##SUF##_impl             \

@@ -37,11 +37,22 @@ for c in cases:
     ce = fastloss.cross_entropy(y, t, reduction="none")
     oh = fastloss.cross_entropy(y, np.eye(x.shape[1], dtype=c["dtype"])[t], reduction="none")
     mixed = fastloss.cross_entropy(y, np.array(c["dense"], dtype=c["tdtype"]), reduction="none")
+    # the forward-only fast paths (mean, no per-row output): the one-hot
+    # gather with pred rows read whole (unit column stride, padded rows) or
+    # element by element (column-major), and the class-index gather
+    wide = np.zeros((y.shape[0], y.shape[1] + 3), dtype=y.dtype)
+    wide[:, :y.shape[1]] = y
+    onehot = np.eye(x.shape[1], dtype=c["dtype"])[t]
+    means = [float(fastloss.cross_entropy(p, onehot))
+             for p in (y, wide[:, :y.shape[1]], np.asfortranarray(y))]
+    means.append(float(fastloss.cross_entropy(y, np.array(c["dense"], dtype=c["tdtype"]))))
+    means.append(float(fastloss.cross_entropy(y, t)))
     out["results"].append({"loss": float(l1), "grad": np.asarray(g1, np.float64).tolist(),
                            "rows": np.asarray(rows, np.float64).tolist(),
                            "ce": np.asarray(ce, np.float64).tolist(),
                            "onehot": np.asarray(oh, np.float64).tolist(),
-                           "mixed": np.asarray(mixed, np.float64).tolist()})
+                           "mixed": np.asarray(mixed, np.float64).tolist(),
+                           "means": means})
 print(json.dumps(out))
 """
 
@@ -119,6 +130,9 @@ def test_each_level_matches_the_reference(level, cases):
         dense = np.array(case["dense"], dtype=case["tdtype"])
         np.testing.assert_allclose(res["mixed"], ref.cross_entropy(y, dense, reduction="none"),
                                    rtol=rtol, atol=0, equal_nan=True)
+        want_means = [ref.cross_entropy(y, onehot)] * 3
+        want_means += [ref.cross_entropy(y, dense), ref.cross_entropy(y, t)]
+        np.testing.assert_allclose(res["means"], want_means, rtol=rtol, atol=0, equal_nan=True)
 
 
 def test_levels_agree_to_the_last_bits(cases):
