@@ -333,11 +333,9 @@ cdef inline void _shift_group(const pfloat* x, Py_ssize_t rows, Py_ssize_t C,
         _shift_row(x + i * rs, cs, C, m[i], a + i * C)
 
 
-cdef inline double _log_sum_exp_tail(const double* a, const double* e, Py_ssize_t C,
-                                     double ssum, double lse) noexcept nogil:
-    """log(sum_j e_j) for a row whose sum is near 1: log1p of the sum without
-    the maximum's own e = exp(0) = 1, so a confident prediction's tiny loss
-    keeps its digits (log of the rounded sum would not)."""
+cdef inline double _exp_tail(const double* a, const double* e, Py_ssize_t C) noexcept nogil:
+    """The sum of a shifted row's e_j without the maximum's own e = exp(0) =
+    1, or -1 when no a_j is 0 (a row with inf or NaN)."""
     cdef Py_ssize_t j, jmax = -1
     cdef double tail = 0.0
     for j in range(C):
@@ -345,9 +343,7 @@ cdef inline double _log_sum_exp_tail(const double* a, const double* e, Py_ssize_
             jmax = j
         else:
             tail += e[j]
-    if jmax < 0:
-        return lse
-    return log1p(tail)
+    return tail if jmax >= 0 else -1.0
 
 
 cdef inline Py_ssize_t _prefetch_rows(const Job* J, Py_ssize_t itemsize) noexcept nogil:
@@ -700,11 +696,13 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double ek[BLOCK]               # plain gradients: e_k, then p_k = e_k / ssum
     cdef double pk[BLOCK]               # and scale / ssum, divided in SIMD passes
     cdef double finv[BLOCK]
+    cdef double lu[BLOCK]               # log's argument: ssum, or 1 + T rounded
+    cdef double lc[BLOCK]               # and the correction for that rounding
     cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
     cdef Py_ssize_t g0, g1, i, j, ii, base
-    cdef double m, v, s, li, coef, coef_sum, div = 0.0, scale = J.g_scale
+    cdef double m, v, s, li, coef, coef_sum, tail, div = 0.0, scale = J.g_scale
     cdef int64_t k = 0
     cdef bint dense = J.dense
     cdef bint plain = not dense and J.w == NULL and J.s == 0.0
@@ -720,11 +718,21 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
         fl_vexp(a, e, (g1 - g0) * C)
         fl_row_sums(e, g1 - g0, C, &ssum[g0])
-        fl_vlog(&ssum[g0], &lse[g0], g1 - g0)
+        # log(ssum) near 1 loses a confident row's digits: there, with T the
+        # sum without the maximum's e = 1, u = 1 + T rounded and d = T - (u - 1)
+        # its exact rounding error (Fast2Sum), log1p(T) = log(u) + d / u to
+        # well under an ulp; one SIMD log pass serves every row
         for i in range(g0, g1):
-            if ssum[i] < 1.25:          # log near 1 loses digits: see the helper
-                lse[i] = _log_sum_exp_tail(a + (i - g0) * C, e + (i - g0) * C, C,
-                                           ssum[i], lse[i])
+            lu[i] = ssum[i]
+            lc[i] = 0.0
+            if ssum[i] < 1.25:
+                tail = _exp_tail(a + (i - g0) * C, e + (i - g0) * C, C)
+                if tail >= 0.0:
+                    lu[i] = 1.0 + tail
+                    lc[i] = (tail - (lu[i] - 1.0)) / lu[i]
+        fl_vlog(&lu[g0], &lse[g0], g1 - g0)
+        for i in range(g0, g1):
+            lse[i] = lse[i] + lc[i]
         if plain and g != NULL:
             for i in range(g0, g1):
                 k = lab[i]
