@@ -64,8 +64,8 @@ cdef extern from "_config.h":
 
 cdef enum:
     BLOCK = 256                 # rows per block: fixes the summation order
-    PREFETCH_ROWS = 64          # gathers prefetch this many rows ahead ...
-    PREFETCH_MIN_BYTES = 1 << 20    # ... on a pred of at least this size
+    BIG_BYTES = 1 << 20         # a pred this big is read from memory (_big)
+    PREFETCH_ROWS = 64          # ... and gathers prefetch this many rows ahead
 
 cdef enum Reduction:
     RED_NONE = 0
@@ -228,19 +228,19 @@ cdef extern from "_vmath.h":
     Py_ssize_t fl_onehot_gather_dd(const double* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const double* t, Py_ssize_t trs, Py_ssize_t rows,
                                    Py_ssize_t C, double eps, double* q,
-                                   double* pe) noexcept nogil
+                                   double* pe, int flat) noexcept nogil
     Py_ssize_t fl_onehot_gather_df(const double* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const float* t, Py_ssize_t trs, Py_ssize_t rows,
                                    Py_ssize_t C, double eps, double* q,
-                                   double* pe) noexcept nogil
+                                   double* pe, int flat) noexcept nogil
     Py_ssize_t fl_onehot_gather_fd(const float* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const double* t, Py_ssize_t trs, Py_ssize_t rows,
                                    Py_ssize_t C, double eps, double* q,
-                                   double* pe) noexcept nogil
+                                   double* pe, int flat) noexcept nogil
     Py_ssize_t fl_onehot_gather_ff(const float* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const float* t, Py_ssize_t trs, Py_ssize_t rows,
                                    Py_ssize_t C, double eps, double* q,
-                                   double* pe) noexcept nogil
+                                   double* pe, int flat) noexcept nogil
     void fl_vmath_init(int max_level) noexcept
     const char* fl_simd_name
 
@@ -346,11 +346,11 @@ cdef inline double _exp_tail(const double* a, const double* e, Py_ssize_t C) noe
     return tail if jmax >= 0 else -1.0
 
 
-cdef inline Py_ssize_t _prefetch_rows(const Job* J, Py_ssize_t itemsize) noexcept nogil:
-    """How many rows ahead a gather from pred prefetches: PREFETCH_ROWS when
-    pred is too big for the caches, else 0 (none)."""
+cdef inline bint _big(const Job* J, Py_ssize_t itemsize) noexcept nogil:
+    """pred spans at least BIG_BYTES: beyond the caches, where a gather's
+    loads wait for memory and the best loop shape changes."""
     cdef Py_ssize_t rs = J.p_rs if J.p_rs >= 0 else -J.p_rs
-    return PREFETCH_ROWS if J.n * rs * itemsize >= PREFETCH_MIN_BYTES else 0
+    return J.n * rs * itemsize >= BIG_BYTES
 
 
 cdef inline Py_ssize_t _gather_typed(const Job* J, const label_t* t, const pfloat* p,
@@ -358,15 +358,15 @@ cdef inline Py_ssize_t _gather_typed(const Job* J, const label_t* t, const pfloa
     """pe[i - r0] = p[i, t_i] + eps for rows [r0, r1), checking each label
     before it is used; returns the first bad row or -1.
 
-    On a pred too big for the caches, each row is prefetched some rows ahead
-    (_prefetch_rows): the label decides which line of a row is read, which
-    the hardware prefetcher cannot follow (1e6 x 10: 7.1 -> 4.9 ms, near
+    On a pred too big for the caches, each row is prefetched PREFETCH_ROWS
+    ahead: the label decides which line of a row is read, which the
+    hardware prefetcher cannot follow (1e6 x 10: 7.1 -> 4.9 ms, near
     y[:, 0].sum())."""
     cdef Py_ssize_t i, c = J.c, stride = J.lab_stride, rs = J.p_rs, cs = J.p_cs
-    cdef Py_ssize_t ahead = _prefetch_rows(J, sizeof(pfloat)) * rs, last = (c - 1) * cs
+    cdef Py_ssize_t ahead = PREFETCH_ROWS * rs, last = (c - 1) * cs
     cdef double eps = J.eps
     cdef label_t v
-    if ahead != 0:
+    if _big(J, sizeof(pfloat)):
         for i in range(r0, r1):
             fl_prefetch(p + i * rs, ahead * <Py_ssize_t>sizeof(pfloat))
             fl_prefetch(p + i * rs, (ahead + last) * <Py_ssize_t>sizeof(pfloat))
@@ -513,6 +513,7 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
     cdef Py_ssize_t g0, g1, i, ii, j, u, nt, end
     cdef double eps = J.eps, scale = J.g_scale, s
+    cdef int flat = not _big(J, sizeof(pfloat))
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_out
@@ -528,17 +529,17 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             if pfloat is double:
                 if tfloat is double:
                     nt = fl_onehot_gather_dd(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe)
+                                             trs, g1 - g0, C, eps, q, pe, flat)
                 else:
                     nt = fl_onehot_gather_df(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe)
+                                             trs, g1 - g0, C, eps, q, pe, flat)
             else:
                 if tfloat is double:
                     nt = fl_onehot_gather_fd(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe)
+                                             trs, g1 - g0, C, eps, q, pe, flat)
                 else:
                     nt = fl_onehot_gather_ff(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe)
+                                             trs, g1 - g0, C, eps, q, pe, flat)
             if nt == 0:
                 fl_vlog(pe, lg, g1 - g0)
                 for u in range(g1 - g0):

@@ -645,7 +645,9 @@ static inline void fl_scale_rows_f(const double *e, ptrdiff_t rows, ptrdiff_t C,
  * a row with no nonzero or several (NaN counts) gets q = 0, pe = 1 (a zero
  * term).  Returns the number of such rows, so the caller can redo a group
  * that has any (fl_onehot_cols then tells which).  One pass over t, one
- * element of p per row; the same values in every variant.
+ * element of p per row; the same values in every variant.  flat allows
+ * the AVX-512 variant's two-pass form for packed groups (see below): set it
+ * for inputs that fit the caches.
  * ---------------------------------------------------------------------- */
 static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 {
@@ -689,7 +691,7 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 #define FL_ONEHOT_GATHER_SIG(NAME, TP, TT)                                    \
     NAME(const TP *restrict p, ptrdiff_t prs, ptrdiff_t pcs,                  \
          const TT *restrict t, ptrdiff_t trs, ptrdiff_t rows, ptrdiff_t C,    \
-         double eps, double *restrict q, double *restrict pe)
+         double eps, double *restrict q, double *restrict pe, int flat)
 
 #if FL_DISPATCH
 /* AVX2: 4-/8-lane compares, then 2-/4-lane and scalar pieces (no masked
@@ -752,13 +754,72 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 #define FL_PICK_AVX512_float(TP)                                              \
     (double)_mm512_cvtss_f32(_mm512_permutexvar_ps(_mm512_set1_epi32((int)j), \
         _mm512_maskz_loadu_ps((__mmask16)pk_lo, p + i * prs)))
+/* Packed groups (rows of t and p back to back: trs = prs = C, pcs = 1,
+   C <= 56, rows * C <= FL_FLAT_MAX) of inputs in cache (flat != 0): one
+   flat pass over t writes a bit per element into mb, then each row takes
+   its C bits with one unaligned 64-bit load and a shift, and reads p and t
+   at its column: no per-row vector loads or tails (100 x 10 float64: 0.25
+   -> 0.14 us).  From memory, the two passes are slower than the row loop
+   (1e6 x 10: 8.1 -> 12 ms), hence the flag.  NZBITS(TT) is the flat pass. */
+#define FL_FLAT_MAX 2048
+
+#define FL_NZBITS_AVX512_double(TT)                                           \
+    {                                                                         \
+        const __m512d z = _mm512_setzero_pd();                                \
+        for (; k + 8 <= L; k += 8)                                            \
+            mb[k >> 3] = (uint8_t)_mm512_cmp_pd_mask(_mm512_loadu_pd(t + k), z, _CMP_NEQ_UQ); \
+        if (k < L) {                                                          \
+            const __mmask8 kt = (__mmask8)((1u << (L - k)) - 1u);             \
+            mb[k >> 3] = (uint8_t)_mm512_mask_cmp_pd_mask(                    \
+                kt, _mm512_maskz_loadu_pd(kt, t + k), z, _CMP_NEQ_UQ);         \
+            k += 8;                                                           \
+        }                                                                     \
+    }
+#define FL_NZBITS_AVX512_float(TT)                                            \
+    {                                                                         \
+        const __m512 z = _mm512_setzero_ps();                                 \
+        uint16_t m16;                                                         \
+        for (; k + 16 <= L; k += 16) {                                        \
+            m16 = (uint16_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(t + k), z, _CMP_NEQ_UQ); \
+            memcpy(mb + (k >> 3), &m16, 2);                                   \
+        }                                                                     \
+        if (k < L) {                                                          \
+            const __mmask16 kt = (__mmask16)((1u << (L - k)) - 1u);           \
+            m16 = (uint16_t)_mm512_mask_cmp_ps_mask(                          \
+                kt, _mm512_maskz_loadu_ps(kt, t + k), z, _CMP_NEQ_UQ);         \
+            memcpy(mb + (k >> 3), &m16, 2);                                   \
+            k += 16;                                                          \
+        }                                                                     \
+    }
+#define FL_ONEHOT_FLAT_BODY(TP, TT, NZBITS)                                   \
+    uint8_t mb[FL_FLAT_MAX / 8 + 16];                                         \
+    const ptrdiff_t L = rows * C;                                             \
+    ptrdiff_t k = 0, bad = 0;                                                 \
+    NZBITS(TT)                                                                \
+    memset(mb + (k >> 3), 0, 8);        /* the last rows' loads read past */  \
+    const uint64_t cm = ((uint64_t)1 << C) - 1u;                              \
+    for (ptrdiff_t i = 0, b = 0; i < rows; i++, b += C) {                     \
+        uint64_t w;                                                           \
+        memcpy(&w, mb + (b >> 3), 8);                                         \
+        const uint64_t m = (w >> (b & 7)) & cm;                               \
+        const int one = m != 0 && (m & (m - 1)) == 0;                         \
+        const ptrdiff_t j = one ? fl_ctz64(m) : 0;                            \
+        const double pv = (double)p[b + j], tv = (double)(TP)t[b + j];        \
+        q[i] = one ? tv : 0.0;                                                \
+        pe[i] = one ? pv + eps : 1.0;                                         \
+        bad += !one;                                                          \
+    }                                                                         \
+    return bad;
+#define FL_ONEHOT_PACKED (flat && trs == C && prs == C && pcs == 1 && C <= 56 \
+                          && rows * C <= FL_FLAT_MAX)
 #define FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)                                    \
 __attribute__((target("avx2"))) static ptrdiff_t                              \
 FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_avx2, TP, TT)                   \
 { FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX2_##TT, FL_PICK_SCALAR) }                        \
 __attribute__((target(FL_AVX512))) static ptrdiff_t                           \
 FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_avx512, TP, TT)                 \
-{ if (pcs == 1 && C <= 16) { FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX512_##TT, FL_PICK_AVX512_##TP) } \
+{ if (FL_ONEHOT_PACKED) { FL_ONEHOT_FLAT_BODY(TP, TT, FL_NZBITS_AVX512_##TT) }   \
+  if (pcs == 1 && C <= 16) { FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX512_##TT, FL_PICK_AVX512_##TP) } \
   FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX512_##TT, FL_PICK_SCALAR) }
 #else
 #define FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)
@@ -772,7 +833,7 @@ typedef ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_fn, TP, TT);  \
 static fl_onehot_gather_##SUF##_fn *fl_onehot_gather_##SUF##_impl             \
     = fl_onehot_gather_##SUF##_base;                                          \
 static inline ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF, TP, TT)  \
-{ return fl_onehot_gather_##SUF##_impl(p, prs, pcs, t, trs, rows, C, eps, q, pe); }
+{ return fl_onehot_gather_##SUF##_impl(p, prs, pcs, t, trs, rows, C, eps, q, pe, flat); }
 
 FL_ONEHOT_GATHER(dd, double, double)
 FL_ONEHOT_GATHER(df, double, float)

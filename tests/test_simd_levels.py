@@ -46,6 +46,10 @@ for c in cases:
     means = [float(fastloss.cross_entropy(p, onehot))
              for p in (y, wide[:, :y.shape[1]], np.asfortranarray(y))]
     means.append(float(fastloss.cross_entropy(y, np.array(c["dense"], dtype=c["tdtype"]))))
+    # every row has a nonzero, one has two: the scan must not take it for one-hot
+    soft = onehot.copy()
+    soft[5, :2] = 0.5
+    means.append(float(fastloss.cross_entropy(y, soft)))
     means.append(float(fastloss.cross_entropy(y, t)))
     out["results"].append({"loss": float(l1), "grad": np.asarray(g1, np.float64).tolist(),
                            "rows": np.asarray(rows, np.float64).tolist(),
@@ -131,7 +135,10 @@ def test_each_level_matches_the_reference(level, cases):
         np.testing.assert_allclose(res["mixed"], ref.cross_entropy(y, dense, reduction="none"),
                                    rtol=rtol, atol=0, equal_nan=True)
         want_means = [ref.cross_entropy(y, onehot)] * 3
-        want_means += [ref.cross_entropy(y, dense), ref.cross_entropy(y, t)]
+        soft = onehot.copy()
+        soft[5, :2] = 0.5
+        want_means += [ref.cross_entropy(y, dense), ref.cross_entropy(y, soft),
+                       ref.cross_entropy(y, t)]
         np.testing.assert_allclose(res["means"], want_means, rtol=rtol, atol=0, equal_nan=True)
 
 
