@@ -34,6 +34,9 @@ for c in cases:
     y = np.array(c["y"], dtype=c["dtype"])
     l1, g1 = fastloss.softmax_cross_entropy_and_grad(x, t)
     rows = fastloss.softmax_cross_entropy(x, t, reduction="none")
+    # the row shift of C-contiguous logits (the transposed ones take the
+    # strided path), with its whole-vector stores and the masked ones at the end
+    rows_c = fastloss.softmax_cross_entropy(np.ascontiguousarray(x), t, reduction="none")
     ce = fastloss.cross_entropy(y, t, reduction="none")
     oh = fastloss.cross_entropy(y, np.eye(x.shape[1], dtype=c["dtype"])[t], reduction="none")
     mixed = fastloss.cross_entropy(y, np.array(c["dense"], dtype=c["tdtype"]), reduction="none")
@@ -53,6 +56,7 @@ for c in cases:
     means.append(float(fastloss.cross_entropy(y, t)))
     out["results"].append({"loss": float(l1), "grad": np.asarray(g1, np.float64).tolist(),
                            "rows": np.asarray(rows, np.float64).tolist(),
+                           "rows_c": np.asarray(rows_c, np.float64).tolist(),
                            "ce": np.asarray(ce, np.float64).tolist(),
                            "onehot": np.asarray(oh, np.float64).tolist(),
                            "mixed": np.asarray(mixed, np.float64).tolist(),
@@ -73,6 +77,7 @@ def _cases():
             if c > 1:
                 x[2, 1] = -800.0             # exp below libm's fallback bound
             x[3] *= 1e-9                     # tiny logits
+            x[8, -1] = 800.0                 # overflows unless shifted by the true maximum
             t = rng.integers(0, c, n)
             e = np.exp(x - x.max(1, keepdims=True))
             y = e / e.sum(1, keepdims=True)
@@ -125,6 +130,8 @@ def test_each_level_matches_the_reference(level, cases):
         np.testing.assert_allclose(res["loss"], want_loss, rtol=rtol, atol=0)
         np.testing.assert_allclose(res["grad"], want_grad, rtol=rtol, atol=1e-300 if not f32 else 1e-37)
         np.testing.assert_allclose(res["rows"], ref.softmax_cross_entropy(x, t, reduction="none"),
+                                   rtol=rtol, atol=0)
+        np.testing.assert_allclose(res["rows_c"], ref.softmax_cross_entropy(x, t, reduction="none"),
                                    rtol=rtol, atol=0)
         np.testing.assert_allclose(res["ce"], ref.cross_entropy(y, t, reduction="none"),
                                    rtol=rtol, atol=0)
