@@ -537,7 +537,6 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double lg[CAP]
     cdef int32_t idx[CAP + 4]           # offsets (i - g0) * C + j of the terms
     cdef int32_t col[CAP]
-    cdef bint single
     cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
@@ -584,28 +583,12 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             else:
                 fl_onehot_cols_f(t + (r0 + g0) * trs, g1 - g0, C, trs, col)
             nt = 0
-            single = True
             for i in range(g0, g1):
                 if col[i - g0] >= 0:
                     idx[nt] = <int32_t>((i - g0) * C + col[i - g0])
                     nt += 1
-                else:
-                    single = False
-                    if col[i - g0] == -2:
-                        nt += _nonzero_cols(t + (r0 + i) * trs, 1, C, (i - g0) * C, idx + nt)
-            if single and g == NULL and rows == NULL:
-                # every row has one term: term u is row g0 + u
-                for u in range(nt):
-                    ii = r0 + g0 + u
-                    j = col[u]
-                    q[u] = <double><pfloat>t[ii * trs + j]
-                    pe[u] = <double>p[ii * prs + j * pcs] + eps
-                fl_vlog(pe, lg, nt)
-                for u in range(nt):
-                    lg[u] = 0.0 - q[u] * lg[u]
-                _add4_run(acc4, g0, lg, nt)
-                g0 = g1
-                continue
+                elif col[i - g0] == -2:
+                    nt += _nonzero_cols(t + (r0 + i) * trs, 1, C, (i - g0) * C, idx + nt)
         elif tcs == 1 and (trs == C or g1 - g0 == 1):
             # the group's targets are one contiguous run
             if tfloat is double:
@@ -1585,6 +1568,26 @@ cdef object _label_value(object target, Py_ssize_t row):
     return int(arr[()] if arr.ndim == 0 else arr[row])
 
 
+cdef int _raise_bad_label(object target, Py_ssize_t row, Py_ssize_t c) except -1:
+    """The IndexError of an out-of-range label in `row`, one message for
+    every path."""
+    raise IndexError(f"target {_label_value(target, row)} is out of range "
+                     f"for {c} classes (row {row})")
+
+
+cdef int _label_pass(Job* J, BlockResult* res, object target) except -1:
+    """The labels-only pass (FAM_LABELS, one thread), run before the kernel
+    writes anything: an out-of-range label raises IndexError; res.div gets
+    the divisor of a weighted or ignoring mean."""
+    cdef int family = J.family
+    J.family = FAM_LABELS
+    _run_job(J, 1, res)
+    J.family = family
+    if res.bad >= 0:
+        _raise_bad_label(target, res.bad, J.c)
+    return 0
+
+
 cdef object _run(int family, object pred, object target, object reduction, object eps,
                  object weight, object ignore_index, object label_smoothing,
                  object n_threads, bint want_grad, object out, str name):
@@ -1655,13 +1658,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
         elif red == RED_MEAN:
             need_first_pass = not J.dense and (J.w != NULL or J.has_ignore)
             if need_first_pass:
-                J.family = FAM_LABELS
-                _run_job(&J, 1, &first)
-                J.family = family
-                if first.bad >= 0:
-                    raise IndexError(
-                        f"target {_label_value(target, first.bad)} is out of range "
-                        f"for {J.c} classes (row {first.bad})")
+                _label_pass(&J, &first, target)
                 D = first.div
                 labels_checked = True
             else:
@@ -1675,19 +1672,11 @@ cdef object _run(int family, object pred, object target, object reduction, objec
             and not labels_checked):
         # a bad label must leave the caller's out untouched, as the reference
         # does: check every label before the kernel writes a row
-        J.family = FAM_LABELS
-        _run_job(&J, 1, &first)
-        J.family = family
-        if first.bad >= 0:
-            raise IndexError(
-                f"target {_label_value(target, first.bad)} is out of range "
-                f"for {J.c} classes (row {first.bad})")
+        _label_pass(&J, &first, target)
     nt = _pick_threads(&J, requested)
     _run_job(&J, nt, &total)
     if total.bad >= 0:
-        raise IndexError(
-            f"target {_label_value(target, total.bad)} is out of range "
-            f"for {J.c} classes (row {total.bad})")
+        _raise_bad_label(target, total.bad, J.c)
     if divide_after != 0.0:
         np.divide(O, divide_after, out=O)
     if staged_out is not None:
@@ -1836,9 +1825,7 @@ def _softmax(x, t=None, double eps=1e-7):
     cdef int nt = _pick_threads(&J, 0)
     _run_job(&J, nt, &total)
     if total.bad >= 0:
-        raise IndexError(
-            f"target {_label_value(t, total.bad)} is out of range "
-            f"for {J.c} classes (row {total.bad})")
+        _raise_bad_label(t, total.bad, J.c)
     if t is None:
         return Y
     return Y, _scalar(total.loss / total.div, J.p_f32)
