@@ -274,8 +274,6 @@ static ptrdiff_t fl_nonzero_f32_base(const float *restrict t, ptrdiff_t n, int32
 { ptrdiff_t i = 0; FL_NONZERO_SCALAR(float) return k; }
 
 #if FL_DISPATCH
-#include <immintrin.h>
-
 /* the lanes of a 4-bit mask, packed to the front */
 static const int32_t fl_pack4[16][4] __attribute__((aligned(16))) = {
     {0,0,0,0}, {0,0,0,0}, {1,0,0,0}, {0,1,0,0}, {2,0,0,0}, {0,2,0,0}, {1,2,0,0}, {0,1,2,0},
@@ -693,6 +691,9 @@ static inline void fl_scale_rows_f(const double *e, ptrdiff_t rows, ptrdiff_t C,
  * the AVX-512 variant's two-pass form for packed groups (see below): set it
  * for inputs that fit the caches.
  * ---------------------------------------------------------------------- */
+static inline int fl_one_bit(uint64_t m)     /* exactly one bit set */
+{ return m != 0 && (m & (m - 1)) == 0; }
+
 static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 {
 #if defined(__GNUC__) || defined(__clang__)
@@ -718,18 +719,23 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
     const unsigned pk_hi = C >= 16 ? 0xffu : C > 8 ? (1u << (C - 8)) - 1u : 0u; \
     (void)full8; (void)full16; (void)tail8; (void)tail16; (void)pk_lo; (void)pk_hi;
 #define FL_PICK_SCALAR(TP) (double)p[i * prs + j * pcs]
+/* row i's term from its nonzero mask m: j its column, PV and TV (which may
+   use j) the prediction and target there; a row without exactly one
+   nonzero gets the zero term and counts as bad */
+#define FL_ONEHOT_TERM(PV, TV)                                                \
+        const int one = fl_one_bit(m);                                        \
+        const ptrdiff_t j = one ? fl_ctz64(m) : 0;                            \
+        const double pv = (PV), tv = (TV);                                    \
+        q[i] = one ? tv : 0.0;                                                \
+        pe[i] = one ? pv + eps : 1.0;                                         \
+        bad += !one;
 #define FL_ONEHOT_GATHER_BODY(TP, TT, NZMASK, PICK)                           \
     ptrdiff_t bad = 0;                                                        \
     FL_NZMASK_SETUP                                                           \
     for (ptrdiff_t i = 0; i < rows; i++) {                                    \
         const TT *tr = t + i * trs;                                           \
         NZMASK(TT)                                                            \
-        const int one = m != 0 && (m & (m - 1)) == 0;                         \
-        const ptrdiff_t j = one ? fl_ctz64(m) : 0;                            \
-        const double pv = PICK(TP), tv = (double)(TP)tr[j];                   \
-        q[i] = one ? tv : 0.0;                                                \
-        pe[i] = one ? pv + eps : 1.0;                                         \
-        bad += !one;                                                          \
+        FL_ONEHOT_TERM(PICK(TP), (double)(TP)tr[j])                           \
     }                                                                         \
     return bad;
 #define FL_ONEHOT_GATHER_SIG(NAME, TP, TT)                                    \
@@ -846,12 +852,7 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
         uint64_t w;                                                           \
         memcpy(&w, mb + (b >> 3), 8);                                         \
         const uint64_t m = (w >> (b & 7)) & cm;                               \
-        const int one = m != 0 && (m & (m - 1)) == 0;                         \
-        const ptrdiff_t j = one ? fl_ctz64(m) : 0;                            \
-        const double pv = (double)p[b + j], tv = (double)(TP)t[b + j];        \
-        q[i] = one ? tv : 0.0;                                                \
-        pe[i] = one ? pv + eps : 1.0;                                         \
-        bad += !one;                                                          \
+        FL_ONEHOT_TERM((double)p[b + j], (double)(TP)t[b + j])                \
     }                                                                         \
     return bad;
 #define FL_ONEHOT_PACKED (flat && trs == C && prs == C && pcs == 1 && C <= 56 \
@@ -859,7 +860,7 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 #define FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)                                    \
 __attribute__((target("avx2"))) static ptrdiff_t                              \
 FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_avx2, TP, TT)                   \
-{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX2_##TT, FL_PICK_SCALAR) }                        \
+{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_AVX2_##TT, FL_PICK_SCALAR) }        \
 __attribute__((target(FL_AVX512))) static ptrdiff_t                           \
 FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_avx512, TP, TT)                 \
 { if (FL_ONEHOT_PACKED) { FL_ONEHOT_FLAT_BODY(TP, TT, FL_NZBITS_AVX512_##TT) }   \
@@ -871,7 +872,7 @@ FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_avx512, TP, TT)                 \
 
 #define FL_ONEHOT_GATHER(SUF, TP, TT)                                         \
 static ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_base, TP, TT)  \
-{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_SCALAR, FL_PICK_SCALAR) }                           \
+{ FL_ONEHOT_GATHER_BODY(TP, TT, FL_NZMASK_SCALAR, FL_PICK_SCALAR) }           \
 FL_ONEHOT_GATHER_SIMD(SUF, TP, TT)                                            \
 typedef ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_fn, TP, TT);  \
 static fl_onehot_gather_##SUF##_fn *fl_onehot_gather_##SUF##_impl             \
@@ -895,8 +896,7 @@ FL_ONEHOT_GATHER(ff, float, float)
     for (ptrdiff_t i = 0; i < rows; i++) {                                    \
         const TT *tr = t + i * rs;                                            \
         NZMASK(TT)                                                            \
-        const int one = m != 0 && (m & (m - 1)) == 0;                         \
-        col[i] = one ? (int32_t)fl_ctz64(m) : (m ? -2 : -1);                  \
+        col[i] = fl_one_bit(m) ? (int32_t)fl_ctz64(m) : (m ? -2 : -1);        \
     }
 #define FL_ONEHOT_COLS_SIG(NAME, TT)                                          \
     NAME(const TT *restrict t, ptrdiff_t rows, ptrdiff_t C, ptrdiff_t rs,     \
