@@ -32,23 +32,24 @@ for c in cases:
         x = np.ascontiguousarray(x.T).T
     t = np.array(c["t"], dtype=np.int64)
     y = np.array(c["y"], dtype=c["dtype"])
+    onehot = np.eye(x.shape[1], dtype=c["dtype"])[t]
+    dense = np.array(c["dense"], dtype=c["tdtype"])
     l1, g1 = fastloss.softmax_cross_entropy_and_grad(x, t)
     rows = fastloss.softmax_cross_entropy(x, t, reduction="none")
     # the row shift of C-contiguous logits (the transposed ones take the
     # strided path), with its whole-vector stores and the masked ones at the end
     rows_c = fastloss.softmax_cross_entropy(np.ascontiguousarray(x), t, reduction="none")
     ce = fastloss.cross_entropy(y, t, reduction="none")
-    oh = fastloss.cross_entropy(y, np.eye(x.shape[1], dtype=c["dtype"])[t], reduction="none")
-    mixed = fastloss.cross_entropy(y, np.array(c["dense"], dtype=c["tdtype"]), reduction="none")
+    oh = fastloss.cross_entropy(y, onehot, reduction="none")
+    mixed = fastloss.cross_entropy(y, dense, reduction="none")
     # the forward-only fast paths (mean, no per-row output): the one-hot
     # gather with pred rows read whole (unit column stride, padded rows) or
     # element by element (column-major), and the class-index gather
     wide = np.zeros((y.shape[0], y.shape[1] + 3), dtype=y.dtype)
     wide[:, :y.shape[1]] = y
-    onehot = np.eye(x.shape[1], dtype=c["dtype"])[t]
     means = [float(fastloss.cross_entropy(p, onehot))
              for p in (y, wide[:, :y.shape[1]], np.asfortranarray(y))]
-    means.append(float(fastloss.cross_entropy(y, np.array(c["dense"], dtype=c["tdtype"]))))
+    means.append(float(fastloss.cross_entropy(y, dense)))
     # every row has a nonzero, one has two: the scan must not take it for one-hot
     soft = onehot.copy()
     soft[5, :2] = 0.5
