@@ -204,6 +204,7 @@ cdef extern from "_vmath.h":
     void fl_vlog(const double* x, double* y, Py_ssize_t n) noexcept nogil
     void fl_prefetch(const void* base, Py_ssize_t offset) noexcept nogil
     void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil
+    int fl_vexp_lim(const double* x, double* y, Py_ssize_t n, double lim) noexcept nogil
     Py_ssize_t fl_nonzero_f64(const double* t, Py_ssize_t n, int32_t* out) noexcept nogil
     Py_ssize_t fl_nonzero_f32(const float* t, Py_ssize_t n, int32_t* out) noexcept nogil
     void fl_sq_lanes_dd(const double* p, const double* t, Py_ssize_t n, double* lanes) noexcept nogil
@@ -266,6 +267,11 @@ fl_vmath_init(_simd_level())
 
 cdef enum:
     CAP = 2048                  # doubles per scratch buffer (on the stack)
+
+# softmax rows whose logits all lie within +-DIRECT_MAX skip the shift by the
+# row maximum: then exp(x) and any ratio of two such exps (up to CAP terms
+# summed) stay normal doubles, far from overflow and underflow
+cdef double DIRECT_MAX = 350.0
 
 ctypedef fused pfloat:
     float
@@ -362,6 +368,19 @@ cdef inline void _shift_group(const pfloat* x, Py_ssize_t rows, Py_ssize_t C,
         _shift_row(x + i * rs, cs, C, m[i], a + i * C)
 
 
+cdef inline void _copy_group(const pfloat* x, Py_ssize_t rows, Py_ssize_t C,
+                             Py_ssize_t rs, Py_ssize_t cs, double* a) noexcept nogil:
+    """a[i*C + j] = x[i, j] as doubles, for a group of rows."""
+    cdef Py_ssize_t i, j
+    if cs == 1 and rs == C:
+        for i in range(rows * C):
+            a[i] = x[i]
+        return
+    for i in range(rows):
+        for j in range(C):
+            a[i * C + j] = x[i * rs + j * cs]
+
+
 cdef inline double _exp_tail(const double* a, const double* e, Py_ssize_t C) noexcept nogil:
     """The sum of a shifted row's e_j without the maximum's own e = exp(0) =
     1, or -1 when no a_j is 0 (a row with inf or NaN)."""
@@ -373,6 +392,16 @@ cdef inline double _exp_tail(const double* a, const double* e, Py_ssize_t C) noe
         else:
             tail += e[j]
     return tail if jmax >= 0 else -1.0
+
+
+cdef inline double _exp_tail_but(const double* e, Py_ssize_t C, int64_t k) noexcept nogil:
+    """The sum of a row's e_j but e_k (0 <= k < C)."""
+    cdef Py_ssize_t j
+    cdef double tail = 0.0
+    for j in range(C):
+        if j != k:
+            tail += e[j]
+    return tail
 
 
 cdef inline bint _big(const Job* J, Py_ssize_t itemsize) noexcept nogil:
@@ -701,8 +730,14 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
 cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                      const int64_t* lab, const pfloat* x, const tfloat* t,
                      BlockResult* res) noexcept nogil:
-    """Softmax cross-entropy, C <= CAP: rows are shifted by their maximum into
-    one buffer per group, exponentiated in one SIMD pass, then reduced."""
+    """Softmax cross-entropy, C <= CAP, a group of rows at a time: one SIMD
+    exp pass over the group, row sums, one SIMD log pass, then the losses.
+
+    Class indices without weight or smoothing (``plain``) take the logits as
+    they are when the whole group lies within +-DIRECT_MAX: the loss is
+    log(ssum / e_k), no row maximum is needed, and every exp is as accurate
+    as exp itself.  Other groups are shifted by each row's maximum first;
+    the dense, weighted and smoothed losses need the shifted logits."""
     cdef double acc4[4]
     cdef double a[CAP]
     cdef double e[CAP]
@@ -722,6 +757,8 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef int64_t k = 0
     cdef bint dense = J.dense
     cdef bint plain = not dense and J.w == NULL and J.s == 0.0
+    cdef bint direct
+    cdef const double* src
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_out
@@ -731,28 +768,60 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         g1 = g0 + G
         if g1 > r:
             g1 = r
-        _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
-        fl_vexp(a, e, (g1 - g0) * C)
+        # logits within +-DIRECT_MAX need no shift: every exp(x) and every
+        # ratio of two of them is a normal double, and the loss is taken as
+        # log(ssum / e_k) (below); otherwise rows are shifted by their maximum
+        direct = False
+        if plain:
+            if pfloat is double and cs == 1 and rs == C:
+                src = <const double*>x + (r0 + g0) * rs
+            else:                       # the same doubles, so the same bits
+                _copy_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a)
+                src = a
+            direct = not fl_vexp_lim(src, e, (g1 - g0) * C, DIRECT_MAX)
+        if not direct:
+            _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
+            fl_vexp(a, e, (g1 - g0) * C)
         fl_row_sums(e, g1 - g0, C, &ssum[g0])
-        # log(ssum) near 1 loses a confident row's digits: there, with T the
-        # sum without the maximum's e = 1, u = 1 + T rounded and d = T - (u - 1)
-        # its exact rounding error (Fast2Sum), log1p(T) = log(u) + d / u to
-        # well under an ulp; one SIMD log pass serves every row
-        for i in range(g0, g1):
-            lu[i] = ssum[i]
-            lc[i] = 0.0
-            if ssum[i] < 1.25:
-                tail = _exp_tail(a + (i - g0) * C, e + (i - g0) * C, C)
-                if tail >= 0.0:
+        # the log's argument is ssum / e_k (direct) or ssum (shifted).  Near 1
+        # it loses a confident row's digits: there, with T the sum of the
+        # other e_j over e_k (or of all but the maximum's e = 1), u = 1 + T
+        # rounded and d = T - (u - 1) its exact rounding error (Fast2Sum),
+        # log1p(T) = log(u) + d / u to well under an ulp; one SIMD log pass
+        # serves every row
+        if direct:
+            for i in range(g0, g1):
+                k = lab[i]
+                ek[i] = e[(i - g0) * C + k] if k >= 0 else 1.0
+            fl_vdiv(&ssum[g0], &ek[g0], &lu[g0], g1 - g0)
+            for i in range(g0, g1):
+                lc[i] = 0.0
+                if lu[i] < 2.0 and lab[i] >= 0:
+                    tail = _exp_tail_but(e + (i - g0) * C, C, lab[i]) / ek[i]
                     lu[i] = 1.0 + tail
                     lc[i] = (tail - (lu[i] - 1.0)) / lu[i]
+        else:
+            for i in range(g0, g1):
+                lu[i] = ssum[i]
+                lc[i] = 0.0
+                if ssum[i] < 1.25:
+                    tail = _exp_tail(a + (i - g0) * C, e + (i - g0) * C, C)
+                    if tail >= 0.0:
+                        lu[i] = 1.0 + tail
+                        lc[i] = (tail - (lu[i] - 1.0)) / lu[i]
         fl_vlog(&lu[g0], &lse[g0], g1 - g0)
         for i in range(g0, g1):
             lse[i] = lse[i] + lc[i]
-        if plain and g != NULL:
+        if plain and not direct:        # the label's term, so that li = lse
             for i in range(g0, g1):
                 k = lab[i]
-                ek[i] = e[(i - g0) * C + k] if k >= 0 else 0.0
+                if k >= 0:
+                    lse[i] = lse[i] - a[(i - g0) * C + k]
+        if plain and g != NULL:
+            if not direct:
+                for i in range(g0, g1):
+                    k = lab[i]
+                    ek[i] = e[(i - g0) * C + k] if k >= 0 else 0.0
             fl_vdiv(&ek[g0], &ssum[g0], &pk[g0], g1 - g0)
             fl_vrdiv(scale, &ssum[g0], &finv[g0], g1 - g0)
             if gcs == 1:                # every row's p_j * scale in one pass
@@ -772,7 +841,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     if g != NULL:
                         _zero_row(grow, C, 1)
                     continue
-                li = lse[i] - a[(i - g0) * C + k]
+                li = lse[i]
                 if g != NULL:
                     grow[k] = <pfloat>((pk[i] - 1.0) * scale)
                 div += 1.0
@@ -792,7 +861,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     _finish_row(J, ii, 0.0, rows)
                     continue
             if plain:
-                li = lse[i] - a[base + k]
+                li = lse[i]
                 if grow != NULL:
                     if gcs != 1:
                         _scaled_probs(e + base, C, finv[i], grow, gcs)

@@ -134,31 +134,28 @@ fl_vlog_body(const double *restrict x, double *restrict y, ptrdiff_t n)
     }
 }
 
-/* y[i] = exp(x[i]).  x and y must not overlap. */
-static inline __attribute__((always_inline)) void
-fl_vexp_body(const double *restrict x, double *restrict y, ptrdiff_t n)
+/* y[i] = exp(x[i]) wherever |x[i]| <= lim (lim <= 700); returns nonzero if
+ * some x[i] is beyond lim or NaN, whose y[i] the caller must not use as is.
+ * x and y must not overlap. */
+static inline __attribute__((always_inline)) int
+fl_vexp_lim_body(const double *restrict x, double *restrict y, ptrdiff_t n, double lim)
 {
     int64_t special = 0;
     for (ptrdiff_t i = 0; i < n; i++) {
         double v = x[i];
-        special |= (int64_t)(((v >= -700.0) & (v <= 700.0)) ^ 1);
+        special |= (int64_t)(((v >= -lim) & (v <= lim)) ^ 1);
         y[i] = fl_exp_core(v);
     }
-    if (special) {
-        for (ptrdiff_t i = 0; i < n; i++) {
-            double v = x[i];
-            if (!(v >= -700.0 && v <= 700.0))
-                y[i] = exp(v);
-        }
-    }
+    return special != 0;
 }
 
 typedef void (*fl_varray_fn)(const double *restrict, double *restrict, ptrdiff_t);
+typedef int (*fl_vexp_lim_fn)(const double *restrict, double *restrict, ptrdiff_t, double);
 
 static void fl_vlog_base(const double *restrict x, double *restrict y, ptrdiff_t n)
 { fl_vlog_body(x, y, n); }
-static void fl_vexp_base(const double *restrict x, double *restrict y, ptrdiff_t n)
-{ fl_vexp_body(x, y, n); }
+static int fl_vexp_lim_base(const double *restrict x, double *restrict y, ptrdiff_t n, double lim)
+{ return fl_vexp_lim_body(x, y, n, lim); }
 
 #if FL_DISPATCH
 #include <immintrin.h>
@@ -166,9 +163,9 @@ static void fl_vexp_base(const double *restrict x, double *restrict y, ptrdiff_t
 __attribute__((target("avx2,fma"))) static void
 fl_vlog_avx2(const double *restrict x, double *restrict y, ptrdiff_t n)
 { fl_vlog_body(x, y, n); }
-__attribute__((target("avx2,fma"))) static void
-fl_vexp_avx2(const double *restrict x, double *restrict y, ptrdiff_t n)
-{ fl_vexp_body(x, y, n); }
+__attribute__((target("avx2,fma"))) static int
+fl_vexp_lim_avx2(const double *restrict x, double *restrict y, ptrdiff_t n, double lim)
+{ return fl_vexp_lim_body(x, y, n, lim); }
 
 /* AVX-512: GCC keeps auto-vectorised loops at 256 bits unless asked */
 #if defined(__clang__)
@@ -223,33 +220,26 @@ fl_exp8_avx512(__m512d v, __m512d hi0, __m512d hi1, __m512d lo0, __m512d lo1)
     return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(y), k52));
 }
 
-__attribute__((target(FL_AVX512))) static void
-fl_vexp_avx512(const double *restrict x, double *restrict y, ptrdiff_t n)
+__attribute__((target(FL_AVX512))) static int
+fl_vexp_lim_avx512(const double *restrict x, double *restrict y, ptrdiff_t n, double lim)
 {
     const __m512d hi0 = _mm512_load_pd(fl_exp2_16_hi), hi1 = _mm512_load_pd(fl_exp2_16_hi + 8);
     const __m512d lo0 = _mm512_load_pd(fl_exp2_16_lo), lo1 = _mm512_load_pd(fl_exp2_16_lo + 8);
-    const __m512d lim = _mm512_set1_pd(700.0);
+    const __m512d vlim = _mm512_set1_pd(lim);
     __mmask8 special = 0;
     ptrdiff_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m512d v = _mm512_loadu_pd(x + i);
-        /* |x| > 700 or NaN: recomputed with libm below */
-        special |= _mm512_cmp_pd_mask(_mm512_abs_pd(v), lim, _CMP_NLE_UQ);
+        special |= _mm512_cmp_pd_mask(_mm512_abs_pd(v), vlim, _CMP_NLE_UQ);   /* or NaN */
         _mm512_storeu_pd(y + i, fl_exp8_avx512(v, hi0, hi1, lo0, lo1));
     }
     if (i < n) {
         __mmask8 m = (__mmask8)((1u << (n - i)) - 1);
         __m512d v = _mm512_maskz_loadu_pd(m, x + i);
-        special |= _mm512_mask_cmp_pd_mask(m, _mm512_abs_pd(v), lim, _CMP_NLE_UQ);
+        special |= _mm512_mask_cmp_pd_mask(m, _mm512_abs_pd(v), vlim, _CMP_NLE_UQ);
         _mm512_mask_storeu_pd(y + i, m, fl_exp8_avx512(v, hi0, hi1, lo0, lo1));
     }
-    if (special) {
-        for (i = 0; i < n; i++) {
-            double v = x[i];
-            if (!(v >= -700.0 && v <= 700.0))
-                y[i] = exp(v);
-        }
-    }
+    return special != 0;
 }
 #endif
 
@@ -327,7 +317,7 @@ static inline ptrdiff_t fl_nonzero_f32(const float *t, ptrdiff_t n, int32_t *out
 { return fl_nonzero_f32_impl(t, n, out); }
 
 static fl_varray_fn fl_vlog_impl = fl_vlog_base;
-static fl_varray_fn fl_vexp_impl = fl_vexp_base;
+static fl_vexp_lim_fn fl_vexp_lim_impl = fl_vexp_lim_base;
 static const char *fl_simd_name = "baseline";
 
 
@@ -936,14 +926,14 @@ static void fl_vmath_init(int max_level)
         return;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         fl_vlog_impl = fl_vlog_avx2;
-        fl_vexp_impl = fl_vexp_avx2;
+        fl_vexp_lim_impl = fl_vexp_lim_avx2;
         fl_simd_name = "avx2+fma";
     }
     if (max_level >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
             && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2")
             && __builtin_cpu_supports("fma")) {
         fl_vlog_impl = fl_vlog_avx512;
-        fl_vexp_impl = fl_vexp_avx512;
+        fl_vexp_lim_impl = fl_vexp_lim_avx512;
         fl_vdiv_impl = fl_vdiv_avx512;
         fl_vrdiv_impl = fl_vrdiv_avx512;
         fl_onehot_gather_dd_impl = fl_onehot_gather_dd_avx512;
@@ -993,7 +983,19 @@ static void fl_vmath_init(int max_level)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 static inline void fl_vlog(const double *x, double *y, ptrdiff_t n) { fl_vlog_impl(x, y, n); }
-static inline void fl_vexp(const double *x, double *y, ptrdiff_t n) { fl_vexp_impl(x, y, n); }
+static inline int fl_vexp_lim(const double *x, double *y, ptrdiff_t n, double lim)
+{ return fl_vexp_lim_impl(x, y, n, lim); }
+/* y[i] = exp(x[i]) for every x: beyond +-700 (or NaN) through libm */
+static inline void fl_vexp(const double *x, double *y, ptrdiff_t n)
+{
+    if (fl_vexp_lim_impl(x, y, n, 700.0)) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double v = x[i];
+            if (!(v >= -700.0 && v <= 700.0))
+                y[i] = exp(v);
+        }
+    }
+}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

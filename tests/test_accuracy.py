@@ -324,6 +324,58 @@ def test_softmax_cross_entropy_of_a_confident_right_prediction(margin):
     assert_rel(got, exact, F64_RTOL, f"loss of logits {x[0].tolist()} with label 0")
 
 
+# Softmax rows come in groups; a group whose logits all lie within +-350 is
+# exponentiated as is (loss log(ssum / e_k), or log1p of the other terms over
+# e_k for a confident row), any other group after the shift by each row's
+# maximum.  Both must meet the same accuracy, row by row, loss and gradient.
+
+def exact_softmax_probs(x):
+    """softmax(x) where x - m is exact (Sterbenz): rows spanning less than a
+    factor of 2 around their maximum, or integer-valued ones."""
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def check_softmax_rows(x, labels, rtol=F64_RTOL):
+    n = len(x)
+    exact = exact_softmax_rows(x, labels)
+    got = fl.softmax_cross_entropy(x, labels, reduction="none")
+    err = np.abs(got - exact) / np.maximum(exact, 1e-300)
+    worst = int(err.argmax())
+    assert err[worst] <= rtol, (f"row {worst} {x[worst].tolist()} label {labels[worst]}: "
+                                f"loss {got[worst]!r}, exact {exact[worst]!r}")
+    loss, grad = fl.softmax_cross_entropy_and_grad(x, labels, reduction="sum")
+    assert_rel(loss, fsum(exact), rtol, "sum")
+    p = exact_softmax_probs(x)
+    other = np.ones(x.shape, bool)
+    other[np.arange(n), labels] = False
+    normal = other & (p > 1e-290)
+    np.testing.assert_allclose(grad[normal], p[normal], rtol=rtol, atol=0)
+    np.testing.assert_allclose(grad[~other], p[~other] - 1.0, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("offset", [0.0, 200.0, -200.0, 348.0, 352.0, -352.0, 1e3, -1e4])
+def test_softmax_rows_on_either_side_of_the_unshifted_range(offset):
+    # integer logits keep x - m exact for the exact reference; offsets near
+    # 350 give groups of both kinds in one call
+    rng = np.random.default_rng(int(abs(offset)))
+    n, c = 2000, 10
+    x = np.round(rng.normal(0.0, 1.0, (n, c)) * 10.0 ** rng.uniform(-0.5, 1.2, (n, 1))) + offset
+    labels = rng.integers(0, c, n)
+    labels[::3] = x[::3].argmax(axis=1)             # confident rows too
+    check_softmax_rows(x, labels)
+
+
+@pytest.mark.parametrize("a", [1.0, 37.0, 174.0, 175.0, 349.0, 350.0, 351.0, 360.0, 700.0])
+def test_softmax_rows_spanning_the_whole_unshifted_range(a):
+    # the extreme ratios within +-350: exp(2a) over the other terms, for the
+    # label at either end; beyond it the shifted path
+    x = np.array([[a, -a, 0.0, 0.0], [-a, a, 1.0, -1.0]] * 64)
+    for labels in (np.array([0, 1] * 64), np.array([1, 0] * 64), np.array([2, 3] * 64)):
+        check_softmax_rows(x, labels)
+    check_softmax_rows(x.astype(np.float32).astype(np.float64), np.array([1, 0] * 64))
+
+
 def test_weighted_mean_with_weights_spanning_twelve_orders_of_magnitude():
     rng = np.random.default_rng(6)
     c = 10
