@@ -832,7 +832,9 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         if plain and rows == NULL and (g == NULL or gcs == 1):
             # the common cases, forward and training step (the arithmetic of
             # the loop below without its per-row branches): every p_j * scale
-            # is already in g, the label's entry gets p_k - 1
+            # is already in g, the label's entry gets p_k - 1; the row losses
+            # lse are added after the loop (an ignored row's as +0.0, which
+            # changes no lane)
             for i in range(g0, g1):
                 k = lab[i]
                 if g != NULL:
@@ -840,12 +842,12 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 if k < 0:
                     if g != NULL:
                         _zero_row(grow, C, 1)
+                    lse[i] = 0.0
                     continue
-                li = lse[i]
                 if g != NULL:
                     grow[k] = <pfloat>((pk[i] - 1.0) * scale)
                 div += 1.0
-                _add4(acc4, i, li)
+            _add4_run(acc4, g0, &lse[g0], g1 - g0)
             g0 = g1
             continue
         for i in range(g0, g1):
