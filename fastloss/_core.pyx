@@ -223,9 +223,13 @@ cdef extern from "_vmath.h":
     void fl_vdiv(const double* a, const double* b, double* y, Py_ssize_t n) noexcept nogil
     void fl_vrdiv(double c, const double* b, double* y, Py_ssize_t n) noexcept nogil
     void fl_scale_rows_d(const double* e, Py_ssize_t rows, Py_ssize_t C, const double* f,
-                         double* g, Py_ssize_t grs) noexcept nogil
+                         double* g, Py_ssize_t grs, const int64_t* lab,
+                         const double* kv) noexcept nogil
     void fl_scale_rows_f(const double* e, Py_ssize_t rows, Py_ssize_t C, const double* f,
-                         float* g, Py_ssize_t grs) noexcept nogil
+                         float* g, Py_ssize_t grs, const int64_t* lab,
+                         const double* kv) noexcept nogil
+    void fl_row_sums_but(const double* e, Py_ssize_t rows, Py_ssize_t C, const int64_t* lab,
+                         double* s, double* ek) noexcept nogil
     Py_ssize_t fl_onehot_gather_dd(const double* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const double* t, Py_ssize_t trs, Py_ssize_t rows,
                                    Py_ssize_t C, double eps, double* q,
@@ -381,6 +385,22 @@ cdef inline void _copy_group(const pfloat* x, Py_ssize_t rows, Py_ssize_t C,
             a[i * C + j] = x[i * rs + j * cs]
 
 
+cdef inline Py_ssize_t _wide_rows(const double* a, Py_ssize_t rows, Py_ssize_t C,
+                                 unsigned char* wide) noexcept nogil:
+    """wide[i] = 1 for the rows of a contiguous group with a value beyond
+    +-DIRECT_MAX, or a NaN (else 0); returns how many."""
+    cdef Py_ssize_t i, j, n = 0
+    cdef double v
+    for i in range(rows):
+        wide[i] = 0
+        for j in range(C):
+            v = a[i * C + j]
+            if not (v >= -DIRECT_MAX and v <= DIRECT_MAX):
+                wide[i] = 1
+        n += wide[i]
+    return n
+
+
 cdef inline double _exp_tail(const double* a, const double* e, Py_ssize_t C) noexcept nogil:
     """The sum of a shifted row's e_j without the maximum's own e = exp(0) =
     1, or -1 when no a_j is 0 (a row with inf or NaN)."""
@@ -392,16 +412,6 @@ cdef inline double _exp_tail(const double* a, const double* e, Py_ssize_t C) noe
         else:
             tail += e[j]
     return tail if jmax >= 0 else -1.0
-
-
-cdef inline double _exp_tail_but(const double* e, Py_ssize_t C, int64_t k) noexcept nogil:
-    """The sum of a row's e_j but e_k (0 <= k < C)."""
-    cdef Py_ssize_t j
-    cdef double tail = 0.0
-    for j in range(C):
-        if j != k:
-            tail += e[j]
-    return tail
 
 
 cdef inline bint _big(const Job* J, Py_ssize_t itemsize) noexcept nogil:
@@ -734,30 +744,35 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     exp pass over the group, row sums, one SIMD log pass, then the losses.
 
     Class indices without weight or smoothing (``plain``) take the logits as
-    they are when the whole group lies within +-DIRECT_MAX: the loss is
-    log(ssum / e_k), no row maximum is needed, and every exp is as accurate
-    as exp itself.  Other groups are shifted by each row's maximum first;
-    the dense, weighted and smoothed losses need the shifted logits."""
+    they are: the loss is log(1 + sum_{j != k} e_j / e_k), no row maximum is
+    needed, and every exp is as accurate as exp itself.  That holds for rows
+    within +-DIRECT_MAX; any other row (and a row with a NaN) is computed
+    alone by _sce_row_wide.  The dense, weighted and smoothed losses shift
+    every row by its maximum first."""
     cdef double acc4[4]
     cdef double a[CAP]
     cdef double e[CAP]
     cdef double mrow[BLOCK]
     cdef double ssum[BLOCK]
     cdef double lse[BLOCK]
-    cdef double ek[BLOCK]               # plain gradients: e_k, then p_k = e_k / ssum
-    cdef double pk[BLOCK]               # and scale / ssum, divided in SIMD passes
+    cdef double ek[BLOCK]               # plain rows: e_k, p_k = e_k / ssum
+    cdef double pk[BLOCK]               # and finv = scale / ssum (SIMD divisions)
     cdef double finv[BLOCK]
     cdef double lu[BLOCK]               # log's argument: ssum, or 1 + T rounded
     cdef double lc[BLOCK]               # and the correction for that rounding
+    cdef double tl[BLOCK]               # unshifted rows: sum_{j != k} e_j
+    cdef double tq[BLOCK]               # and that over e_k
+    cdef double kv[BLOCK]               # the gradient's label entries
     cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
-    cdef Py_ssize_t g0, g1, i, j, ii, base
-    cdef double m, v, s, li, coef, coef_sum, tail, div = 0.0, scale = J.g_scale
+    cdef Py_ssize_t g0, g1, i, j, ii, base, kept
+    cdef double m, v, s, li, coef, coef_sum, tail, big, div = 0.0, scale = J.g_scale
     cdef int64_t k = 0
     cdef bint dense = J.dense
     cdef bint plain = not dense and J.w == NULL and J.s == 0.0
-    cdef bint direct
+    cdef Py_ssize_t nwide = 0
+    cdef unsigned char wide[CAP]        # rows beyond +-DIRECT_MAX (or with a NaN)
     cdef const double* src
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
@@ -768,39 +783,46 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         g1 = g0 + G
         if g1 > r:
             g1 = r
-        # logits within +-DIRECT_MAX need no shift: every exp(x) and every
-        # ratio of two of them is a normal double, and the loss is taken as
-        # log(ssum / e_k) (below); otherwise rows are shifted by their maximum
-        direct = False
         if plain:
+            # the logits as they are (see the doc above); a row with a logit
+            # beyond +-DIRECT_MAX, or a NaN, gets the scalar shifted path
+            # instead (_sce_row_wide), so that every row's bits depend on
+            # that row alone
             if pfloat is double and cs == 1 and rs == C:
                 src = <const double*>x + (r0 + g0) * rs
             else:                       # the same doubles, so the same bits
                 _copy_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a)
                 src = a
-            direct = not fl_vexp_lim(src, e, (g1 - g0) * C, DIRECT_MAX)
-        if not direct:
+            nwide = 0
+            if fl_vexp_lim(src, e, (g1 - g0) * C, DIRECT_MAX):
+                nwide = _wide_rows(src, g1 - g0, C, wide)
+            # the row sums leave the label's e_k out: the tails T_i =
+            # sum_{j != k} e_j, and ssum = T_i + e_k.  The loss
+            # log(1 + T_i / e_k) is log(u) + d / u, u = 1 + T_i / e_k rounded
+            # and d its exact rounding error (2Sum, whichever term is larger):
+            # to well under an ulp whether the row is confident (the sum near
+            # 1) or not, with no branch and one SIMD log pass for every row.
+            # p_k is 1 / u (and d / u is d * p_k): for a confident row that is
+            # 1 / (1 + sum_{j != k} exp(x_j - x_k)) rounded as the usual shift
+            # by the maximum rounds it, so the gradient's p_k - 1 cancels to
+            # the same value
+            fl_row_sums_but(e, g1 - g0, C, &lab[g0], &tl[g0], &ek[g0])
+            fl_vdiv(&tl[g0], &ek[g0], &tq[g0], g1 - g0)
+            for i in range(g0, g1):
+                ssum[i] = tl[i] + ek[i]
+                lu[i] = 1.0 + tq[i]
+                big = lu[i] - tq[i]
+                lc[i] = (1.0 - big) + (tq[i] - (lu[i] - big))
+            fl_vrdiv(1.0, &lu[g0], &pk[g0], g1 - g0)
+            for i in range(g0, g1):
+                lc[i] = lc[i] * pk[i]
+        else:
+            # shifted rows: the log's argument is ssum, which loses a
+            # confident row's digits near 1; there the same log(u) + d / u,
+            # with T the sum without the maximum's e = 1
             _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
             fl_vexp(a, e, (g1 - g0) * C)
-        fl_row_sums(e, g1 - g0, C, &ssum[g0])
-        # the log's argument is ssum / e_k (direct) or ssum (shifted).  Near 1
-        # it loses a confident row's digits: there, with T the sum of the
-        # other e_j over e_k (or of all but the maximum's e = 1), u = 1 + T
-        # rounded and d = T - (u - 1) its exact rounding error (Fast2Sum),
-        # log1p(T) = log(u) + d / u to well under an ulp; one SIMD log pass
-        # serves every row
-        if direct:
-            for i in range(g0, g1):
-                k = lab[i]
-                ek[i] = e[(i - g0) * C + k] if k >= 0 else 1.0
-            fl_vdiv(&ssum[g0], &ek[g0], &lu[g0], g1 - g0)
-            for i in range(g0, g1):
-                lc[i] = 0.0
-                if lu[i] < 2.0 and lab[i] >= 0:
-                    tail = _exp_tail_but(e + (i - g0) * C, C, lab[i]) / ek[i]
-                    lu[i] = 1.0 + tail
-                    lc[i] = (tail - (lu[i] - 1.0)) / lu[i]
-        else:
+            fl_row_sums(e, g1 - g0, C, &ssum[g0])
             for i in range(g0, g1):
                 lu[i] = ssum[i]
                 lc[i] = 0.0
@@ -812,41 +834,35 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         fl_vlog(&lu[g0], &lse[g0], g1 - g0)
         for i in range(g0, g1):
             lse[i] = lse[i] + lc[i]
-        if plain and not direct:        # the label's term, so that li = lse
-            for i in range(g0, g1):
-                k = lab[i]
-                if k >= 0:
-                    lse[i] = lse[i] - a[(i - g0) * C + k]
         if plain and g != NULL:
-            if not direct:
-                for i in range(g0, g1):
-                    k = lab[i]
-                    ek[i] = e[(i - g0) * C + k] if k >= 0 else 0.0
-            fl_vdiv(&ek[g0], &ssum[g0], &pk[g0], g1 - g0)
             fl_vrdiv(scale, &ssum[g0], &finv[g0], g1 - g0)
-            if gcs == 1:                # every row's p_j * scale in one pass
+            if gcs == 1:
+                # every row's p_j * scale, and at the label (p_k - 1) * scale,
+                # in one pass; ignored rows get zeros
+                for i in range(g0, g1):
+                    kv[i] = (pk[i] - 1.0) * scale
                 if pfloat is double:
-                    fl_scale_rows_d(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs)
+                    fl_scale_rows_d(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs,
+                                    &lab[g0], &kv[g0])
                 else:
-                    fl_scale_rows_f(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs)
+                    fl_scale_rows_f(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs,
+                                    &lab[g0], &kv[g0])
         if plain and rows == NULL and (g == NULL or gcs == 1):
-            # the common cases, forward and training step (the arithmetic of
-            # the loop below without its per-row branches): every p_j * scale
-            # is already in g, the label's entry gets p_k - 1; the row losses
-            # lse are added after the loop (an ignored row's as +0.0, which
-            # changes no lane)
-            for i in range(g0, g1):
-                k = lab[i]
-                if g != NULL:
-                    grow = g + (r0 + i) * grs
-                if k < 0:
-                    if g != NULL:
-                        _zero_row(grow, C, 1)
-                    lse[i] = 0.0
-                    continue
-                if g != NULL:
-                    grow[k] = <pfloat>((pk[i] - 1.0) * scale)
-                div += 1.0
+            # the common cases, forward and training step: g is complete; the
+            # row losses lse are added in one run (an ignored row's as +0.0,
+            # which changes no lane)
+            kept = g1 - g0              # (an integer: div lives in memory)
+            if J.has_ignore:            # (only then can a label be -1)
+                for i in range(g0, g1):
+                    if lab[i] < 0:
+                        lse[i] = 0.0
+                        kept -= 1
+            div += <double>kept
+            if nwide != 0:
+                for i in range(g0, g1):
+                    if wide[i - g0] and lab[i] >= 0:
+                        lse[i] = _sce_row_wide(J, x + (r0 + i) * rs, <const tfloat*>NULL,
+                                               lab[i], g + (r0 + i) * grs if g != NULL else NULL)
             _add4_run(acc4, g0, &lse[g0], g1 - g0)
             g0 = g1
             continue
@@ -863,12 +879,14 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     _finish_row(J, ii, 0.0, rows)
                     continue
             if plain:
-                li = lse[i]
-                if grow != NULL:
-                    if gcs != 1:
-                        _scaled_probs(e + base, C, finv[i], grow, gcs)
-                    # p_k - 1 cancels when p_k is near 1: p_k is e_k / ssum exactly
-                    grow[k * gcs] = <pfloat>((pk[i] - 1.0) * scale)
+                if nwide != 0 and wide[i - g0]:
+                    li = _sce_row_wide(J, x + ii * rs, <const tfloat*>NULL, k, grow)
+                else:
+                    li = lse[i]
+                    if grow != NULL:
+                        if gcs != 1:
+                            _scaled_probs(e + base, C, finv[i], grow, gcs)
+                        grow[k * gcs] = <pfloat>((pk[i] - 1.0) * scale)
                 div += 1.0
             else:
                 li = 0.0
@@ -902,7 +920,8 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
 
 cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_t k,
                           pfloat* g) noexcept nogil:
-    """Softmax cross-entropy of one row with C > CAP (scalar libm path)."""
+    """Softmax cross-entropy of one row, shifted by its maximum (scalar libm
+    path): rows with C > CAP, and _sce_block's rows beyond +-DIRECT_MAX."""
     cdef Py_ssize_t j, C = J.c, cs = J.p_cs, gcs = J.g_cs, tcs = J.t_cs
     cdef double m = -INFINITY, v, e, ssum = 0.0, tsum = 0.0, lse, loss = 0.0
     cdef double coef, coef_sum = 0.0, scale = J.g_scale

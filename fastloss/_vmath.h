@@ -562,6 +562,72 @@ static void (*fl_row_sums_impl)(const double *restrict, ptrdiff_t, ptrdiff_t, do
 static inline void fl_row_sums(const double *e, ptrdiff_t rows, ptrdiff_t C, double *s)
 { fl_row_sums_impl(e, rows, C, s); }
 
+/* The same row sums without each row's label term: s[i] the sum of row i
+ * with e[i*C + lab[i]] taken as +0.0 (the bits of fl_row_sums after zeroing
+ * it), ek[i] that term; a row with lab[i] < 0 (ignored) sums whole and gets
+ * ek[i] = 1.  Labels are < C. */
+static void fl_row_sums_but_base(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
+                                 const int64_t *restrict lab, double *restrict s,
+                                 double *restrict ek)
+{
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const double *er = e + i * C;
+        const int64_t k = lab[i];
+        double l[4] = {0.0, 0.0, 0.0, 0.0};
+        for (ptrdiff_t j = 0; j < C; j++)
+            l[j & 3] += j == k ? 0.0 : er[j];
+        s[i] = (l[0] + l[1]) + (l[2] + l[3]);
+        ek[i] = k >= 0 ? er[k] : 1.0;
+    }
+}
+
+#if FL_DISPATCH
+__attribute__((target("avx2"))) static void
+fl_row_sums_but_avx2(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
+                     const int64_t *restrict lab, double *restrict s, double *restrict ek)
+{
+    /* fl_row_sums_avx2 with the label's lane cleared (an and-not with the
+       lanes whose column equals k) */
+    const ptrdiff_t full = C & ~(ptrdiff_t)3, rem = C & 3;
+    const __m256i iota = _mm256_setr_epi64x(0, 1, 2, 3), four = _mm256_set1_epi64x(4);
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const double *er = e + i * C;
+        const int64_t k = lab[i];
+        const __m256i kv = _mm256_set1_epi64x(k);
+        __m256i col = iota;
+        __m256d v = _mm256_setzero_pd();
+        for (ptrdiff_t j = 0; j < full; j += 4) {
+            __m256d x = _mm256_loadu_pd(er + j);
+            x = _mm256_andnot_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(col, kv)), x);
+            v = _mm256_add_pd(v, x);
+            col = _mm256_add_epi64(col, four);
+        }
+        __m128d lo = _mm256_castpd256_pd128(v), hi = _mm256_extractf128_pd(v, 1);
+        if (rem >= 2) {
+            __m128d x = _mm_loadu_pd(er + full);
+            x = _mm_andnot_pd(_mm_castsi128_pd(_mm_cmpeq_epi64(
+                    _mm256_castsi256_si128(col), _mm256_castsi256_si128(kv))), x);
+            lo = _mm_add_pd(lo, x);
+        }
+        if (rem == 1)
+            lo = _mm_add_sd(lo, _mm_set_sd(full == k ? 0.0 : er[full]));
+        if (rem == 3)
+            hi = _mm_add_sd(hi, _mm_set_sd(full + 2 == k ? 0.0 : er[full + 2]));
+        __m128d a = _mm_add_sd(lo, _mm_unpackhi_pd(lo, lo));   /* l0 + l1 */
+        __m128d b = _mm_add_sd(hi, _mm_unpackhi_pd(hi, hi));   /* l2 + l3 */
+        s[i] = _mm_cvtsd_f64(_mm_add_sd(a, b));
+        ek[i] = k >= 0 ? er[k] : 1.0;
+    }
+}
+#endif
+
+static void (*fl_row_sums_but_impl)(const double *restrict, ptrdiff_t, ptrdiff_t,
+                                    const int64_t *restrict, double *restrict,
+                                    double *restrict) = fl_row_sums_but_base;
+static inline void fl_row_sums_but(const double *e, ptrdiff_t rows, ptrdiff_t C,
+                                   const int64_t *lab, double *s, double *ek)
+{ fl_row_sums_but_impl(e, rows, C, lab, s, ek); }
+
 
 
 /* ------------------------------------------------------------------------
@@ -602,72 +668,69 @@ static inline void fl_vrdiv(double c, const double *b, double *y, ptrdiff_t n)
 /* ------------------------------------------------------------------------
  * Scaled rows: g[i*grs + j] = (T)(e[i*C + j] * f[i]) for a group of rows of
  * a contiguous e (softmax numerators) into rows of g with unit column
- * stride, T double or float.  One multiply and one rounding per element in
- * every variant, so all give the same bits.
+ * stride, T double or float, and then the label's entry g[i*grs + lab[i]] =
+ * (T)kv[i]; a row with lab[i] < 0 (ignored) is all zeros.  Labels are < C.
+ * One multiply and one rounding per element in every variant, so all give
+ * the same bits.
  * ---------------------------------------------------------------------- */
-#define FL_SCALE_ROWS_BODY(T)                                                 \
+#define FL_SCALE_ROWS_SIG(NAME, T)                                            \
+    NAME(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,               \
+         const double *restrict f, T *restrict g, ptrdiff_t grs,              \
+         const int64_t *restrict lab, const double *restrict kv)
+#define FL_SCALE_ROWS_BODY(T, ROW)                                            \
     for (ptrdiff_t i = 0; i < rows; i++) {                                    \
         const double *er = e + i * C;                                         \
         T *gr = g + i * grs;                                                  \
-        const double fi = f[i];                                               \
+        const int64_t k = lab[i];                                             \
+        if (k < 0) {                                                          \
+            for (ptrdiff_t j = 0; j < C; j++)                                 \
+                gr[j] = (T)0;                                                 \
+            continue;                                                         \
+        }                                                                     \
+        ROW                                                                   \
+        gr[k] = (T)kv[i];                                                     \
+    }
+#define FL_SCALE_ROW_SCALAR(T)                                                \
         for (ptrdiff_t j = 0; j < C; j++)                                     \
-            gr[j] = (T)(er[j] * fi);                                          \
-    }
-static void fl_scale_rows_d_base(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
-                                 const double *restrict f, double *restrict g, ptrdiff_t grs)
-{ FL_SCALE_ROWS_BODY(double) }
-static void fl_scale_rows_f_base(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
-                                 const double *restrict f, float *restrict g, ptrdiff_t grs)
-{ FL_SCALE_ROWS_BODY(float) }
-#if FL_DISPATCH
-__attribute__((target("avx2"))) static void
-fl_scale_rows_d_avx2(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
-                     const double *restrict f, double *restrict g, ptrdiff_t grs)
-{
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        const double *er = e + i * C;
-        double *gr = g + i * grs;
-        const __m256d fi = _mm256_set1_pd(f[i]);
-        ptrdiff_t j = 0;
-        for (; j + 4 <= C; j += 4)
-            _mm256_storeu_pd(gr + j, _mm256_mul_pd(_mm256_loadu_pd(er + j), fi));
-        if (j + 2 <= C)
-            _mm_storeu_pd(gr + j, _mm_mul_pd(_mm_loadu_pd(er + j), _mm256_castpd256_pd128(fi)));
-        if (C & 1)
+            gr[j] = (T)(er[j] * f[i]);
+#define FL_SCALE_ROW_AVX2_double                                              \
+        const __m256d fi = _mm256_set1_pd(f[i]);                              \
+        ptrdiff_t j = 0;                                                      \
+        for (; j + 4 <= C; j += 4)                                            \
+            _mm256_storeu_pd(gr + j, _mm256_mul_pd(_mm256_loadu_pd(er + j), fi)); \
+        if (j + 2 <= C)                                                       \
+            _mm_storeu_pd(gr + j, _mm_mul_pd(_mm_loadu_pd(er + j), _mm256_castpd256_pd128(fi))); \
+        if (C & 1)                                                            \
             gr[C - 1] = er[C - 1] * f[i];
-    }
-}
-__attribute__((target("avx2"))) static void
-fl_scale_rows_f_avx2(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
-                     const double *restrict f, float *restrict g, ptrdiff_t grs)
-{
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        const double *er = e + i * C;
-        float *gr = g + i * grs;
-        const __m256d fi = _mm256_set1_pd(f[i]);
-        ptrdiff_t j = 0;
-        for (; j + 4 <= C; j += 4)
-            _mm_storeu_ps(gr + j, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_loadu_pd(er + j), fi)));
-        if (j + 2 <= C)
-            _mm_storel_epi64((__m128i *)(gr + j), _mm_castps_si128(_mm_cvtpd_ps(
-                _mm_mul_pd(_mm_loadu_pd(er + j), _mm256_castpd256_pd128(fi)))));
-        if (C & 1)
+#define FL_SCALE_ROW_AVX2_float                                               \
+        const __m256d fi = _mm256_set1_pd(f[i]);                              \
+        ptrdiff_t j = 0;                                                      \
+        for (; j + 4 <= C; j += 4)                                            \
+            _mm_storeu_ps(gr + j, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_loadu_pd(er + j), fi))); \
+        if (j + 2 <= C)                                                       \
+            _mm_storel_epi64((__m128i *)(gr + j), _mm_castps_si128(_mm_cvtpd_ps( \
+                _mm_mul_pd(_mm_loadu_pd(er + j), _mm256_castpd256_pd128(fi))))); \
+        if (C & 1)                                                            \
             gr[C - 1] = (float)(er[C - 1] * f[i]);
-    }
-}
+
+static void FL_SCALE_ROWS_SIG(fl_scale_rows_d_base, double)
+{ FL_SCALE_ROWS_BODY(double, FL_SCALE_ROW_SCALAR(double)) }
+static void FL_SCALE_ROWS_SIG(fl_scale_rows_f_base, float)
+{ FL_SCALE_ROWS_BODY(float, FL_SCALE_ROW_SCALAR(float)) }
+#if FL_DISPATCH
+__attribute__((target("avx2"))) static void FL_SCALE_ROWS_SIG(fl_scale_rows_d_avx2, double)
+{ FL_SCALE_ROWS_BODY(double, FL_SCALE_ROW_AVX2_double) }
+__attribute__((target("avx2"))) static void FL_SCALE_ROWS_SIG(fl_scale_rows_f_avx2, float)
+{ FL_SCALE_ROWS_BODY(float, FL_SCALE_ROW_AVX2_float) }
 #endif
-static void (*fl_scale_rows_d_impl)(const double *restrict, ptrdiff_t, ptrdiff_t,
-                                    const double *restrict, double *restrict, ptrdiff_t)
-    = fl_scale_rows_d_base;
-static void (*fl_scale_rows_f_impl)(const double *restrict, ptrdiff_t, ptrdiff_t,
-                                    const double *restrict, float *restrict, ptrdiff_t)
-    = fl_scale_rows_f_base;
-static inline void fl_scale_rows_d(const double *e, ptrdiff_t rows, ptrdiff_t C,
-                                   const double *f, double *g, ptrdiff_t grs)
-{ fl_scale_rows_d_impl(e, rows, C, f, g, grs); }
-static inline void fl_scale_rows_f(const double *e, ptrdiff_t rows, ptrdiff_t C,
-                                   const double *f, float *g, ptrdiff_t grs)
-{ fl_scale_rows_f_impl(e, rows, C, f, g, grs); }
+typedef void FL_SCALE_ROWS_SIG(fl_scale_rows_d_fn, double);
+typedef void FL_SCALE_ROWS_SIG(fl_scale_rows_f_fn, float);
+static fl_scale_rows_d_fn *fl_scale_rows_d_impl = fl_scale_rows_d_base;
+static fl_scale_rows_f_fn *fl_scale_rows_f_impl = fl_scale_rows_f_base;
+static inline void FL_SCALE_ROWS_SIG(fl_scale_rows_d, double)
+{ fl_scale_rows_d_impl(e, rows, C, f, g, grs, lab, kv); }
+static inline void FL_SCALE_ROWS_SIG(fl_scale_rows_f, float)
+{ fl_scale_rows_f_impl(e, rows, C, f, g, grs, lab, kv); }
 
 /* ------------------------------------------------------------------------
  * One-hot gather, the forward cross-entropy's fast path: for each of `rows`
@@ -966,6 +1029,7 @@ static void fl_vmath_init(int max_level)
             fl_shift_rows_d_impl = fl_shift_rows_d_avx2;
         fl_shift_rows_f_impl = fl_shift_rows_f_avx2;  /* AVX-512 measured slower */
         fl_row_sums_impl = fl_row_sums_avx2;
+        fl_row_sums_but_impl = fl_row_sums_but_avx2;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
         fl_nonzero_f64_impl = fl_nonzero_f64_avx2;

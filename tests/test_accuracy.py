@@ -376,6 +376,28 @@ def test_softmax_rows_spanning_the_whole_unshifted_range(a):
     check_softmax_rows(x.astype(np.float32).astype(np.float64), np.array([1, 0] * 64))
 
 
+@pytest.mark.parametrize("value", [351.0, -1e4, np.inf, np.nan])
+def test_a_row_beyond_the_unshifted_range_leaves_the_others_bit_for_bit(value):
+    # such a row takes the shifted path alone; its neighbours in the group
+    # keep theirs (SPEC 2: other rows are unaffected)
+    rng = np.random.default_rng(9)
+    x = rng.normal(0.0, 3.0, (300, 7))
+    labels = rng.integers(0, 7, 300)
+    bad = x.copy()
+    bad[5, 3] = value
+    for reduction in ("none", "sum"):
+        clean_loss, clean_grad = fl.softmax_cross_entropy_and_grad(x, labels, reduction=reduction)
+        loss, grad = fl.softmax_cross_entropy_and_grad(bad, labels, reduction=reduction)
+        others = np.arange(300) != 5
+        np.testing.assert_array_equal(grad[others], clean_grad[others])
+        if reduction == "none":
+            np.testing.assert_array_equal(loss[others], clean_loss[others])
+            rows = fl.softmax_cross_entropy(bad, labels, reduction="none")
+            np.testing.assert_array_equal(rows[others], clean_loss[others])
+    if np.isfinite(value):
+        check_softmax_rows(bad[:10], labels[:10])
+
+
 def test_weighted_mean_with_weights_spanning_twelve_orders_of_magnitude():
     rng = np.random.default_rng(6)
     c = 10
