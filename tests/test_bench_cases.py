@@ -29,6 +29,18 @@ def _run(*args, ok=(0,)):
     return proc.stdout
 
 
+def test_a_reader_that_stops_early_gets_no_traceback():
+    # `python -m fastloss.bench --list | head -1`: the pipe is closed before
+    # the CLI writes its first byte (it is still importing NumPy then)
+    proc = subprocess.Popen([sys.executable, "-m", "fastloss.bench", "--list"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=300)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert proc.returncode == 1
+
+
 # ---------------------------------------------------------------------------
 # One list of cases
 
