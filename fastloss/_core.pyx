@@ -737,6 +737,56 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     res.div = div
 
 
+cdef void _sce_wide_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t g0,
+                         Py_ssize_t g1, const unsigned char* wide, const int64_t* lab,
+                         double* a, double* ew, double* lse) noexcept nogil:
+    """_sce_block's plain rows with a logit beyond +-DIRECT_MAX (or a NaN),
+    flagged in ``wide``, that have a label: packed into a, each shifted by
+    its maximum, then the shifted path of _sce_block (one SIMD exp pass into
+    ew, row sums, log1p of a confident row's tail, one SIMD log pass).  Each
+    row gets its loss in lse[i] and its gradient row (if any); every step is
+    row by row or element by element, so a row's bits do not depend on
+    which other rows are packed with it."""
+    cdef double ws[BLOCK]
+    cdef double lu[BLOCK]
+    cdef double lc[BLOCK]
+    cdef double lw[BLOCK]
+    cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t i, j, n = 0, u
+    cdef double tail, finv, scale = J.g_scale
+    cdef int64_t k
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* grow
+    for i in range(g0, g1):
+        if wide[i - g0] and lab[i] >= 0:
+            _shift_row(x + (r0 + i) * rs, cs, C, _row_max(x + (r0 + i) * rs, cs, C), a + n * C)
+            n += 1
+    fl_vexp(a, ew, n * C)
+    fl_row_sums(ew, n, C, ws)
+    for u in range(n):
+        lu[u] = ws[u]
+        lc[u] = 0.0
+        if ws[u] < 1.25:
+            tail = _exp_tail(a + u * C, ew + u * C, C)
+            if tail >= 0.0:
+                lu[u] = 1.0 + tail
+                lc[u] = (tail - (lu[u] - 1.0)) / lu[u]
+    fl_vlog(lu, lw, n)
+    u = 0
+    for i in range(g0, g1):
+        if not (wide[i - g0] and lab[i] >= 0):
+            continue
+        k = lab[i]
+        lse[i] = (lw[u] + lc[u]) - a[u * C + k]
+        if g != NULL:
+            grow = g + (r0 + i) * grs
+            finv = scale / ws[u]
+            for j in range(C):
+                grow[j * gcs] = <pfloat>(ew[u * C + j] * finv)
+            grow[k * gcs] = <pfloat>((ew[u * C + k] / ws[u] - 1.0) * scale)
+        u += 1
+
+
 cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                      const int64_t* lab, const pfloat* x, const tfloat* t,
                      BlockResult* res) noexcept nogil:
@@ -746,16 +796,17 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     Class indices without weight or smoothing (``plain``) take the logits as
     they are: the loss is log(1 + sum_{j != k} e_j / e_k), no row maximum is
     needed, and every exp is as accurate as exp itself.  That holds for rows
-    within +-DIRECT_MAX; any other row (and a row with a NaN) is computed
-    alone by _sce_row_wide.  The dense, weighted and smoothed losses shift
-    every row by its maximum first."""
+    within +-DIRECT_MAX; any other row (and a row with a NaN) is redone
+    shifted by its maximum (_sce_wide_rows).  The dense, weighted and
+    smoothed losses shift every row by its maximum first."""
     cdef double acc4[4]
     cdef double a[CAP]
     cdef double e[CAP]
+    cdef double ew[CAP]                 # the exps of rows beyond +-DIRECT_MAX
     cdef double mrow[BLOCK]
     cdef double ssum[BLOCK]
     cdef double lse[BLOCK]
-    cdef double ek[BLOCK]               # plain rows: e_k, p_k = e_k / ssum
+    cdef double ek[BLOCK]               # plain rows: e_k, p_k = 1 / u
     cdef double pk[BLOCK]               # and finv = scale / ssum (SIMD divisions)
     cdef double finv[BLOCK]
     cdef double lu[BLOCK]               # log's argument: ssum, or 1 + T rounded
@@ -785,9 +836,9 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             g1 = r
         if plain:
             # the logits as they are (see the doc above); a row with a logit
-            # beyond +-DIRECT_MAX, or a NaN, gets the scalar shifted path
-            # instead (_sce_row_wide), so that every row's bits depend on
-            # that row alone
+            # beyond +-DIRECT_MAX, or a NaN, is redone shifted by its maximum
+            # (_sce_wide_rows), so that every row's bits depend on that row
+            # alone
             if pfloat is double and cs == 1 and rs == C:
                 src = <const double*>x + (r0 + g0) * rs
             else:                       # the same doubles, so the same bits
@@ -847,6 +898,8 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 else:
                     fl_scale_rows_f(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs,
                                     &lab[g0], &kv[g0])
+        if nwide != 0:
+            _sce_wide_rows(J, x, r0, g0, g1, wide, lab, a, ew, lse)
         if plain and rows == NULL and (g == NULL or gcs == 1):
             # the common cases, forward and training step: g is complete; the
             # row losses lse are added in one run (an ignored row's as +0.0,
@@ -858,11 +911,6 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                         lse[i] = 0.0
                         kept -= 1
             div += <double>kept
-            if nwide != 0:
-                for i in range(g0, g1):
-                    if wide[i - g0] and lab[i] >= 0:
-                        lse[i] = _sce_row_wide(J, x + (r0 + i) * rs, <const tfloat*>NULL,
-                                               lab[i], g + (r0 + i) * grs if g != NULL else NULL)
             _add4_run(acc4, g0, &lse[g0], g1 - g0)
             g0 = g1
             continue
@@ -880,7 +928,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     continue
             if plain:
                 if nwide != 0 and wide[i - g0]:
-                    li = _sce_row_wide(J, x + ii * rs, <const tfloat*>NULL, k, grow)
+                    li = lse[i]                 # (and g's row) from _sce_wide_rows
                 else:
                     li = lse[i]
                     if grow != NULL:
@@ -920,8 +968,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
 
 cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_t k,
                           pfloat* g) noexcept nogil:
-    """Softmax cross-entropy of one row, shifted by its maximum (scalar libm
-    path): rows with C > CAP, and _sce_block's rows beyond +-DIRECT_MAX."""
+    """Softmax cross-entropy of one row with C > CAP (scalar libm path)."""
     cdef Py_ssize_t j, C = J.c, cs = J.p_cs, gcs = J.g_cs, tcs = J.t_cs
     cdef double m = -INFINITY, v, e, ssum = 0.0, tsum = 0.0, lse, loss = 0.0
     cdef double coef, coef_sum = 0.0, scale = J.g_scale

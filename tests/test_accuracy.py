@@ -394,6 +394,14 @@ def test_a_row_beyond_the_unshifted_range_leaves_the_others_bit_for_bit(value):
             np.testing.assert_array_equal(loss[others], clean_loss[others])
             rows = fl.softmax_cross_entropy(bad, labels, reduction="none")
             np.testing.assert_array_equal(rows[others], clean_loss[others])
+    # and that row's own bits do not depend on which rows share its group
+    alone_loss, alone_grad = fl.softmax_cross_entropy_and_grad(bad[5:6], labels[5:6],
+                                                               reduction="sum")
+    wide = bad + np.where(np.arange(300)[:, None] % 2 == 0, 400.0, 0.0)   # half the rows beyond
+    wide[5] = bad[5]
+    loss, grad = fl.softmax_cross_entropy_and_grad(wide, labels, reduction="none")
+    np.testing.assert_array_equal(loss[5:6], np.atleast_1d(alone_loss))
+    np.testing.assert_array_equal(grad[5:6], alone_grad)
     if np.isfinite(value):
         check_softmax_rows(bad[:10], labels[:10])
 
