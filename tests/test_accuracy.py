@@ -324,10 +324,10 @@ def test_softmax_cross_entropy_of_a_confident_right_prediction(margin):
     assert_rel(got, exact, F64_RTOL, f"loss of logits {x[0].tolist()} with label 0")
 
 
-# Softmax rows come in groups; a group whose logits all lie within +-350 is
-# exponentiated as is (loss log(ssum / e_k), or log1p of the other terms over
-# e_k for a confident row), any other group after the shift by each row's
-# maximum.  Both must meet the same accuracy, row by row, loss and gradient.
+# A class-index softmax row whose logits all lie within +-350 is exponentiated
+# as is (loss log1p of the other terms over e_k), any other row after the
+# shift by its maximum.  Both must meet the same accuracy, row by row, loss
+# and gradient.
 
 def exact_softmax_probs(x):
     """softmax(x) where x - m is exact (Sterbenz): rows spanning less than a
