@@ -518,109 +518,93 @@ static inline void fl_shift_rows_f(const float *x, ptrdiff_t rows, ptrdiff_t C, 
  * l_k the sum of the row's elements j = k mod 4 in increasing j.  The
  * AVX2 variant keeps the four lanes in one register (masked tail adds +0),
  * so both give the same bits.
+ *
+ * fl_row_sums_but: the same sums without each row's label term: s[i] the
+ * sum of row i with e[i*C + lab[i]] taken as +0.0 (the bits of fl_row_sums
+ * after zeroing it), ek[i] that term; a row with lab[i] < 0 (ignored) sums
+ * whole and gets ek[i] = 1.  Labels are < C.  Both are one body with the
+ * label's masking compiled in or out (BUT, a constant).
  * ---------------------------------------------------------------------- */
-static void fl_row_sums_base(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
-                             double *restrict s)
+static inline __attribute__((always_inline)) void
+fl_row_sums_body(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
+                 const int64_t *restrict lab, double *restrict s, double *restrict ek,
+                 const int BUT)
 {
     for (ptrdiff_t i = 0; i < rows; i++) {
         const double *er = e + i * C;
+        const int64_t k = BUT ? lab[i] : -1;
         double l[4] = {0.0, 0.0, 0.0, 0.0};
         for (ptrdiff_t j = 0; j < C; j++)
-            l[j & 3] += er[j];
+            l[j & 3] += BUT && j == k ? 0.0 : er[j];
         s[i] = (l[0] + l[1]) + (l[2] + l[3]);
+        if (BUT)
+            ek[i] = k >= 0 ? er[k] : 1.0;
     }
 }
-
-#if FL_DISPATCH
-__attribute__((target("avx2"))) static void
-fl_row_sums_avx2(const double *restrict e, ptrdiff_t rows, ptrdiff_t C, double *restrict s)
-{
-    /* lane k of v is l_k; the 2- and 1-element pieces after the last
-       4-element one go to lanes 0, 1 and 2 (see FL_MAX_PIECES) */
-    const ptrdiff_t full = C & ~(ptrdiff_t)3, rem = C & 3;
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        const double *er = e + i * C;
-        __m256d v = _mm256_setzero_pd();
-        for (ptrdiff_t j = 0; j < full; j += 4)
-            v = _mm256_add_pd(v, _mm256_loadu_pd(er + j));
-        __m128d lo = _mm256_castpd256_pd128(v), hi = _mm256_extractf128_pd(v, 1);
-        if (rem >= 2)
-            lo = _mm_add_pd(lo, _mm_loadu_pd(er + full));
-        if (rem == 1)
-            lo = _mm_add_sd(lo, _mm_load_sd(er + full));
-        if (rem == 3)
-            hi = _mm_add_sd(hi, _mm_load_sd(er + full + 2));
-        __m128d a = _mm_add_sd(lo, _mm_unpackhi_pd(lo, lo));   /* l0 + l1 */
-        __m128d b = _mm_add_sd(hi, _mm_unpackhi_pd(hi, hi));   /* l2 + l3 */
-        s[i] = _mm_cvtsd_f64(_mm_add_sd(a, b));
-    }
-}
-#endif
-
-static void (*fl_row_sums_impl)(const double *restrict, ptrdiff_t, ptrdiff_t, double *restrict)
-    = fl_row_sums_base;
-static inline void fl_row_sums(const double *e, ptrdiff_t rows, ptrdiff_t C, double *s)
-{ fl_row_sums_impl(e, rows, C, s); }
-
-/* The same row sums without each row's label term: s[i] the sum of row i
- * with e[i*C + lab[i]] taken as +0.0 (the bits of fl_row_sums after zeroing
- * it), ek[i] that term; a row with lab[i] < 0 (ignored) sums whole and gets
- * ek[i] = 1.  Labels are < C. */
+static void fl_row_sums_base(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
+                             double *restrict s)
+{ fl_row_sums_body(e, rows, C, NULL, s, NULL, 0); }
 static void fl_row_sums_but_base(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
                                  const int64_t *restrict lab, double *restrict s,
                                  double *restrict ek)
-{
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        const double *er = e + i * C;
-        const int64_t k = lab[i];
-        double l[4] = {0.0, 0.0, 0.0, 0.0};
-        for (ptrdiff_t j = 0; j < C; j++)
-            l[j & 3] += j == k ? 0.0 : er[j];
-        s[i] = (l[0] + l[1]) + (l[2] + l[3]);
-        ek[i] = k >= 0 ? er[k] : 1.0;
-    }
-}
+{ fl_row_sums_body(e, rows, C, lab, s, ek, 1); }
 
 #if FL_DISPATCH
-__attribute__((target("avx2"))) static void
-fl_row_sums_but_avx2(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
-                     const int64_t *restrict lab, double *restrict s, double *restrict ek)
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void
+fl_row_sums_avx2_body(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
+                      const int64_t *restrict lab, double *restrict s, double *restrict ek,
+                      const int BUT)
 {
-    /* fl_row_sums_avx2 with the label's lane cleared (an and-not with the
-       lanes whose column equals k) */
+    /* lane k of v is l_k; the 2- and 1-element pieces after the last
+       4-element one go to lanes 0, 1 and 2 (see FL_MAX_PIECES); with BUT,
+       an and-not clears the lane whose column is the label */
     const ptrdiff_t full = C & ~(ptrdiff_t)3, rem = C & 3;
     const __m256i iota = _mm256_setr_epi64x(0, 1, 2, 3), four = _mm256_set1_epi64x(4);
     for (ptrdiff_t i = 0; i < rows; i++) {
         const double *er = e + i * C;
-        const int64_t k = lab[i];
+        const int64_t k = BUT ? lab[i] : -1;
         const __m256i kv = _mm256_set1_epi64x(k);
         __m256i col = iota;
         __m256d v = _mm256_setzero_pd();
         for (ptrdiff_t j = 0; j < full; j += 4) {
             __m256d x = _mm256_loadu_pd(er + j);
-            x = _mm256_andnot_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(col, kv)), x);
+            if (BUT)
+                x = _mm256_andnot_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(col, kv)), x);
             v = _mm256_add_pd(v, x);
             col = _mm256_add_epi64(col, four);
         }
         __m128d lo = _mm256_castpd256_pd128(v), hi = _mm256_extractf128_pd(v, 1);
         if (rem >= 2) {
             __m128d x = _mm_loadu_pd(er + full);
-            x = _mm_andnot_pd(_mm_castsi128_pd(_mm_cmpeq_epi64(
-                    _mm256_castsi256_si128(col), _mm256_castsi256_si128(kv))), x);
+            if (BUT)
+                x = _mm_andnot_pd(_mm_castsi128_pd(_mm_cmpeq_epi64(
+                        _mm256_castsi256_si128(col), _mm256_castsi256_si128(kv))), x);
             lo = _mm_add_pd(lo, x);
         }
         if (rem == 1)
-            lo = _mm_add_sd(lo, _mm_set_sd(full == k ? 0.0 : er[full]));
+            lo = _mm_add_sd(lo, _mm_set_sd(BUT && full == k ? 0.0 : er[full]));
         if (rem == 3)
-            hi = _mm_add_sd(hi, _mm_set_sd(full + 2 == k ? 0.0 : er[full + 2]));
+            hi = _mm_add_sd(hi, _mm_set_sd(BUT && full + 2 == k ? 0.0 : er[full + 2]));
         __m128d a = _mm_add_sd(lo, _mm_unpackhi_pd(lo, lo));   /* l0 + l1 */
         __m128d b = _mm_add_sd(hi, _mm_unpackhi_pd(hi, hi));   /* l2 + l3 */
         s[i] = _mm_cvtsd_f64(_mm_add_sd(a, b));
-        ek[i] = k >= 0 ? er[k] : 1.0;
+        if (BUT)
+            ek[i] = k >= 0 ? er[k] : 1.0;
     }
 }
+__attribute__((target("avx2"))) static void
+fl_row_sums_avx2(const double *restrict e, ptrdiff_t rows, ptrdiff_t C, double *restrict s)
+{ fl_row_sums_avx2_body(e, rows, C, NULL, s, NULL, 0); }
+__attribute__((target("avx2"))) static void
+fl_row_sums_but_avx2(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
+                     const int64_t *restrict lab, double *restrict s, double *restrict ek)
+{ fl_row_sums_avx2_body(e, rows, C, lab, s, ek, 1); }
 #endif
 
+static void (*fl_row_sums_impl)(const double *restrict, ptrdiff_t, ptrdiff_t, double *restrict)
+    = fl_row_sums_base;
+static inline void fl_row_sums(const double *e, ptrdiff_t rows, ptrdiff_t C, double *s)
+{ fl_row_sums_impl(e, rows, C, s); }
 static void (*fl_row_sums_but_impl)(const double *restrict, ptrdiff_t, ptrdiff_t,
                                     const int64_t *restrict, double *restrict,
                                     double *restrict) = fl_row_sums_but_base;
