@@ -737,6 +737,27 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     res.div = div
 
 
+cdef inline void _shifted_log_args(const double* a, const double* e, const double* ssum,
+                                   Py_ssize_t rows, Py_ssize_t C, double* lu,
+                                   double* lc) noexcept nogil:
+    """For rows shifted by their maximum (a) and their exps (e, row sums
+    ssum): the SIMD log pass's argument lu and a correction lc, with
+    log(lu) + lc = log(ssum).  ssum near 1 loses a confident row's digits:
+    there, with T the sum without the maximum's e = 1, lu = 1 + T rounded and
+    lc = d / lu with d = T - (lu - 1) its exact rounding error (Fast2Sum),
+    log1p(T) to well under an ulp."""
+    cdef Py_ssize_t i
+    cdef double tail
+    for i in range(rows):
+        lu[i] = ssum[i]
+        lc[i] = 0.0
+        if ssum[i] < 1.25:
+            tail = _exp_tail(a + i * C, e + i * C, C)
+            if tail >= 0.0:
+                lu[i] = 1.0 + tail
+                lc[i] = (tail - (lu[i] - 1.0)) / lu[i]
+
+
 cdef void _sce_wide_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t g0,
                          Py_ssize_t g1, const unsigned char* wide, const int64_t* lab,
                          double* a, double* ew, double* lse) noexcept nogil:
@@ -753,7 +774,7 @@ cdef void _sce_wide_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_
     cdef double lw[BLOCK]
     cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t i, j, n = 0, u
-    cdef double tail, finv, scale = J.g_scale
+    cdef double finv, scale = J.g_scale
     cdef int64_t k
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow
@@ -763,14 +784,7 @@ cdef void _sce_wide_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_
             n += 1
     fl_vexp(a, ew, n * C)
     fl_row_sums(ew, n, C, ws)
-    for u in range(n):
-        lu[u] = ws[u]
-        lc[u] = 0.0
-        if ws[u] < 1.25:
-            tail = _exp_tail(a + u * C, ew + u * C, C)
-            if tail >= 0.0:
-                lu[u] = 1.0 + tail
-                lc[u] = (tail - (lu[u] - 1.0)) / lu[u]
+    _shifted_log_args(a, ew, ws, n, C, lu, lc)
     fl_vlog(lu, lw, n)
     u = 0
     for i in range(g0, g1):
@@ -806,9 +820,9 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double mrow[BLOCK]
     cdef double ssum[BLOCK]
     cdef double lse[BLOCK]
-    cdef double ek[BLOCK]               # plain rows: e_k, p_k = 1 / u
-    cdef double pk[BLOCK]               # and finv = scale / ssum (SIMD divisions)
-    cdef double finv[BLOCK]
+    cdef double ek[BLOCK]               # plain rows: e_k
+    cdef double pk[BLOCK]               # and p_k = 1 / u
+    cdef double finv[BLOCK]             # scale / ssum
     cdef double lu[BLOCK]               # log's argument: ssum, or 1 + T rounded
     cdef double lc[BLOCK]               # and the correction for that rounding
     cdef double tl[BLOCK]               # unshifted rows: sum_{j != k} e_j
@@ -818,7 +832,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
     cdef Py_ssize_t g0, g1, i, j, ii, base, kept
-    cdef double m, v, s, li, coef, coef_sum, tail, big, div = 0.0, scale = J.g_scale
+    cdef double s, li, coef, coef_sum, big, div = 0.0, scale = J.g_scale
     cdef int64_t k = 0
     cdef bint dense = J.dense
     cdef bint plain = not dense and J.w == NULL and J.s == 0.0
@@ -868,20 +882,11 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             for i in range(g0, g1):
                 lc[i] = lc[i] * pk[i]
         else:
-            # shifted rows: the log's argument is ssum, which loses a
-            # confident row's digits near 1; there the same log(u) + d / u,
-            # with T the sum without the maximum's e = 1
+            # shifted rows: log(ssum), log1p of the tail for confident rows
             _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
             fl_vexp(a, e, (g1 - g0) * C)
             fl_row_sums(e, g1 - g0, C, &ssum[g0])
-            for i in range(g0, g1):
-                lu[i] = ssum[i]
-                lc[i] = 0.0
-                if ssum[i] < 1.25:
-                    tail = _exp_tail(a + (i - g0) * C, e + (i - g0) * C, C)
-                    if tail >= 0.0:
-                        lu[i] = 1.0 + tail
-                        lc[i] = (tail - (lu[i] - 1.0)) / lu[i]
+            _shifted_log_args(a, e, &ssum[g0], g1 - g0, C, &lu[g0], &lc[g0])
         fl_vlog(&lu[g0], &lse[g0], g1 - g0)
         for i in range(g0, g1):
             lse[i] = lse[i] + lc[i]
@@ -927,14 +932,12 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     _finish_row(J, ii, 0.0, rows)
                     continue
             if plain:
-                if nwide != 0 and wide[i - g0]:
-                    li = lse[i]                 # (and g's row) from _sce_wide_rows
-                else:
-                    li = lse[i]
-                    if grow != NULL:
-                        if gcs != 1:
-                            _scaled_probs(e + base, C, finv[i], grow, gcs)
-                        grow[k * gcs] = <pfloat>((pk[i] - 1.0) * scale)
+                li = lse[i]
+                # (a wide row's gradient is written by _sce_wide_rows)
+                if grow != NULL and not (nwide != 0 and wide[i - g0]):
+                    if gcs != 1:
+                        _scaled_probs(e + base, C, finv[i], grow, gcs)
+                    grow[k * gcs] = <pfloat>((pk[i] - 1.0) * scale)
                 div += 1.0
             else:
                 li = 0.0
