@@ -196,8 +196,8 @@ cdef Py_ssize_t _load_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
 # Each block function handles rows [r0, r1) of one block and fills a
 # BlockResult.  Transcendentals go through fl_vlog / fl_vexp (_vmath.h) on
 # small stack buffers, so they run as SIMD loops; the arithmetic order of every
-# sum is fixed by the code below and never by the memory layout, the vector
-# width or the thread count.
+# sum (and of the binary targets' product, fl_binprod) is fixed by the code
+# below and never by the memory layout, the vector width or the thread count.
 # ---------------------------------------------------------------------------
 
 cdef extern from "_vmath.h":
@@ -233,19 +233,31 @@ cdef extern from "_vmath.h":
     Py_ssize_t fl_onehot_gather_dd(const double* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const double* t, Py_ssize_t trs, Py_ssize_t rows,
                                    Py_ssize_t C, double eps, double* q,
-                                   double* pe, int flat) noexcept nogil
+                                   double* pe, int32_t* col, int flat) noexcept nogil
     Py_ssize_t fl_onehot_gather_df(const double* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const float* t, Py_ssize_t trs, Py_ssize_t rows,
                                    Py_ssize_t C, double eps, double* q,
-                                   double* pe, int flat) noexcept nogil
+                                   double* pe, int32_t* col, int flat) noexcept nogil
     Py_ssize_t fl_onehot_gather_fd(const float* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const double* t, Py_ssize_t trs, Py_ssize_t rows,
                                    Py_ssize_t C, double eps, double* q,
-                                   double* pe, int flat) noexcept nogil
+                                   double* pe, int32_t* col, int flat) noexcept nogil
     Py_ssize_t fl_onehot_gather_ff(const float* p, Py_ssize_t prs, Py_ssize_t pcs,
                                    const float* t, Py_ssize_t trs, Py_ssize_t rows,
                                    Py_ssize_t C, double eps, double* q,
-                                   double* pe, int flat) noexcept nogil
+                                   double* pe, int32_t* col, int flat) noexcept nogil
+    int fl_binprod_dd(const double* p, const double* t, Py_ssize_t L, double eps,
+                      double* M, double* E) noexcept nogil
+    int fl_binprod_df(const double* p, const float* t, Py_ssize_t L, double eps,
+                      double* M, double* E) noexcept nogil
+    int fl_binprod_fd(const float* p, const double* t, Py_ssize_t L, double eps,
+                      double* M, double* E) noexcept nogil
+    int fl_binprod_ff(const float* p, const float* t, Py_ssize_t L, double eps,
+                      double* M, double* E) noexcept nogil
+    int fl_binprod_sparse(const int32_t* u, const double* f, Py_ssize_t n,
+                          double* M, double* E) noexcept nogil
+    Py_ssize_t fl_count_ones_d(const double* t, Py_ssize_t L) noexcept nogil
+    Py_ssize_t fl_count_ones_f(const float* t, Py_ssize_t L) noexcept nogil
     void fl_vmath_init(int max_level) noexcept
     const char* fl_simd_name
 
@@ -564,12 +576,59 @@ cdef inline Py_ssize_t _nonzero_cols(const tfloat* t, Py_ssize_t tcs, Py_ssize_t
     return n
 
 
+cdef double LN2_HI = 6.93147180369123816490e-01   # fdlibm's split: E * LN2_HI is
+cdef double LN2_LO = 1.90821492927058770002e-10   # exact for |E| < 2**21
+cdef double BIN_TOL = 1.0 / 256                   # see _bin_accurate
+
+
+cdef inline double _bin_loss(double M, double E) noexcept nogil:
+    """-log(M * 2**E), the loss of a binary group from fl_binprod."""
+    return -(E * LN2_HI + (log(M) + E * LN2_LO))
+
+
+cdef inline bint _bin_accurate(double v, Py_ssize_t n1) noexcept nogil:
+    """Whether the product form's loss v of a group with n1 ones (or at
+    most n1) is within 2**-45 relative.  At most m = n1 + min(n1, 32) - 1 of
+    the product's multiplications round (those by 1.0 are exact), each by
+    at most ulp(1) relative, so its log is off by at most m ulp(1); log(M)
+    and the addition of E ln 2 add at most 2 ulp(1) and half an ulp of v.
+    A group of confident rows has a loss near 0, where that absolute error
+    is large relative to v: it takes the per-row logs instead."""
+    cdef Py_ssize_t m = n1 + (n1 if n1 < 32 else 32) - 1
+    return fabs(v) >= <double>(m + 2) * BIN_TOL
+
+
+cdef inline int _binary_packed(const Job* J, const pfloat* p, const tfloat* t,
+                               Py_ssize_t n, double* loss) noexcept nogil:
+    """fl_binprod over n packed rows: 1 with their loss, or -1 where some
+    target is not 0 or 1 or some p + eps is outside [+0, 2]."""
+    cdef Py_ssize_t L = n * J.c
+    cdef double M, E
+    cdef int ok
+    if pfloat is double:
+        if tfloat is double:
+            ok = fl_binprod_dd(p, t, L, J.eps, &M, &E)
+        else:
+            ok = fl_binprod_df(p, t, L, J.eps, &M, &E)
+    else:
+        if tfloat is double:
+            ok = fl_binprod_fd(p, t, L, J.eps, &M, &E)
+        else:
+            ok = fl_binprod_ff(p, t, L, J.eps, &M, &E)
+    if not ok:
+        return -1
+    loss[0] = _bin_loss(M, E)
+    return 1
+
+
 cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                           const pfloat* p, const tfloat* t, BlockResult* res) noexcept nogil:
-    """Dense (one-hot or soft) targets without weight or smoothing, C <= CAP:
-    find the nonzero target terms of a group of rows, take their logs in one
-    SIMD pass, then add each row's terms in column order (the order, hence
-    the bits, of _ce_general_block)."""
+    """Dense (one-hot or soft) targets without weight or smoothing, C <= CAP.
+    The loss ("mean", "sum") of a group whose targets are all 0 or 1 is one
+    product and one log (fl_binprod; _bin_accurate).  Otherwise: find the
+    nonzero target terms of the group's rows, take their logs in one SIMD
+    pass, then add each row's terms in column order (the order, hence the
+    bits, of _ce_general_block)."""
     cdef double acc4[4]
     cdef double pe[CAP]
     cdef double q[CAP]
@@ -580,7 +639,9 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
     cdef Py_ssize_t g0, g1, i, ii, j, u, nt, end
-    cdef double eps = J.eps, scale = J.g_scale, s
+    cdef double eps = J.eps, scale = J.g_scale, s, sp = 0.0, gl = 0.0, bM, bE
+    cdef bint binary, allone
+    cdef int bstate
     cdef int flat = not _big(J, sizeof(pfloat))
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
@@ -591,24 +652,67 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         g1 = g0 + G
         if g1 > r:
             g1 = r
+        # A binary group's loss is its product form, with or without the
+        # gradient (*_and_grad's loss is the loss function's, bit for bit).
+        # bstate: 0 not known yet, 1 binary with its loss in gl, -1 not
+        # binary (or "none").  Packed rows are multiplied out in one pass;
+        # the others, and the gradient, use the terms gathered below.
+        bstate = -1 if rows != NULL else 0
+        if (bstate == 0 and g == NULL and pcs == 1 and tcs == 1
+                and (g1 - g0 == 1 or (prs == C and trs == C))):
+            bstate = _binary_packed(J, p + (r0 + g0) * prs, t + (r0 + g0) * trs, g1 - g0, &gl)
+            # accurate enough with n1 <= N C ones?  Else count them, unless
+            # even one a row is too many (confident rows: the paths below
+            # learn n1 anyway, and decide the same way)
+            if bstate == 1 and not _bin_accurate(gl, (g1 - g0) * C):
+                if not _bin_accurate(gl, g1 - g0):
+                    binary = False
+                else:
+                    if tfloat is double:
+                        nt = fl_count_ones_d(t + (r0 + g0) * trs, (g1 - g0) * C)
+                    else:
+                        nt = fl_count_ones_f(t + (r0 + g0) * trs, (g1 - g0) * C)
+                    binary = _bin_accurate(gl, nt)
+                    if not binary:
+                        bstate = -1
+            else:
+                binary = bstate == 1
+            if binary:
+                sp += gl
+                g0 = g1
+                continue
         if tcs == 1 and C <= 64 and g == NULL and rows == NULL:
             # forward loss: find each row's only nonzero and gather its term
             # in one pass; a group with any other row is redone below
             if pfloat is double:
                 if tfloat is double:
                     nt = fl_onehot_gather_dd(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe, flat)
+                                             trs, g1 - g0, C, eps, q, pe, col, flat)
                 else:
                     nt = fl_onehot_gather_df(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe, flat)
+                                             trs, g1 - g0, C, eps, q, pe, col, flat)
             else:
                 if tfloat is double:
                     nt = fl_onehot_gather_fd(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe, flat)
+                                             trs, g1 - g0, C, eps, q, pe, col, flat)
                 else:
                     nt = fl_onehot_gather_ff(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe, flat)
+                                             trs, g1 - g0, C, eps, q, pe, col, flat)
             if nt == 0:
+                if bstate == 0:
+                    bstate = -1
+                    for i in range(g1 - g0):
+                        if col[i] < 0:
+                            break
+                        idx[i] = <int32_t>(i * C + col[i])
+                    else:
+                        if fl_binprod_sparse(idx, pe, g1 - g0, &bM, &bE):
+                            gl = _bin_loss(bM, bE)
+                            bstate = 1
+                if bstate == 1 and _bin_accurate(gl, g1 - g0):     # one 1 a row
+                    sp += gl
+                    g0 = g1
+                    continue
                 fl_vlog(pe, lg, g1 - g0)
                 for u in range(g1 - g0):
                     lg[u] = 0.0 - q[u] * lg[u]
@@ -641,14 +745,27 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         # gather the terms, walking the rows in step
         i = g0
         end = C
+        allone = True
         for u in range(nt):
             while idx[u] >= end:
                 i += 1
                 end += C
             j = idx[u] - (end - C)
+            allone &= t[(r0 + i) * trs + j * tcs] == 1
             q[u] = <double><pfloat>t[(r0 + i) * trs + j * tcs]
             pe[u] = <double>p[(r0 + i) * prs + j * pcs] + eps
-        fl_vlog(pe, lg, nt)
+        if bstate == 0:
+            if allone and fl_binprod_sparse(idx, pe, nt, &bM, &bE):
+                gl = _bin_loss(bM, bE)
+                bstate = 1
+        binary = bstate == 1 and _bin_accurate(gl, nt)
+        if binary:
+            sp += gl
+            if g == NULL:
+                g0 = g1
+                continue
+        else:
+            fl_vlog(pe, lg, nt)
         u = 0
         end = 0
         for i in range(g0, g1):
@@ -659,14 +776,16 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 _zero_row(grow, C, gcs)
             s = 0.0
             while u < nt and idx[u] < end:
-                s -= q[u] * lg[u]
+                if not binary:
+                    s -= q[u] * lg[u]
                 if g != NULL:
                     grow[(idx[u] - (end - C)) * gcs] = <pfloat>((-q[u] / pe[u]) * scale)
                 u += 1
-            _add4(acc4, i, s)
+            if not binary:
+                _add4(acc4, i, s)
             _finish_row(J, ii, s, rows)
         g0 = g1
-    res.loss = _total4(acc4)
+    res.loss = _total4(acc4) + sp
     res.div = <double>r
 
 
@@ -1969,6 +2088,34 @@ def _softmax(x, t=None, double eps=1e-7):
     if t is None:
         return Y
     return Y, _scalar(total.loss / total.div, J.p_f32)
+
+
+def _binary_product(p, t, double eps=1e-7, bint sparse=False):
+    """For tests: fl_binprod over p and t as float64 (same size, read
+    flattened, at most 2048 elements), the product form of a binary group's
+    loss, or with sparse=True fl_binprod_sparse over the factors at t != 0
+    (which must then all be 1).  None where it does not apply, else
+    (M, E, loss) with the product of p + eps over t == 1 equal to M * 2**E
+    and loss = -log of it."""
+    cdef cnp.ndarray P = np.ascontiguousarray(p, dtype=np.float64).ravel()
+    cdef cnp.ndarray T = np.ascontiguousarray(t, dtype=np.float64).ravel()
+    cdef cnp.ndarray U, F
+    cdef double M, E
+    cdef int ok
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(P)[0]
+    if cnp.PyArray_DIMS(T)[0] != n or n > CAP:
+        raise ValueError(f"p and t must have the same size, at most {CAP}")
+    if sparse:
+        U = np.flatnonzero(T).astype(np.int32)
+        F = np.ascontiguousarray(P[U] + eps)
+        ok = fl_binprod_sparse(<const int32_t*>cnp.PyArray_DATA(U),
+                               <const double*>cnp.PyArray_DATA(F), U.shape[0], &M, &E)
+    else:
+        ok = fl_binprod_dd(<const double*>cnp.PyArray_DATA(P),
+                           <const double*>cnp.PyArray_DATA(T), n, eps, &M, &E)
+    if not ok:
+        return None
+    return M, E, _bin_loss(M, E)
 
 
 def openmp_enabled():

@@ -12,13 +12,14 @@
  * (|r| <= ln2 / 2) and evaluates a degree-11 Chebyshev fit (error 3.2e-18).
  *
  * On x86-64 with GCC or clang each array function is compiled for baseline
- * x86-64, for AVX2+FMA and (exp, log, the one-hot scan, the float64
- * softmax row shift) for AVX-512 F/DQ/VL, and fl_vmath_init() picks one
- * from the CPU's features at import (capped by FASTLOSS_SIMD), so one
- * wheel runs on any x86-64 and uses the widest vectors the CPU has.
- * (target_clones("arch=haswell") would not pick the AVX2 loop on AMD
- * CPUs.)  The variants may differ in the last bit (FMA, the AVX-512 exp's
- * table); a given machine always runs the same one.
+ * x86-64, for AVX2+FMA and (exp, log, the one-hot scan, the binary
+ * targets' product, the float64 softmax row shift) for AVX-512 F/DQ/VL,
+ * and fl_vmath_init() picks one from the CPU's features at import (capped
+ * by FASTLOSS_SIMD), so one wheel runs on any x86-64 and uses the widest
+ * vectors the CPU has.  (target_clones("arch=haswell") would not pick the
+ * AVX2 loop on AMD CPUs.)  The variants may differ in the last bit (FMA,
+ * the AVX-512 exp's table), except the binary product (fl_binprod), whose
+ * order is fixed; a given machine always runs the same one.
  */
 #ifndef FASTLOSS_VMATH_H
 #define FASTLOSS_VMATH_H
@@ -720,9 +721,10 @@ static inline void FL_SCALE_ROWS_SIG(fl_scale_rows_f, float)
  * One-hot gather, the forward cross-entropy's fast path: for each of `rows`
  * rows of C <= 64 contiguous targets t (row stride trs) and predictions p
  * (strides prs, pcs), with j the column of the row's only nonzero target,
- *     q[i] = (double)(TP)t[i, j], pe[i] = (double)p[i, j] + eps;
+ *     q[i] = (double)(TP)t[i, j], pe[i] = (double)p[i, j] + eps,
+ *     col[i] = j if t[i, j] == 1 exactly, else -1;
  * a row with no nonzero or several (NaN counts) gets q = 0, pe = 1 (a zero
- * term).  Returns the number of such rows, so the caller can redo a group
+ * term) and col = -1.  Returns the number of such rows, so the caller can redo a group
  * that has any (fl_onehot_cols then tells which).  One pass over t, one
  * element of p per row; the same values in every variant.  flat allows
  * the AVX-512 variant's two-pass form for packed groups (see below): set it
@@ -759,12 +761,13 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 /* row i's term from its nonzero mask m: j its column, PV and TV (which may
    use j) the prediction and target there; a row without exactly one
    nonzero gets the zero term and counts as bad */
-#define FL_ONEHOT_TERM(PV, TV)                                                \
+#define FL_ONEHOT_TERM(PV, TV, TRAW)                                          \
         const int one = fl_one_bit(m);                                        \
         const ptrdiff_t j = one ? fl_ctz64(m) : 0;                            \
         const double pv = (PV), tv = (TV);                                    \
         q[i] = one ? tv : 0.0;                                                \
         pe[i] = one ? pv + eps : 1.0;                                         \
+        col[i] = one && (TRAW) == 1 ? (int32_t)j : -1;                        \
         bad += !one;
 #define FL_ONEHOT_GATHER_BODY(TP, TT, NZMASK, PICK)                           \
     ptrdiff_t bad = 0;                                                        \
@@ -772,13 +775,14 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
     for (ptrdiff_t i = 0; i < rows; i++) {                                    \
         const TT *tr = t + i * trs;                                           \
         NZMASK(TT)                                                            \
-        FL_ONEHOT_TERM(PICK(TP), (double)(TP)tr[j])                           \
+        FL_ONEHOT_TERM(PICK(TP), (double)(TP)tr[j], tr[j])                    \
     }                                                                         \
     return bad;
 #define FL_ONEHOT_GATHER_SIG(NAME, TP, TT)                                    \
     NAME(const TP *restrict p, ptrdiff_t prs, ptrdiff_t pcs,                  \
          const TT *restrict t, ptrdiff_t trs, ptrdiff_t rows, ptrdiff_t C,    \
-         double eps, double *restrict q, double *restrict pe, int flat)
+         double eps, double *restrict q, double *restrict pe,                 \
+         int32_t *restrict col, int flat)
 
 #if FL_DISPATCH
 /* AVX2: 4-/8-lane compares, then 2-/4-lane and scalar pieces (no masked
@@ -889,7 +893,7 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
         uint64_t w;                                                           \
         memcpy(&w, mb + (b >> 3), 8);                                         \
         const uint64_t m = (w >> (b & 7)) & cm;                               \
-        FL_ONEHOT_TERM((double)p[b + j], (double)(TP)t[b + j])                \
+        FL_ONEHOT_TERM((double)p[b + j], (double)(TP)t[b + j], t[b + j])      \
     }                                                                         \
     return bad;
 #define FL_ONEHOT_PACKED (flat && trs == C && prs == C && pcs == 1 && C <= 56 \
@@ -915,12 +919,225 @@ typedef ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF##_fn, TP, TT);  \
 static fl_onehot_gather_##SUF##_fn *fl_onehot_gather_##SUF##_impl             \
     = fl_onehot_gather_##SUF##_base;                                          \
 static inline ptrdiff_t FL_ONEHOT_GATHER_SIG(fl_onehot_gather_##SUF, TP, TT)  \
-{ return fl_onehot_gather_##SUF##_impl(p, prs, pcs, t, trs, rows, C, eps, q, pe, flat); }
+{ return fl_onehot_gather_##SUF##_impl(p, prs, pcs, t, trs, rows, C, eps, q, pe, col, flat); }
 
 FL_ONEHOT_GATHER(dd, double, double)
 FL_ONEHOT_GATHER(df, double, float)
 FL_ONEHOT_GATHER(fd, float, double)
 FL_ONEHOT_GATHER(ff, float, float)
+
+/* ------------------------------------------------------------------------
+ * Binary targets, forward loss.  Where every target of a group is exactly 0
+ * or 1 (one-hot rows, or several ones), the group's loss is
+ *     -sum_{t_u = 1} log(p_u + eps) = -log prod_{t_u = 1} (p_u + eps):
+ * one pass of multiplications and a single log, instead of finding each
+ * row's nonzero and taking a log per row.  fl_binprod(p, t, L, eps, &M, &E)
+ * reads L <= FL_BINPROD_MAX contiguous elements of p and t and returns 1
+ * with that product = M 2^E (M in [1, 2), E an integer), or 0 where the
+ * product form does not apply: a target other than +-0 and 1 (NaN
+ * included), a factor p + eps outside [+0, 2] (negative, NaN, large), or a
+ * partial product below 2^-958 (a zero factor, or a chance of leaving the
+ * normal range).  Every variant computes the same bits, in this order:
+ *   f_u = 1 where t_u = 0, (double)p_u + eps where t_u = 1;
+ *   P_r = the product of f_u over u = r (mod 32), u increasing (r < 32);
+ *   with n(x) = (m, e) the exact split x = m 2^e, m in [1, 2):
+ *   x_l = (m(P_l) m(P_l+8)) (m(P_l+16) m(P_l+24)) for l < 8,
+ *   y_l = m(x_l) m(x_l+4) for l < 4, M = m((y_0 y_2) (y_1 y_3)),
+ *   and E the sum of every exponent split off.
+ * A multiplication by f_u = 1 is exact; each other one rounds once.  A P_r
+ * has at most 64 factors, each at most 2, so with P_r >= 2^-958 none of its
+ * partial products is subnormal: the product is within (#ones + 31) 2^-53
+ * relative, its log within that absolutely.  The per-row logs it replaces
+ * carry half an ulp each, plus the rounding of every addition.
+ * ---------------------------------------------------------------------- */
+#define FL_BINPROD_MAX 2048
+
+/* x = m 2^e for a normal x > 0: returns m in [1, 2) and adds e to *e */
+static inline double fl_split2(double x, int64_t *e)
+{
+    const uint64_t b = fl_as_u64(x);
+    *e += (int64_t)(b >> 52) - 1023;
+    return fl_as_double((b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
+}
+
+/* the checks and the fixed combination order above, from P[32] */
+static inline int fl_binprod_finish(const double *P, uint64_t mx, double *M, double *E)
+{
+    int ok = mx <= 0x4000000000000000ULL;                  /* bits of 2.0 */
+    for (int r = 0; r < 32; r++)
+        ok &= P[r] >= 4.1045368012983762e-289;        /* 2^-958; NaN fails */
+    if (!ok)
+        return 0;
+    int64_t e = 0;
+    double x[8], y[4];
+    for (int l = 0; l < 8; l++)
+        x[l] = fl_split2((fl_split2(P[l], &e) * fl_split2(P[l + 8], &e))
+                         * (fl_split2(P[l + 16], &e) * fl_split2(P[l + 24], &e)), &e);
+    for (int l = 0; l < 4; l++)
+        y[l] = x[l] * x[l + 4];
+    *M = fl_split2((y[0] * y[2]) * (y[1] * y[3]), &e);
+    *E = (double)e;
+    return 1;
+}
+
+/* The same product from its factors alone: f[k] at the offsets u[k]
+   (increasing) of the group, every other factor 1 (a target of 0).  The
+   caller has checked that each of these targets is exactly 1. */
+static inline int fl_binprod_sparse(const int32_t *u, const double *f, ptrdiff_t n,
+                                    double *M, double *E)
+{
+    double P[32];
+    uint64_t mx = 0;
+    for (int r = 0; r < 32; r++)
+        P[r] = 1.0;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        const uint64_t b = fl_as_u64(f[k]);
+        mx = b > mx ? b : mx;
+        P[u[k] & 31] *= f[k];
+    }
+    return fl_binprod_finish(P, mx, M, E);
+}
+
+#define FL_BINPROD_SIG(NAME, TP, TT)                                          \
+    NAME(const TP *restrict p, const TT *restrict t, ptrdiff_t L, double eps, \
+         double *M, double *E)
+
+/* 32 running products in an array; the first 32 elements are checked alone,
+   so that a soft target leaves after one chunk */
+#define FL_BINPROD_BODY(TP, TT)                                               \
+    double P[32];                                                             \
+    uint64_t mx = 0;                                                          \
+    for (int r = 0; r < 32; r++)                                              \
+        P[r] = 1.0;                                                           \
+    for (ptrdiff_t u0 = 0; u0 < L; u0 += 32) {                                \
+        const ptrdiff_t n = L - u0 < 32 ? L - u0 : 32;                        \
+        for (ptrdiff_t r = 0; r < n; r++) {                                   \
+            const double tv = (double)t[u0 + r];                              \
+            const double f = tv == 0.0 ? 1.0                                  \
+                           : tv == 1.0 ? (double)p[u0 + r] + eps : (double)NAN; \
+            const uint64_t b = fl_as_u64(f);                                  \
+            mx = b > mx ? b : mx;                                             \
+            P[r] *= f;                                                        \
+        }                                                                     \
+        if (u0 == 0 && mx > 0x4000000000000000ULL)                            \
+            return 0;                                                         \
+    }                                                                         \
+    return fl_binprod_finish(P, mx, M, E);
+
+#if FL_DISPATCH
+/* AVX-512: four vectors of running products (P[8q + l] is lane l of aq).
+   vfixupimmpd classifies t: +-0 gives 1.0, +1 keeps p + eps, anything else
+   gives NaN (token responses 0xA = +1.0, 0 = the first operand, 3 = NaN). */
+#define FL_BIN_TABLE 0x33330A33
+#define FL_LD8_double(K, PTR) _mm512_maskz_loadu_pd(K, PTR)
+#define FL_LD8_float(K, PTR) _mm512_cvtps_pd(_mm256_maskz_loadu_ps(K, PTR))
+#define FL_BIN_STEP(TP, TT, K, OFF, A, MX) {                                  \
+        const __m512d f = _mm512_fixupimm_pd(                                 \
+            _mm512_add_pd(FL_LD8_##TP(K, p + (OFF)), veps),                   \
+            FL_LD8_##TT(K, t + (OFF)), tab, 0);                               \
+        A = _mm512_mul_pd(A, f);                                              \
+        MX = _mm512_max_epu64(MX, _mm512_castpd_si512(f));                    \
+    }
+#define FL_BIN_CHUNK(TP, TT, K0, K1, K2, K3)                                  \
+        FL_BIN_STEP(TP, TT, K0, k, a0, m0)                                    \
+        FL_BIN_STEP(TP, TT, K1, k + 8, a1, m1)                                \
+        FL_BIN_STEP(TP, TT, K2, k + 16, a2, m2)                               \
+        FL_BIN_STEP(TP, TT, K3, k + 24, a3, m3)
+#define FL_BINPROD_AVX512_BODY(TP, TT)                                        \
+    const __m512d veps = _mm512_set1_pd(eps), one = _mm512_set1_pd(1.0);      \
+    const __m512i tab = _mm512_set1_epi64(FL_BIN_TABLE);                      \
+    const __m512i two = _mm512_set1_epi64(0x4000000000000000LL);              \
+    __m512d a0 = one, a1 = one, a2 = one, a3 = one;                           \
+    __m512i m0 = _mm512_setzero_si512(), m1 = m0, m2 = m0, m3 = m0;           \
+    ptrdiff_t k = 0;                                                          \
+    for (; k + 32 <= L; k += 32) {                                            \
+        FL_BIN_CHUNK(TP, TT, 0xff, 0xff, 0xff, 0xff)                          \
+        if (k == 0 && _mm512_cmp_epu64_mask(_mm512_max_epu64(_mm512_max_epu64(m0, m1), \
+                          _mm512_max_epu64(m2, m3)), two, _MM_CMPINT_NLE))    \
+            return 0;                                                         \
+    }                                                                         \
+    if (k < L) {                                                              \
+        const ptrdiff_t n = L - k;                                            \
+        FL_BIN_CHUNK(TP, TT, fl_lanes8(n), fl_lanes8(n - 8), fl_lanes8(n - 16), \
+                     fl_lanes8(n - 24))                                       \
+    }                                                                         \
+    const __m512i mv = _mm512_max_epu64(_mm512_max_epu64(m0, m1), _mm512_max_epu64(m2, m3)); \
+    double P[32];                                                             \
+    _mm512_storeu_pd(P, a0);                                                  \
+    _mm512_storeu_pd(P + 8, a1);                                              \
+    _mm512_storeu_pd(P + 16, a2);                                             \
+    _mm512_storeu_pd(P + 24, a3);                                             \
+    return fl_binprod_finish(P, (uint64_t)_mm512_reduce_max_epu64(mv), M, E);
+
+/* the mask of the first n of 8 lanes (none for n <= 0) */
+static inline __mmask8 fl_lanes8(ptrdiff_t n)
+{ return n >= 8 ? (__mmask8)0xff : n <= 0 ? (__mmask8)0 : (__mmask8)((1u << n) - 1u); }
+
+#define FL_BINPROD_SIMD(SUF, TP, TT)                                          \
+__attribute__((target("avx2,fma"))) static int                                \
+FL_BINPROD_SIG(fl_binprod_##SUF##_avx2, TP, TT) { FL_BINPROD_BODY(TP, TT) }   \
+__attribute__((target(FL_AVX512))) static int                                 \
+FL_BINPROD_SIG(fl_binprod_##SUF##_avx512, TP, TT) { FL_BINPROD_AVX512_BODY(TP, TT) }
+#else
+#define FL_BINPROD_SIMD(SUF, TP, TT)
+#endif
+
+#define FL_BINPROD(SUF, TP, TT)                                               \
+static int FL_BINPROD_SIG(fl_binprod_##SUF##_base, TP, TT)                    \
+{ FL_BINPROD_BODY(TP, TT) }                                                   \
+FL_BINPROD_SIMD(SUF, TP, TT)                                                  \
+typedef int FL_BINPROD_SIG(fl_binprod_##SUF##_fn, TP, TT);                    \
+static fl_binprod_##SUF##_fn *fl_binprod_##SUF##_impl = fl_binprod_##SUF##_base; \
+static inline int FL_BINPROD_SIG(fl_binprod_##SUF, TP, TT)                    \
+{ return fl_binprod_##SUF##_impl(p, t, L, eps, M, E); }
+
+
+/* The number of t[u] == 1 among L contiguous targets: the n1 of a binary
+   group whose loss is too small for fl_binprod's cruder bound n1 <= L. */
+#define FL_COUNT_ONES_SIG(NAME, TT) NAME(const TT *restrict t, ptrdiff_t L)
+#define FL_COUNT_ONES_BODY(TT)                                                \
+    ptrdiff_t n = 0;                                                          \
+    for (ptrdiff_t u = 0; u < L; u++)                                         \
+        n += t[u] == (TT)1;                                                   \
+    return n;
+#if FL_DISPATCH
+#define FL_COUNT_ONES_AVX512_double                                           \
+    const __m512d one = _mm512_set1_pd(1.0);                                  \
+    ptrdiff_t n = 0, u = 0;                                                   \
+    for (; u + 8 <= L; u += 8)                                                \
+        n += __builtin_popcount(_mm512_cmp_pd_mask(_mm512_loadu_pd(t + u), one, _CMP_EQ_OQ)); \
+    const __mmask8 k = fl_lanes8(L - u);                                      \
+    return n + __builtin_popcount(_mm512_mask_cmp_pd_mask(k, _mm512_maskz_loadu_pd(k, t + u), \
+                                                          one, _CMP_EQ_OQ));
+#define FL_COUNT_ONES_AVX512_float                                            \
+    const __m512 one = _mm512_set1_ps(1.0f);                                  \
+    ptrdiff_t n = 0, u = 0;                                                   \
+    for (; u + 16 <= L; u += 16)                                              \
+        n += __builtin_popcount(_mm512_cmp_ps_mask(_mm512_loadu_ps(t + u), one, _CMP_EQ_OQ)); \
+    for (; u < L; u++)                                                        \
+        n += t[u] == 1.0f;                                                    \
+    return n;
+#define FL_COUNT_ONES_SIMD(SUF, TT)                                           \
+__attribute__((target(FL_AVX512))) static ptrdiff_t                           \
+FL_COUNT_ONES_SIG(fl_count_ones_##SUF##_avx512, TT) { FL_COUNT_ONES_AVX512_##TT }
+#else
+#define FL_COUNT_ONES_SIMD(SUF, TT)
+#endif
+#define FL_COUNT_ONES(SUF, TT)                                                \
+static ptrdiff_t FL_COUNT_ONES_SIG(fl_count_ones_##SUF##_base, TT)            \
+{ FL_COUNT_ONES_BODY(TT) }                                                    \
+FL_COUNT_ONES_SIMD(SUF, TT)                                                   \
+typedef ptrdiff_t FL_COUNT_ONES_SIG(fl_count_ones_##SUF##_fn, TT);            \
+static fl_count_ones_##SUF##_fn *fl_count_ones_##SUF##_impl = fl_count_ones_##SUF##_base; \
+static inline ptrdiff_t FL_COUNT_ONES_SIG(fl_count_ones_##SUF, TT)            \
+{ return fl_count_ones_##SUF##_impl(t, L); }
+FL_COUNT_ONES(d, double)
+FL_COUNT_ONES(f, float)
+
+FL_BINPROD(dd, double, double)
+FL_BINPROD(df, double, float)
+FL_BINPROD(fd, float, double)
+FL_BINPROD(ff, float, float)
 
 /* ------------------------------------------------------------------------
  * One-hot rows: for each of `rows` rows of C <= 64 contiguous targets (row
@@ -987,6 +1204,12 @@ static void fl_vmath_init(int max_level)
         fl_onehot_gather_df_impl = fl_onehot_gather_df_avx512;
         fl_onehot_gather_fd_impl = fl_onehot_gather_fd_avx512;
         fl_onehot_gather_ff_impl = fl_onehot_gather_ff_avx512;
+        fl_binprod_dd_impl = fl_binprod_dd_avx512;
+        fl_binprod_df_impl = fl_binprod_df_avx512;
+        fl_binprod_fd_impl = fl_binprod_fd_avx512;
+        fl_binprod_ff_impl = fl_binprod_ff_avx512;
+        fl_count_ones_d_impl = fl_count_ones_d_avx512;
+        fl_count_ones_f_impl = fl_count_ones_f_avx512;
         fl_onehot_cols_d_impl = fl_onehot_cols_d_avx512;
         fl_onehot_cols_f_impl = fl_onehot_cols_f_avx512;
         fl_shift_rows_d_impl = fl_shift_rows_d_avx512;
@@ -1000,6 +1223,10 @@ static void fl_vmath_init(int max_level)
             fl_onehot_gather_df_impl = fl_onehot_gather_df_avx2;
             fl_onehot_gather_fd_impl = fl_onehot_gather_fd_avx2;
             fl_onehot_gather_ff_impl = fl_onehot_gather_ff_avx2;
+            fl_binprod_dd_impl = fl_binprod_dd_avx2;
+            fl_binprod_df_impl = fl_binprod_df_avx2;
+            fl_binprod_fd_impl = fl_binprod_fd_avx2;
+            fl_binprod_ff_impl = fl_binprod_ff_avx2;
             fl_onehot_cols_d_impl = fl_onehot_cols_d_avx2;
             fl_onehot_cols_f_impl = fl_onehot_cols_f_avx2;
         }
