@@ -1755,7 +1755,7 @@ cdef double _smoothing(object value) except? -1:
     return v
 
 
-cdef cnp.ndarray _grad_out(cnp.ndarray P, object out, tuple inputs):
+cdef cnp.ndarray _grad_out(cnp.ndarray P, object out):
     cdef cnp.ndarray O
     cdef int tn = cnp.PyArray_TYPE(P)
     if out is None:
@@ -1880,7 +1880,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
         _ignore(&J, ignore_index)
         J.s = _smoothing(label_smoothing)
     if want_grad:
-        O = _grad_out(P, out, (pred, target))
+        O = _grad_out(P, out)
         if out is not None and _needs_staging(O, (P, T, W)):
             staged_out = O
             O = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P),

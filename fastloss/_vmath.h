@@ -718,17 +718,19 @@ static inline void FL_SCALE_ROWS_SIG(fl_scale_rows_f, float)
 { fl_scale_rows_f_impl(e, rows, C, f, g, grs, lab, kv); }
 
 /* ------------------------------------------------------------------------
- * One-hot gather, the forward cross-entropy's fast path: for each of `rows`
- * rows of C <= 64 contiguous targets t (row stride trs) and predictions p
- * (strides prs, pcs), with j the column of the row's only nonzero target,
+ * One-hot gather, the forward cross-entropy's path for one-hot groups that
+ * the binary product below does not take (a target other than 1, unpacked
+ * rows, confident rows): for each of `rows` rows of C <= 64 contiguous
+ * targets t (row stride trs) and predictions p (strides prs, pcs), with j
+ * the column of the row's only nonzero target,
  *     q[i] = (double)(TP)t[i, j], pe[i] = (double)p[i, j] + eps,
  *     col[i] = j if t[i, j] == 1 exactly, else -1;
  * a row with no nonzero or several (NaN counts) gets q = 0, pe = 1 (a zero
- * term) and col = -1.  Returns the number of such rows, so the caller can redo a group
- * that has any (fl_onehot_cols then tells which).  One pass over t, one
- * element of p per row; the same values in every variant.  flat allows
- * the AVX-512 variant's two-pass form for packed groups (see below): set it
- * for inputs that fit the caches.
+ * term) and col = -1.  Returns the number of such rows, so the caller can
+ * redo a group that has any (fl_onehot_cols then tells which).  One pass
+ * over t, one element of p per row; the same values in every variant.
+ * flat allows the AVX-512 variant's two-pass form for packed groups (see
+ * below): set it for inputs that fit the caches.
  * ---------------------------------------------------------------------- */
 static inline int fl_one_bit(uint64_t m)     /* exactly one bit set */
 { return m != 0 && (m & (m - 1)) == 0; }
