@@ -28,8 +28,9 @@ A call goes through three layers, all in this module:
    order fixed by the shape alone (lanes by row or element index), never by
    the memory layout, the vector width or the thread count, so any layout
    gives the bits of a contiguous copy.  The common cases have short paths:
-   the gathered cross-entropy reads one element per row, one-hot targets
-   take one logarithm per row.
+   the gathered cross-entropy reads one element per row; dense targets that
+   are all 0 or 1 take one product and one logarithm per group of rows
+   (other one-hot targets one logarithm per row).
 
 Labels are checked inside the block loop, before the row that uses them is
 touched, so no label can make a kernel read or write outside an array.
@@ -588,20 +589,37 @@ cdef inline double _bin_loss(double M, double E) noexcept nogil:
 
 cdef inline bint _bin_accurate(double v, Py_ssize_t n1) noexcept nogil:
     """Whether the product form's loss v of a group with n1 ones (or at
-    most n1) is within 2**-45 relative.  At most m = n1 + min(n1, 32) - 1 of
-    the product's multiplications round (those by 1.0 are exact), each by
-    at most ulp(1) relative, so its log is off by at most m ulp(1); log(M)
-    and the addition of E ln 2 add at most 2 ulp(1) and half an ulp of v.
-    A group of confident rows has a loss near 0, where that absolute error
-    is large relative to v: it takes the per-row logs instead."""
+    most n1) is within 2**-45 relative.  Each multiplication that rounds
+    errs by at most u = 2**-53 relative (half an ulp of 1), and those by
+    1.0 are exact: fewer than m = n1 + min(n1, 32) - 1 round (a bound that
+    overcounts the tree's), so the log of the product is off by at most
+    m u; log(M) in [0, ln 2) and the addition of E ln 2 add at most 2 u and
+    half an ulp of v.  (m + 2) u <= 2**-45 |v| is the test below.  A group
+    of confident rows has a loss near 0, where that absolute error is large
+    relative to v: it takes the per-row logs instead."""
     cdef Py_ssize_t m = n1 + (n1 if n1 < 32 else 32) - 1
     return fabs(v) >= <double>(m + 2) * BIN_TOL
+
+
+cdef inline Py_ssize_t _count_ones(const tfloat* t, Py_ssize_t L, const pfloat* like) noexcept nogil:
+    """The number of targets among L contiguous ones that are 1 in the
+    computation dtype (pfloat, of `like`): n1 for _bin_accurate."""
+    cdef Py_ssize_t u, n = 0
+    if pfloat is float and tfloat is double:
+        for u in range(L):
+            n += <float>t[u] == 1
+        return n
+    elif tfloat is double:
+        return fl_count_ones_d(t, L)
+    else:
+        return fl_count_ones_f(t, L)
 
 
 cdef inline int _binary_packed(const Job* J, const pfloat* p, const tfloat* t,
                                Py_ssize_t n, double* loss) noexcept nogil:
     """fl_binprod over n packed rows: 1 with their loss, or -1 where some
-    target is not 0 or 1 or some p + eps is outside [+0, 2]."""
+    target is not 0 or 1, some p + eps is outside [+0, 2], or a running
+    product falls below 2**-958."""
     cdef Py_ssize_t L = n * J.c
     cdef double M, E
     cdef int ok
@@ -642,6 +660,7 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double eps = J.eps, scale = J.g_scale, s, sp = 0.0, gl = 0.0, bM, bE
     cdef bint binary, allone
     cdef int bstate
+    cdef Py_ssize_t n1
     cdef int flat = not _big(J, sizeof(pfloat))
     cdef pfloat* g = <pfloat*>J.g
     cdef pfloat* grow = NULL
@@ -668,10 +687,7 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 if not _bin_accurate(gl, g1 - g0):
                     binary = False
                 else:
-                    if tfloat is double:
-                        nt = fl_count_ones_d(t + (r0 + g0) * trs, (g1 - g0) * C)
-                    else:
-                        nt = fl_count_ones_f(t + (r0 + g0) * trs, (g1 - g0) * C)
+                    nt = _count_ones(t + (r0 + g0) * trs, (g1 - g0) * C, p)
                     binary = _bin_accurate(gl, nt)
                     if not binary:
                         bstate = -1
@@ -699,17 +715,25 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     nt = fl_onehot_gather_ff(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
                                              trs, g1 - g0, C, eps, q, pe, col, flat)
             if nt == 0:
+                # one nonzero a row: col >= 0 where it is 1 (n1 of them), -2
+                # where it is 0 in the computation dtype, -1 otherwise
+                n1 = 0
+                allone = bstate != -1
+                if allone:
+                    for i in range(g1 - g0):
+                        if col[i] == -1:
+                            allone = False
+                            break
+                        if col[i] >= 0:
+                            idx[n1] = <int32_t>(i * C + col[i])
+                            lg[n1] = pe[i]              # (lg: scratch here)
+                            n1 += 1
                 if bstate == 0:
                     bstate = -1
-                    for i in range(g1 - g0):
-                        if col[i] < 0:
-                            break
-                        idx[i] = <int32_t>(i * C + col[i])
-                    else:
-                        if fl_binprod_sparse(idx, pe, g1 - g0, &bM, &bE):
-                            gl = _bin_loss(bM, bE)
-                            bstate = 1
-                if bstate == 1 and _bin_accurate(gl, g1 - g0):     # one 1 a row
+                    if allone and fl_binprod_sparse(idx, lg, n1, &bM, &bE):
+                        gl = _bin_loss(bM, bE)
+                        bstate = 1
+                if bstate == 1 and _bin_accurate(gl, n1):
                     sp += gl
                     g0 = g1
                     continue
@@ -742,23 +766,32 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             nt = 0
             for i in range(g0, g1):
                 nt += _nonzero_cols(t + (r0 + i) * trs, tcs, C, (i - g0) * C, idx + nt)
-        # gather the terms, walking the rows in step
+        # gather the terms, walking the rows in step; a target that is 0 in
+        # the computation dtype (a float64 1e-50 for float32) is a zero
+        # term, with p + eps taken as 1
         i = g0
         end = C
-        allone = True
         for u in range(nt):
             while idx[u] >= end:
                 i += 1
                 end += C
             j = idx[u] - (end - C)
-            allone &= t[(r0 + i) * trs + j * tcs] == 1
             q[u] = <double><pfloat>t[(r0 + i) * trs + j * tcs]
             pe[u] = <double>p[(r0 + i) * prs + j * pcs] + eps
-        if bstate == 0:
-            if allone and fl_binprod_sparse(idx, pe, nt, &bM, &bE):
-                gl = _bin_loss(bM, bE)
-                bstate = 1
-        binary = bstate == 1 and _bin_accurate(gl, nt)
+            if q[u] == 0.0:
+                pe[u] = 1.0
+        binary = False
+        if bstate != -1:
+            allone = True
+            n1 = 0
+            for u in range(nt):
+                n1 += q[u] == 1.0
+                allone &= (q[u] == 1.0) | (q[u] == 0.0)
+            if bstate == 0:
+                if allone and fl_binprod_sparse(idx, pe, nt, &bM, &bE):
+                    gl = _bin_loss(bM, bE)
+                    bstate = 1
+            binary = bstate == 1 and _bin_accurate(gl, n1)
         if binary:
             sp += gl
             if g == NULL:
@@ -778,7 +811,7 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             while u < nt and idx[u] < end:
                 if not binary:
                     s -= q[u] * lg[u]
-                if g != NULL:
+                if g != NULL and q[u] != 0.0:
                     grow[(idx[u] - (end - C)) * gcs] = <pfloat>((-q[u] / pe[u]) * scale)
                 u += 1
             if not binary:

@@ -13,10 +13,10 @@
  *
  * On x86-64 with GCC or clang each array function is compiled for baseline
  * x86-64, for AVX2+FMA and (exp, log, the one-hot scan, the binary
- * targets' product, the float64 softmax row shift) for AVX-512 F/DQ/VL,
- * and fl_vmath_init() picks one from the CPU's features at import (capped
- * by FASTLOSS_SIMD), so one wheel runs on any x86-64 and uses the widest
- * vectors the CPU has.  (target_clones("arch=haswell") would not pick the
+ * targets' product and count of ones, the float64 softmax row shift) for
+ * AVX-512 F/DQ/VL, and fl_vmath_init() picks one from the CPU's features
+ * at import (capped by FASTLOSS_SIMD), so one wheel runs on any x86-64 and
+ * uses the widest vectors the CPU has.  (target_clones("arch=haswell") would not pick the
  * AVX2 loop on AMD CPUs.)  The variants may differ in the last bit (FMA,
  * the AVX-512 exp's table), except the binary product (fl_binprod), whose
  * order is fixed; a given machine always runs the same one.
@@ -718,15 +718,16 @@ static inline void FL_SCALE_ROWS_SIG(fl_scale_rows_f, float)
 { fl_scale_rows_f_impl(e, rows, C, f, g, grs, lab, kv); }
 
 /* ------------------------------------------------------------------------
- * One-hot gather, the forward cross-entropy's path for one-hot groups that
- * the binary product below does not take (a target other than 1, unpacked
- * rows, confident rows): for each of `rows` rows of C <= 64 contiguous
+ * One-hot gather, the forward cross-entropy's path for one-hot groups
+ * that the binary product's packed pass below does not take (a target
+ * other than 1, unpacked rows, confident rows): for each of `rows` rows of C <= 64 contiguous
  * targets t (row stride trs) and predictions p (strides prs, pcs), with j
  * the column of the row's only nonzero target,
  *     q[i] = (double)(TP)t[i, j], pe[i] = (double)p[i, j] + eps,
- *     col[i] = j if t[i, j] == 1 exactly, else -1;
- * a row with no nonzero or several (NaN counts) gets q = 0, pe = 1 (a zero
- * term) and col = -1.  Returns the number of such rows, so the caller can
+ *     col[i] = j where q[i] == 1, -2 where q[i] == 0, else -1
+ * (t is read in the computation dtype TP: a float64 target that is 0 in
+ * float32 is a zero term, with pe = 1); a row with no nonzero or several
+ * (NaN counts) gets q = 0, pe = 1 (a zero term) and col = -1.  Returns the number of such rows, so the caller can
  * redo a group that has any (fl_onehot_cols then tells which).  One pass
  * over t, one element of p per row; the same values in every variant.
  * flat allows the AVX-512 variant's two-pass form for packed groups (see
@@ -763,13 +764,13 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
 /* row i's term from its nonzero mask m: j its column, PV and TV (which may
    use j) the prediction and target there; a row without exactly one
    nonzero gets the zero term and counts as bad */
-#define FL_ONEHOT_TERM(PV, TV, TRAW)                                          \
+#define FL_ONEHOT_TERM(PV, TV)                                                \
         const int one = fl_one_bit(m);                                        \
         const ptrdiff_t j = one ? fl_ctz64(m) : 0;                            \
         const double pv = (PV), tv = (TV);                                    \
         q[i] = one ? tv : 0.0;                                                \
-        pe[i] = one ? pv + eps : 1.0;                                         \
-        col[i] = one && (TRAW) == 1 ? (int32_t)j : -1;                        \
+        pe[i] = one && tv != 0.0 ? pv + eps : 1.0;                            \
+        col[i] = !one ? -1 : tv == 1.0 ? (int32_t)j : tv == 0.0 ? -2 : -1;    \
         bad += !one;
 #define FL_ONEHOT_GATHER_BODY(TP, TT, NZMASK, PICK)                           \
     ptrdiff_t bad = 0;                                                        \
@@ -777,7 +778,7 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
     for (ptrdiff_t i = 0; i < rows; i++) {                                    \
         const TT *tr = t + i * trs;                                           \
         NZMASK(TT)                                                            \
-        FL_ONEHOT_TERM(PICK(TP), (double)(TP)tr[j], tr[j])                    \
+        FL_ONEHOT_TERM(PICK(TP), (double)(TP)tr[j])                           \
     }                                                                         \
     return bad;
 #define FL_ONEHOT_GATHER_SIG(NAME, TP, TT)                                    \
@@ -895,7 +896,7 @@ static inline int fl_ctz64(uint64_t m)       /* m != 0 */
         uint64_t w;                                                           \
         memcpy(&w, mb + (b >> 3), 8);                                         \
         const uint64_t m = (w >> (b & 7)) & cm;                               \
-        FL_ONEHOT_TERM((double)p[b + j], (double)(TP)t[b + j], t[b + j])      \
+        FL_ONEHOT_TERM((double)p[b + j], (double)(TP)t[b + j])                \
     }                                                                         \
     return bad;
 #define FL_ONEHOT_PACKED (flat && trs == C && prs == C && pcs == 1 && C <= 56 \
@@ -939,7 +940,9 @@ FL_ONEHOT_GATHER(ff, float, float)
  * product form does not apply: a target other than +-0 and 1 (NaN
  * included), a factor p + eps outside [+0, 2] (negative, NaN, large), or a
  * partial product below 2^-958 (a zero factor, or a chance of leaving the
- * normal range).  Every variant computes the same bits, in this order:
+ * normal range).  The targets are read in the computation dtype TP (a
+ * float64 target that rounds to 1 in float32 is a one there).  Every
+ * variant computes the same bits, in this order:
  *   f_u = 1 where t_u = 0, (double)p_u + eps where t_u = 1;
  *   P_r = the product of f_u over u = r (mod 32), u increasing (r < 32);
  *   with n(x) = (m, e) the exact split x = m 2^e, m in [1, 2):
@@ -1000,21 +1003,26 @@ static inline int fl_binprod_sparse(const int32_t *u, const double *f, ptrdiff_t
     return fl_binprod_finish(P, mx, M, E);
 }
 
+/* A variant returns 0 where the product form does not apply, 2 with M and
+   E set, or 1 with the running products P[32] and mx (the largest factor's
+   bits) for fl_binprod_finish to check and combine in the caller's frame.
+   No variant keeps an array in its own frame: ASan's fake stack
+   (detect_stack_use_after_return) mishandled one in an AVX-512 frame,
+   which GCC realigns (a SEGV on storing to it). */
 #define FL_BINPROD_SIG(NAME, TP, TT)                                          \
     NAME(const TP *restrict p, const TT *restrict t, ptrdiff_t L, double eps, \
-         double *M, double *E)
+         double *restrict P, uint64_t *restrict mxp, double *M, double *E)
 
 /* 32 running products in an array; the first 32 elements are checked alone,
    so that a soft target leaves after one chunk */
 #define FL_BINPROD_BODY(TP, TT)                                               \
-    double P[32];                                                             \
     uint64_t mx = 0;                                                          \
     for (int r = 0; r < 32; r++)                                              \
         P[r] = 1.0;                                                           \
     for (ptrdiff_t u0 = 0; u0 < L; u0 += 32) {                                \
         const ptrdiff_t n = L - u0 < 32 ? L - u0 : 32;                        \
         for (ptrdiff_t r = 0; r < n; r++) {                                   \
-            const double tv = (double)t[u0 + r];                              \
+            const double tv = (double)(TP)t[u0 + r];                          \
             const double f = tv == 0.0 ? 1.0                                  \
                            : tv == 1.0 ? (double)p[u0 + r] + eps : (double)NAN; \
             const uint64_t b = fl_as_u64(f);                                  \
@@ -1024,7 +1032,9 @@ static inline int fl_binprod_sparse(const int32_t *u, const double *f, ptrdiff_t
         if (u0 == 0 && mx > 0x4000000000000000ULL)                            \
             return 0;                                                         \
     }                                                                         \
-    return fl_binprod_finish(P, mx, M, E);
+    *mxp = mx;                                                                \
+    (void)M; (void)E;                                                         \
+    return 1;
 
 #if FL_DISPATCH
 /* AVX-512: four vectors of running products (P[8q + l] is lane l of aq).
@@ -1033,10 +1043,15 @@ static inline int fl_binprod_sparse(const int32_t *u, const double *f, ptrdiff_t
 #define FL_BIN_TABLE 0x33330A33
 #define FL_LD8_double(K, PTR) _mm512_maskz_loadu_pd(K, PTR)
 #define FL_LD8_float(K, PTR) _mm512_cvtps_pd(_mm256_maskz_loadu_ps(K, PTR))
+/* targets in the computation dtype TP: float64 ones rounded to float32 */
+#define FL_LDT8_double_double FL_LD8_double
+#define FL_LDT8_double_float FL_LD8_float
+#define FL_LDT8_float_float FL_LD8_float
+#define FL_LDT8_float_double(K, PTR) _mm512_cvtps_pd(_mm512_cvtpd_ps(FL_LD8_double(K, PTR)))
 #define FL_BIN_STEP(TP, TT, K, OFF, A, MX) {                                  \
         const __m512d f = _mm512_fixupimm_pd(                                 \
             _mm512_add_pd(FL_LD8_##TP(K, p + (OFF)), veps),                   \
-            FL_LD8_##TT(K, t + (OFF)), tab, 0);                               \
+            FL_LDT8_##TP##_##TT(K, t + (OFF)), tab, 0);                       \
         A = _mm512_mul_pd(A, f);                                              \
         MX = _mm512_max_epu64(MX, _mm512_castpd_si512(f));                    \
     }
@@ -1063,13 +1078,28 @@ static inline int fl_binprod_sparse(const int32_t *u, const double *f, ptrdiff_t
         FL_BIN_CHUNK(TP, TT, fl_lanes8(n), fl_lanes8(n - 8), fl_lanes8(n - 16), \
                      fl_lanes8(n - 24))                                       \
     }                                                                         \
+    /* fl_binprod_finish in registers: the same checks, splits and order */ \
     const __m512i mv = _mm512_max_epu64(_mm512_max_epu64(m0, m1), _mm512_max_epu64(m2, m3)); \
-    double P[32];                                                             \
-    _mm512_storeu_pd(P, a0);                                                  \
-    _mm512_storeu_pd(P + 8, a1);                                              \
-    _mm512_storeu_pd(P + 16, a2);                                             \
-    _mm512_storeu_pd(P + 24, a3);                                             \
-    return fl_binprod_finish(P, (uint64_t)_mm512_reduce_max_epu64(mv), M, E);
+    const __m512d tiny = _mm512_set1_pd(4.1045368012983762e-289);   /* 2^-958 */ \
+    if (_mm512_cmp_epu64_mask(mv, two, _MM_CMPINT_NLE)                        \
+        | _mm512_cmp_pd_mask(a0, tiny, _CMP_NGE_UQ) | _mm512_cmp_pd_mask(a1, tiny, _CMP_NGE_UQ) \
+        | _mm512_cmp_pd_mask(a2, tiny, _CMP_NGE_UQ) | _mm512_cmp_pd_mask(a3, tiny, _CMP_NGE_UQ)) \
+        return 0;                                                             \
+    __m512d ex = _mm512_add_pd(_mm512_add_pd(_mm512_getexp_pd(a0), _mm512_getexp_pd(a1)), \
+                               _mm512_add_pd(_mm512_getexp_pd(a2), _mm512_getexp_pd(a3))); \
+    __m512d x = _mm512_mul_pd(_mm512_mul_pd(FL_MANT12(a0), FL_MANT12(a1)),    \
+                              _mm512_mul_pd(FL_MANT12(a2), FL_MANT12(a3)));   \
+    ex = _mm512_add_pd(ex, _mm512_getexp_pd(x));                              \
+    x = FL_MANT12(x);                                                         \
+    const __m256d y = _mm256_mul_pd(_mm512_castpd512_pd256(x), _mm512_extractf64x4_pd(x, 1)); \
+    const __m128d z = _mm_mul_pd(_mm256_castpd256_pd128(y), _mm256_extractf128_pd(y, 1)); \
+    int64_t e = (int64_t)_mm512_reduce_add_pd(ex);                            \
+    *M = fl_split2(_mm_cvtsd_f64(_mm_mul_sd(z, _mm_unpackhi_pd(z, z))), &e);  \
+    *E = (double)e;                                                           \
+    (void)P; (void)mxp;                                                       \
+    return 2;
+
+#define FL_MANT12(X) _mm512_getmant_pd(X, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
 
 /* the mask of the first n of 8 lanes (none for n <= 0) */
 static inline __mmask8 fl_lanes8(ptrdiff_t n)
@@ -1090,12 +1120,20 @@ static int FL_BINPROD_SIG(fl_binprod_##SUF##_base, TP, TT)                    \
 FL_BINPROD_SIMD(SUF, TP, TT)                                                  \
 typedef int FL_BINPROD_SIG(fl_binprod_##SUF##_fn, TP, TT);                    \
 static fl_binprod_##SUF##_fn *fl_binprod_##SUF##_impl = fl_binprod_##SUF##_base; \
-static inline int FL_BINPROD_SIG(fl_binprod_##SUF, TP, TT)                    \
-{ return fl_binprod_##SUF##_impl(p, t, L, eps, M, E); }
+static inline int fl_binprod_##SUF(const TP *p, const TT *t, ptrdiff_t L, double eps, \
+                                   double *M, double *E)                      \
+{                                                                             \
+    double P[32];                                                             \
+    uint64_t mx = 0;                                                          \
+    const int r = fl_binprod_##SUF##_impl(p, t, L, eps, P, &mx, M, E);        \
+    return r == 2 || (r == 1 && fl_binprod_finish(P, mx, M, E));              \
+}
 
 
 /* The number of t[u] == 1 among L contiguous targets: the n1 of a binary
-   group whose loss is too small for fl_binprod's cruder bound n1 <= L. */
+   group whose loss is too small for fl_binprod's cruder bound n1 <= L (the
+   caller counts float64 targets of float32 probabilities itself, in
+   float32). */
 #define FL_COUNT_ONES_SIG(NAME, TT) NAME(const TT *restrict t, ptrdiff_t L)
 #define FL_COUNT_ONES_BODY(TT)                                                \
     ptrdiff_t n = 0;                                                          \

@@ -243,22 +243,61 @@ def test_a_soft_row_sends_its_group_to_the_logs():
 
 
 @pytest.mark.parametrize("near", [1 + 2**-52, 1 - 2**-53, 1 + 2**-30])
-def test_a_target_near_1_is_not_1_in_any_layout(near, tmp_path):
-    # float32 probabilities read float64 targets as the float64 values: a
-    # target that rounds to 1 in float32 is still not a one, whichever path
-    # (packed product, per-row gather, gathered terms) the layout takes
+def test_a_target_is_read_in_the_computation_dtype(near, tmp_path):
+    # SPEC 1: a dense target is converted to the computation dtype.  For
+    # float64 probabilities a target within an ulp of 1 is not a one; for
+    # float32 ones it rounds to 1.0 and is, on every path the layout takes
+    # (packed pass, per-row gather, gathered terms) and with the gradient
     rng = np.random.default_rng(13)
     for dtype in (np.float64, np.float32):
         p = probs(rng, 100, 10, dtype)
         t = one_hot(rng, 100, 10)
         t[37, np.argmax(t[37])] = near
         want = fl.cross_entropy(p, t, reduction="sum")
-        assert _core._binary_product(p.astype(np.float64), t) is None
+        if dtype == np.float32:
+            assert want == fl.cross_entropy(p, t.astype(np.float32), reduction="sum")
+            assert want == np.float32(_core._binary_product(p.astype(np.float64),
+                                                            t.astype(np.float32))[2])
+        else:
+            assert _core._binary_product(p, t) is None
         for name, pv in layouts(p, tmp_path).items():
             assert fl.cross_entropy(pv, t, reduction="sum") == want, (dtype, name)
             assert fl.cross_entropy_and_grad(pv, t, reduction="sum")[0] == want, (dtype, name)
         for name, tv in layouts(t, tmp_path).items():
             assert fl.cross_entropy(p, tv, reduction="sum") == want, (dtype, name)
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_a_float64_target_that_is_0_in_float32_is_a_zero_term(soft, tmp_path):
+    # 1e-50 is 0 in float32: with float32 probabilities its term is exactly
+    # 0, even where p + eps == 0 (SPEC 3, 4), as fastloss.reference has it
+    rng = np.random.default_rng(14)
+    n, c = 50, 6
+    p = probs(rng, n, c, np.float32)
+    t = one_hot(rng, n, c)
+    if soft:
+        t[3, :] = 0.0
+        t[3, :2] = 0.5
+    tiny = (rng.uniform(size=(n, c)) < 0.3) & (t == 0)
+    t[tiny] = 1e-50
+    p[tiny] = 0.0
+    t[7] = 0.0
+    t[7, 2] = 1e-50                                  # a row whose only target is 0
+    p[7, 2] = 0.0
+    import fastloss.reference as ref
+    for reduction in ("sum", "mean", "none"):
+        want = ref.cross_entropy(p, t, reduction=reduction, eps=0.0)
+        want_l, want_g = ref.cross_entropy_and_grad(p, t, reduction=reduction, eps=0.0)
+        assert np.all(np.isfinite(want)) and np.all(np.isfinite(want_g))
+        for name, pv in dict(layouts(p, tmp_path), contiguous=p).items():
+            got = fl.cross_entropy(pv, t, reduction=reduction, eps=0.0)
+            np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=name)
+            got_l, got_g = fl.cross_entropy_and_grad(pv, t, reduction=reduction, eps=0.0)
+            np.testing.assert_allclose(got_l, want_l, rtol=1e-6, err_msg=name)
+            np.testing.assert_allclose(got_g, want_g, rtol=1e-6, err_msg=name)
+            assert not np.signbit(got_g[tiny]).any(), name      # +0, as the reference
+            same = fl.cross_entropy(pv, t.astype(np.float32), reduction=reduction, eps=0.0)
+            assert np.asarray(got).tobytes() == np.asarray(same).tobytes(), name
 
 
 # ---------------------------------------------------------------------------
@@ -300,23 +339,25 @@ def per_row_sum(p, t, eps):
 
 
 @pytest.mark.parametrize("ratio", [0.5, 0.99, 1.01, 2.0, 8.0])
-@pytest.mark.parametrize("ones_a_row", [1, 3])
-def test_either_side_of_the_accuracy_threshold(ratio, ones_a_row, tmp_path):
-    # a group of 100 rows with n1 ones whose loss is `ratio` times the
-    # smallest the product form is taken for, (n1 + 31 + 2) / 256: below it
-    # the sum is the per-row path's, from it on the product's, whichever
-    # path (packed pass, row gather, gathered terms) the layout takes
-    n, c = 100, 10
+@pytest.mark.parametrize("ones_a_row,shape", [(1, (100, 10)), (3, (100, 10)), (2, (7, 3))])
+def test_either_side_of_the_accuracy_threshold(ratio, ones_a_row, shape, tmp_path):
+    # a group of rows with n1 ones whose loss is `ratio` times the smallest
+    # the product form is taken for, (m + 2) / 256 with m = n1 + min(n1, 32)
+    # - 1: below it the sum is the per-row path's, from it on the
+    # product's, whichever path (packed pass and count of the ones, row
+    # gather, gathered terms) the layout takes; 7 x 3 ends the count in a
+    # vector tail
+    n, c = shape
     n1 = n * ones_a_row
     rng = np.random.default_rng(21 + ones_a_row)
     t = multi_hot(rng, n, c) if ones_a_row > 1 else one_hot(rng, n, c)
-    while int(t.sum()) != n1:                        # exactly three a row
+    while int(t.sum()) != n1:                        # exactly that many a row
         t = np.zeros((n, c))
         for i in range(n):
             t[i, rng.choice(c, ones_a_row, replace=False)] = 1.0
     p = rng.uniform(0.0, 1.0, (n, c)) * 1e-3
     p[t == 1] = np.exp(-rng.uniform(0.5, 1.5, n1))
-    target = ratio * (n1 + 31 + 2) / 256
+    target = ratio * (n1 + min(n1, 32) + 1) / 256
     p[t == 1] = np.exp(np.log(p[t == 1]) * (target / float(exact_loss(p, t, 0.0))))
     exact = float(exact_loss(p, t, 0.0))
     want = _core._binary_product(p, t, 0.0)[2] if ratio > 1 else per_row_sum(p, t, 0.0)
