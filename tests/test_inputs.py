@@ -434,15 +434,20 @@ def test_ignore_index_accepts_numpy_integers(fn):
         assert_same_result(fn(pred, target, ignore_index=cast(target[0])), want)
 
 
+def assert_value_error_names_the_option(fn, kind, option, value, text):
+    """fn with ``option=value`` raises a ValueError naming the option and the value."""
+    with pytest.raises(ValueError) as info:
+        fn(make_pred(fn), make_target(fn, kind), **{option: value})
+    msg = str(info.value)
+    assert option in msg and text in msg, msg
+
+
 @pytest.mark.parametrize("fn,kind", [c for c in CASES if not is_mse(c[0])],
                          ids=[i for c, i in zip(CASES, CASE_IDS) if not is_mse(c[0])])
 @pytest.mark.parametrize("value,text", [(-0.1, "-0.1"), (1.5, "1.5"), (1.0000001, "1.0000001"),
                                         (float("nan"), "nan"), (float("inf"), "inf")])
 def test_label_smoothing_outside_0_1_is_a_value_error(fn, kind, value, text):
-    with pytest.raises(ValueError) as info:
-        fn(make_pred(fn), make_target(fn, kind), label_smoothing=value)
-    msg = str(info.value)
-    assert "label_smoothing" in msg and text in msg, msg
+    assert_value_error_names_the_option(fn, kind, "label_smoothing", value, text)
 
 
 @pytest.mark.parametrize("fn", CLASS_FUNCS, ids=name_of)
@@ -457,10 +462,7 @@ def test_label_smoothing_not_a_number_is_a_type_error(fn, value):
 @pytest.mark.parametrize("value,text", [(-1e-7, "-1e-07"), (-1.0, "-1.0"),
                                         (float("nan"), "nan"), (float("-inf"), "-inf")])
 def test_negative_eps_is_a_value_error(fn, kind, value, text):
-    with pytest.raises(ValueError) as info:
-        fn(make_pred(fn), make_target(fn, kind), eps=value)
-    msg = str(info.value)
-    assert "eps" in msg and text in msg, msg
+    assert_value_error_names_the_option(fn, kind, "eps", value, text)
 
 
 @pytest.mark.parametrize("fn", [fl.cross_entropy, fl.cross_entropy_and_grad], ids=name_of)

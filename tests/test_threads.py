@@ -269,35 +269,33 @@ def shared_inputs():
     return inputs, w
 
 
+CALLS = [  # (label, function, target, with weight, ignore_index and label_smoothing)
+    ("ce", fl.cross_entropy, "labels", False),
+    ("ce opt", fl.cross_entropy, "labels", True),
+    ("ce dense", fl.cross_entropy, "dense", False),
+    ("sce", fl.softmax_cross_entropy, "labels", True),
+    ("sce dense", fl.softmax_cross_entropy, "dense", False),
+    ("mse", fl.mean_squared_error, "dense", False),
+    ("ce grad", fl.cross_entropy_and_grad, "labels", True),
+    ("sce grad", fl.softmax_cross_entropy_and_grad, "labels", False),
+    ("sce grad dense", fl.softmax_cross_entropy_and_grad, "dense", False),
+    ("mse grad", fl.mean_squared_error_and_grad, "dense", False),
+]
+
+
 def every_call(inputs, w):
     """(name, thunk) for every public function on the shared inputs."""
     calls = []
     for n, (probs, dense, labels) in inputs.items():
+        targets = {"labels": labels, "dense": dense}
         for red in ("mean", "sum", "none"):
             for nt in (None, 1, 2, 3):
                 kw = {"reduction": red, "n_threads": nt}
                 opt = dict(kw, weight=w, ignore_index=3, label_smoothing=0.1)
-                calls += [
-                    (f"ce {n} {kw}", lambda p=probs, t=labels, k=kw: fl.cross_entropy(p, t, **k)),
-                    (f"ce opt {n} {kw}",
-                     lambda p=probs, t=labels, k=opt: fl.cross_entropy(p, t, **k)),
-                    (f"ce dense {n} {kw}",
-                     lambda p=probs, t=dense, k=kw: fl.cross_entropy(p, t, **k)),
-                    (f"sce {n} {kw}",
-                     lambda p=probs, t=labels, k=opt: fl.softmax_cross_entropy(p, t, **k)),
-                    (f"sce dense {n} {kw}",
-                     lambda p=probs, t=dense, k=kw: fl.softmax_cross_entropy(p, t, **k)),
-                    (f"mse {n} {kw}",
-                     lambda p=probs, t=dense, k=kw: fl.mean_squared_error(p, t, **k)),
-                    (f"ce grad {n} {kw}",
-                     lambda p=probs, t=labels, k=opt: fl.cross_entropy_and_grad(p, t, **k)),
-                    (f"sce grad {n} {kw}",
-                     lambda p=probs, t=labels, k=kw: fl.softmax_cross_entropy_and_grad(p, t, **k)),
-                    (f"sce grad dense {n} {kw}",
-                     lambda p=probs, t=dense, k=kw: fl.softmax_cross_entropy_and_grad(p, t, **k)),
-                    (f"mse grad {n} {kw}",
-                     lambda p=probs, t=dense, k=kw: fl.mean_squared_error_and_grad(p, t, **k)),
-                ]
+                for label, fn, target_key, with_options in CALLS:
+                    calls.append((f"{label} {n} {kw}",
+                                  lambda f=fn, p=probs, t=targets[target_key],
+                                  k=opt if with_options else kw: f(p, t, **k)))
         calls += [
             (f"book softmax {n}", lambda p=probs: book.softmax(p)),
             (f"book cross_entropy_error {n}", lambda p=probs, t=labels: book.cross_entropy_error(p, t)),
