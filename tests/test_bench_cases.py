@@ -265,7 +265,7 @@ def test_cli_targets_reads_the_checkouts_file(tmp_path, capsys, monkeypatch):
     assert re.search(r"Targets of .*targets\.json \(.*\): \d+ met, \d+ missed, "
                      r"\d+ not measured", out)
     data = json.loads(path.read_text())
-    assert Path(data["targets_file"]) == TARGETS_FILE
+    assert Path(data["targets_file"]).resolve() == TARGETS_FILE
     assert len(data["targets"]) == len(targets.load(TARGETS_FILE))
     statuses = {t["status"] for t in data["targets"]}
     assert statuses <= {"met", "MISSED", "not measured", "n/a (torch not installed)"}
