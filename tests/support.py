@@ -1,11 +1,13 @@
-"""What the tests check fastloss against: SPEC.md's formulas written out in
-plain NumPy, the tolerances, the memory layouts of SPEC section 1 and the
-hypothesis strategies that draw loss problems.
+"""What the tests share: the lists of public functions and of the cases
+built from them, the formulas of docs/contract.md written out in plain
+NumPy, the tolerances, the memory layouts an input may come in,
+the hypothesis strategies that draw loss problems and the inputs several
+test files draw the same way.
 
 The oracles here are deliberately independent of ``fastloss.reference``:
-they follow the SPEC text line by line (one-hot rows, smoothed rows, weights,
-divisors), in float64, so a shared misreading of the SPEC by the kernels and
-the reference still shows up as a failure.
+they follow the definitions of docs/contract.md line by line (one-hot rows,
+smoothed rows, weights, divisors), in float64, so a misreading shared by the
+kernels and the reference still shows up as a failure.
 """
 import gc
 import tracemalloc
@@ -14,6 +16,9 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import fastloss as fl
+from fastloss import book
+
 FLOAT_DTYPES = [np.float32, np.float64]
 INT_DTYPES = [np.int8, np.int16, np.int32, np.int64,
               np.uint8, np.uint16, np.uint32, np.uint64]
@@ -21,11 +26,95 @@ REDUCTIONS = ["mean", "sum", "none"]
 
 
 # ---------------------------------------------------------------------------
+# the public functions and the cases built from them
+# ---------------------------------------------------------------------------
+
+LOSSES = [fl.cross_entropy, fl.softmax_cross_entropy, fl.mean_squared_error]
+GRADS = [fl.cross_entropy_and_grad, fl.softmax_cross_entropy_and_grad,
+         fl.mean_squared_error_and_grad]
+ALL_FUNCS = LOSSES + GRADS
+LOSS_OF = dict(zip(GRADS, LOSSES))          # grad function -> its loss function
+MSE_FUNCS = [fl.mean_squared_error, fl.mean_squared_error_and_grad]
+CLASS_FUNCS = [f for f in ALL_FUNCS if f not in MSE_FUNCS]
+
+
+def name_of(f):
+    """The test id of a function (or of any other parameter)."""
+    return getattr(f, "__name__", str(f))
+
+
+def is_mse(fn):
+    return fn in MSE_FUNCS
+
+
+def is_probs(fn):
+    """Whether ``fn`` takes probabilities (the others take logits or values)."""
+    return fn in (fl.cross_entropy, fl.cross_entropy_and_grad)
+
+
+def loss_of(result):
+    """The loss of a loss function's or a gradient function's result."""
+    return result[0] if isinstance(result, tuple) else result
+
+
+# (function, target kind): class indices ("index") for the cross-entropies,
+# dense targets ("dense") for every function
+CASES = [(f, "index") for f in ALL_FUNCS if not is_mse(f)] + [(f, "dense") for f in ALL_FUNCS]
+CASE_IDS = [f"{name_of(f)}-{kind}" for f, kind in CASES]
+
+
+def make_problem(fn, kind="index", n=6, c=4, dtype=np.float64, seed=3,
+                 label_dtype=np.int64):
+    """(pred, target) for ``fn``: probabilities in [0.05, 1) or logits of
+    spread 2; class indices, dense rows in [0, 1), or values of spread 1 for
+    the squared error."""
+    rng = np.random.default_rng(seed)
+    if is_probs(fn):
+        pred = rng.uniform(0.05, 1.0, (n, c))
+    else:
+        pred = rng.normal(0.0, 2.0, (n, c))
+    if is_mse(fn):
+        target = rng.normal(0.0, 1.0, (n, c))
+    elif kind == "dense":
+        target = rng.uniform(0.0, 1.0, (n, c))
+    else:
+        target = rng.integers(0, c, n).astype(label_dtype)
+    return pred.astype(dtype), target
+
+
+# shapes beyond any fixed buffer or block: many rows, wide rows, one wide sample
+LARGE_SHAPES = [(10_007, 13), (3, 70_001), (70_001,)]
+
+
+def large_inputs(shape, dtype, seed, low, label_dtype):
+    """(probs, logits, labels, dense, weight) of ``shape``, drawn in that order:
+    probabilities in [low, 1), logits of spread 4, labels (one for a 1-D
+    shape), dense rows in [0, 1) and class weights in [0.5, 2)."""
+    rng = np.random.default_rng(seed)
+    c = shape[-1]
+    n = shape[0] if len(shape) == 2 else 1
+    probs = rng.uniform(low, 1.0, shape).astype(dtype)
+    logits = rng.normal(0.0, 4.0, shape).astype(dtype)
+    labels = rng.integers(0, c, n).astype(label_dtype)
+    dense = rng.uniform(0.0, 1.0, shape)
+    weight = rng.uniform(0.5, 2.0, c)
+    return probs, logits, labels, dense, weight
+
+
+def softmax_with_loss_step(x, t, dout=1):
+    """One training step of a fresh book layer: (loss, its y, backward(dout))."""
+    layer = book.SoftmaxWithLoss()
+    loss = layer.forward(x, t)
+    return loss, layer.y, layer.backward(dout)
+
+
+# ---------------------------------------------------------------------------
 # dtypes and tolerances
 # ---------------------------------------------------------------------------
 
 def compute_dtype(pred):
-    """SPEC 1: float32 (either byte order) stays float32, all else float64."""
+    """The computation dtype: float32 (either byte order) stays float32, every
+    other input is computed in float64."""
     dt = np.asarray(pred).dtype
     return np.dtype(np.float32) if (dt.kind == "f" and dt.itemsize == 4) else np.dtype(np.float64)
 
@@ -37,7 +126,8 @@ def as_oracle(a, cdt):
 
 
 def assert_close(got, want, dtype, scale=1.0):
-    """rtol 1e-12 for float64 and 1e-5 for float32 (SPEC 5 and the issues).
+    """rtol 1e-12 for float64 and 1e-5 for float32: the accuracy promised for
+    each computation dtype (docs/contract.md).
 
     The absolute floor covers values that come out of a cancellation
     (``LSE - x`` for a dominant logit, ``p - q`` for a good prediction):
@@ -55,17 +145,38 @@ def assert_close(got, want, dtype, scale=1.0):
                                rtol=rtol, atol=atol, equal_nan=True)
 
 
-def assert_same(got, want):
+def _bits(a):
+    """The bits of an array as unsigned integers, one per element (a view
+    where ``a`` is contiguous)."""
+    a = np.ascontiguousarray(a).reshape(-1)
+    size = a.dtype.itemsize
+    return a.view(f"u{size}") if size in (1, 2, 4, 8) else a.view(np.uint8)
+
+
+def assert_same(got, want, what="result"):
     """Bitwise-equal results (NaNs in the same places), same type and dtype."""
-    assert type(got) is type(want)
+    assert type(got) is type(want), f"{what}: {type(got).__name__} != {type(want).__name__}"
     got_a, want_a = np.asarray(got), np.asarray(want)
-    assert got_a.dtype == want_a.dtype and got_a.shape == want_a.shape
-    assert got_a.tobytes() == want_a.tobytes()
+    assert got_a.dtype == want_a.dtype and got_a.shape == want_a.shape, (
+        f"{what}: {got_a.dtype}{got_a.shape} != {want_a.dtype}{want_a.shape}")
+    differ = np.flatnonzero(_bits(got_a) != _bits(want_a))
+    assert differ.size == 0, (f"{what}: {differ.size} of {got_a.size} entries differ, the "
+                              f"first at flat index {differ[:3]}")
+
+
+def assert_same_result(got, want, what="result"):
+    """assert_same for a loss, or for each part of a (loss, gradient) pair."""
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want), what
+        for part, g, w in zip(("loss", "gradient"), got, want):
+            assert_same(g, w, f"{what}, {part}")
+    else:
+        assert_same(got, want, what)
 
 
 def check_result_type(result, cdt, shape_none, reduction):
-    """SPEC 2: mean/sum give a NumPy scalar of exactly the computation dtype,
-    none a native ndarray of shape pred.shape[:-1]."""
+    """The result types: "mean" and "sum" give a NumPy scalar of exactly the
+    computation dtype, "none" a native ndarray of shape pred.shape[:-1]."""
     if reduction == "none":
         assert type(result) is np.ndarray
         assert result.dtype == cdt and result.dtype.isnative
@@ -75,7 +186,7 @@ def check_result_type(result, cdt, shape_none, reduction):
 
 
 # ---------------------------------------------------------------------------
-# the SPEC's formulas
+# the formulas of docs/contract.md
 # ---------------------------------------------------------------------------
 
 def _is_index_target(target):
@@ -83,7 +194,7 @@ def _is_index_target(target):
 
 
 def target_rows(target, n, c, cdt, label_smoothing=0.0, ignore_index=None):
-    """q' of SPEC 3 as an (n, c) float64 array, the mask of kept rows and the
+    """The smoothed target rows q' = (1 - s) q + s / C as an (n, c) float64 array, the mask of kept rows and the
     class of each kept row (-1 for dense targets)."""
     if _is_index_target(target):
         labels = [int(v) for v in np.asarray(target).reshape(n)]
@@ -135,8 +246,8 @@ def _gradient_divisor(divisor, reduction):
 
 def cross_entropy_oracle(probs, target, reduction="mean", eps=1e-7, weight=None,
                          ignore_index=None, label_smoothing=0.0, grad=False):
-    """SPEC 3: l_i = -sum_c w_c q'_ic log(p_ic + eps), zero terms exactly 0;
-    SPEC 4: d/dp = -w_c q'_ic / (p_ic + eps) / D."""
+    """Loss l_i = -sum_c w_c q'_ic log(p_ic + eps), a term with a zero
+    coefficient exactly 0; gradient d/dp = -w_c q'_ic / (p_ic + eps) / D."""
     p, coef, kept, divisor, cdt, one = _prepare(probs, target, weight, label_smoothing,
                                                 ignore_index)
     with np.errstate(all="ignore"):
@@ -157,8 +268,8 @@ def softmax_rows(x):
 
 def softmax_cross_entropy_oracle(logits, target, reduction="mean", weight=None,
                                  ignore_index=None, label_smoothing=0.0, grad=False):
-    """SPEC 3: l_i = sum_c w_c q'_ic (LSE_i - x_ic), zero terms exactly 0;
-    SPEC 4: d/dx = (p_ic sum_k w_k q'_ik - w_c q'_ic) / D."""
+    """Loss l_i = sum_c w_c q'_ic (LSE_i - x_ic), a term with a zero
+    coefficient exactly 0; gradient d/dx = (p_ic sum_k w_k q'_ik - w_c q'_ic) / D."""
     x, coef, kept, divisor, cdt, one = _prepare(logits, target, weight, label_smoothing,
                                                 ignore_index)
     with np.errstate(all="ignore"):
@@ -175,7 +286,7 @@ def softmax_cross_entropy_oracle(logits, target, reduction="mean", weight=None,
 
 
 def mean_squared_error_oracle(pred, target, reduction="mean", grad=False):
-    """SPEC 3 and 4: (p - t)^2; mean over N*C, sum, or per-row mean; the
+    """Loss (p - t)^2; mean over N*C, sum, or per-row mean; the
     gradient 2 (p - t) / (N*C), 2 (p - t) or 2 (p - t) / C."""
     pred = np.asarray(pred)
     cdt = compute_dtype(pred)
@@ -195,11 +306,13 @@ def mean_squared_error_oracle(pred, target, reduction="mean", grad=False):
 
 
 # ---------------------------------------------------------------------------
-# SPEC 1's memory layouts: each variant holds the same values as `a`
+# the memory layouts an input may come in: each holds the same values as `a`
 # ---------------------------------------------------------------------------
 
 def layouts(a, tmp_path=None):
-    """Same values as ``a`` in every layout SPEC 1 lists (dict name -> array)."""
+    """Same values as ``a`` in every layout the functions accept (Fortran order,
+    strided, reversed, read-only, byte-swapped, unaligned, a column view, a
+    memmap): dict name -> array."""
     a = np.ascontiguousarray(a)
     out = {"fortran": np.asfortranarray(a)}
     big = np.zeros(tuple(2 * s for s in a.shape), a.dtype)

@@ -1,4 +1,4 @@
-"""Stated accuracy (issue 7, README "Accuracy").
+"""The accuracy the documentation states, checked for every kind of result.
 
 1. float32: every float32 result (loss of each reduction, per-sample losses,
    gradients) lies within a relative 1e-6 of the float64 value computed from
@@ -379,7 +379,7 @@ def test_softmax_rows_spanning_the_whole_unshifted_range(a):
 @pytest.mark.parametrize("value", [351.0, -1e4, np.inf, np.nan])
 def test_a_row_beyond_the_unshifted_range_leaves_the_others_bit_for_bit(value):
     # such a row takes the shifted path alone; its neighbours in the group
-    # keep theirs (SPEC 2: other rows are unaffected)
+    # keep theirs (a row's loss never depends on the other rows)
     rng = np.random.default_rng(9)
     x = rng.normal(0.0, 3.0, (300, 7))
     labels = rng.integers(0, 7, 300)

@@ -3,8 +3,10 @@
 ``python -m fastloss.bench`` and the pytest-benchmark suites in ``bench/``
 must enumerate the same cases (both read fastloss.bench.cases); every public
 loss and gradient must have a case; every implementation of a case must get
-the same arrays and compute the same numbers; and the CLI must produce a
-table and a JSON file that parse. No timing is asserted here.
+the same arrays and compute the same numbers; the CLI must produce a
+table and a JSON file that parse, and check the speed targets of
+bench/targets.json (or another file) only when asked. No timing is asserted
+here.
 """
 import json
 import re
@@ -16,10 +18,13 @@ import numpy as np
 import pytest
 
 import fastloss
-from fastloss.bench import cases
+from fastloss.bench import cases, targets
 from fastloss.bench.__main__ import main as bench_main
 
 REPO = Path(__file__).resolve().parents[1]
+TARGETS_FILE = REPO / "bench" / "targets.json"
+needs_bench_folder = pytest.mark.skipif(not TARGETS_FILE.exists(),
+                                        reason="needs the repository's bench/ folder")
 
 
 def _run(*args, ok=(0,)):
@@ -126,14 +131,26 @@ def test_fastloss_is_timed_on_one_thread_as_users_call_it():
         assert how
 
 
-def test_every_issue5_target_is_measured_by_the_default_run():
+@needs_bench_folder
+def test_every_target_of_the_targets_file_is_measured_by_the_default_run():
     default = {c.id: c for c in cases.default_cases()}
-    for target in cases.TARGETS:
+    loaded = targets.load(TARGETS_FILE)
+    assert len(loaded) == 17
+    for target in loaded:
         case = default[target.case_id]
         if target.kind == "speedup":
             assert target.baseline in case.op.builders
-    # the seed's NumPy code is what the 100 x 10 targets compare against
+    # the hand-written NumPy code is what the 100 x 10 targets compare against
     assert cases.CASES_BY_ID["cross_entropy_index-100x10-float64"].op.baseline == "numpy"
+
+
+def test_a_malformed_targets_file_is_refused(tmp_path):
+    bad = tmp_path / "targets.json"
+    for text in ('{"targets": []}', '{"targets": [{"title": "t", "case": "c"}]}',
+                 '{"targets": [{"title": "t", "case": "c", "kind": "fast", "bound": 1}]}'):
+        bad.write_text(text)
+        with pytest.raises(ValueError, match="targets.json"):
+            targets.load(bad)
 
 
 # ---------------------------------------------------------------------------
@@ -220,7 +237,7 @@ def test_cli_quick_run_prints_a_table_and_writes_json(tmp_path, capsys):
         assert float(row[3].replace(",", "")) > 0 and float(row[5].replace(",", "")) > 0
         assert re.fullmatch(r"[\d.]+x", row[6])
     assert "Per-call overhead (N=1" in out
-    assert re.search(r"Issue 5 targets .*: \d+ met, \d+ missed, \d+ not measured", out)
+    assert "Targets of" not in out          # only with --targets
     assert "IMPLEMENTATIONS DISAGREE" not in out
 
     data = json.loads(path.read_text())
@@ -235,9 +252,42 @@ def test_cli_quick_run_prints_a_table_and_writes_json(tmp_path, capsys):
         assert all(v["us"] > 0 and v["loops"] >= 1 for v in impls.values())
         assert r["speedup"] == pytest.approx(impls[r["baseline"]]["us"] / impls["fastloss"]["us"])
         assert r["disagree"] == []
-    assert len(data["targets"]) == len(cases.TARGETS)
+    assert data["targets"] is None and data["targets_file"] is None
+
+
+@needs_bench_folder
+def test_cli_targets_reads_the_checkouts_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    path = tmp_path / "bench.json"
+    assert bench_main(["--quick", "--cases", "*-1x10-float64", "--json", str(path),
+                       "--targets"]) == 0
+    out, _ = capsys.readouterr()
+    assert re.search(r"Targets of .*targets\.json \(.*\): \d+ met, \d+ missed, "
+                     r"\d+ not measured", out)
+    data = json.loads(path.read_text())
+    assert Path(data["targets_file"]).resolve() == TARGETS_FILE
+    assert len(data["targets"]) == len(targets.load(TARGETS_FILE))
     statuses = {t["status"] for t in data["targets"]}
     assert statuses <= {"met", "MISSED", "not measured", "n/a (torch not installed)"}
+    # the 1 x 10 whole-call targets are measured by this run
+    assert {t["status"] for t in data["targets"] if t["kind"] == "time"} <= {"met", "MISSED"}
+
+
+def test_cli_targets_reads_another_file(tmp_path, capsys):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"targets": [
+        {"title": "anything goes", "case": "mean_squared_error-1x10-float64", "kind": "time",
+         "bound": 1e9},
+        {"title": "never run", "case": "mean_squared_error-1000000x10-float64",
+         "kind": "floor", "bound": 1.3}]}))
+    assert bench_main(["--quick", "--cases", "mean_squared_error-1x10-float64",
+                       "--targets", str(path)]) == 0
+    out, _ = capsys.readouterr()
+    assert f"Targets of {path} " in out and ": 1 met, 0 missed, 1 not measured" in out
+    assert re.search(r"anything goes\s+[\d.]+ us\s+<= 1e\+09 us\s+met", out)
+    path.write_text("{}")
+    assert bench_main(["--quick", "--targets", str(path)]) == 2
+    assert "no targets" in capsys.readouterr().err
 
 
 def test_cli_plot_and_case_filter(tmp_path, capsys):

@@ -244,7 +244,7 @@ def test_a_soft_row_sends_its_group_to_the_logs():
 
 @pytest.mark.parametrize("near", [1 + 2**-52, 1 - 2**-53, 1 + 2**-30])
 def test_a_target_is_read_in_the_computation_dtype(near, tmp_path):
-    # SPEC 1: a dense target is converted to the computation dtype.  For
+    # A dense target is converted to the computation dtype.  For
     # float64 probabilities a target within an ulp of 1 is not a one; for
     # float32 ones it rounds to 1.0 and is, on every path the layout takes
     # (packed pass, per-row gather, gathered terms) and with the gradient
@@ -270,7 +270,8 @@ def test_a_target_is_read_in_the_computation_dtype(near, tmp_path):
 @pytest.mark.parametrize("soft", [False, True])
 def test_a_float64_target_that_is_0_in_float32_is_a_zero_term(soft, tmp_path):
     # 1e-50 is 0 in float32: with float32 probabilities its term is exactly
-    # 0, even where p + eps == 0 (SPEC 3, 4), as fastloss.reference has it
+    # 0, even where p + eps == 0 (a term whose coefficient is 0 is 0, in the
+    # loss and the gradient), as fastloss.reference has it
     rng = np.random.default_rng(14)
     n, c = 50, 6
     p = probs(rng, n, c, np.float32)

@@ -1,4 +1,4 @@
-"""SPEC section 5: fastloss.book gives the numbers of the book's own NumPy
+"""fastloss.book gives the numbers of the book's own NumPy
 code (written out below as published in *Deep Learning from Scratch*,
 common/functions.py and common/layers.py, with the 1-D ``y = t.reshape``
 typo fixed) within a relative 1e-12 in float64."""
@@ -59,7 +59,7 @@ class BookSoftmaxWithLoss:
             dx = self.y.copy()
             dx[np.arange(batch_size), self.t] -= 1
             dx = dx / batch_size
-        return dx  # the book ignores dout; fastloss multiplies by it (SPEC 5)
+        return dx  # the book ignores dout; fastloss.book multiplies by it
 
 
 def close(got, want):

@@ -1,4 +1,4 @@
-"""Fuzzing (issue 7): arbitrary arguments thrown at every public function.
+"""Fuzzing: arbitrary arguments thrown at every public function.
 
 Every call of a compiled function must either return what ``fastloss.reference``
 returns (same type, dtype and shape; values within a relative 1e-12 in
@@ -11,7 +11,7 @@ divisor of weights that cancel) the tolerance is relative to the sum of the
 magnitudes of the terms rather than to the result; where such a bound
 overflows, values are not compared. ``fastloss.book`` is checked against
 ``fastloss.reference.book`` (the book's code as published) wherever the
-book's code is defined and the SPEC promises its numbers (float64 and float32
+book's code is defined and fastloss.book promises its numbers (float64 and float32
 arrays of 1 or 2 dimensions, labels in range or one-hot rows; float32 against
 the book run on the float64 values of the same inputs); elsewhere it must
 raise a clean ``TypeError``, ``ValueError`` or ``IndexError`` or return.
@@ -20,7 +20,7 @@ The child tests, per function:
   test_corpus              fixed examples: every discrepancy found so far
                            ("bug-..."), and the classic pitfalls of loss
                            kernels that must keep passing
-  test_valid_arguments     calls the SPEC accepts (labels may be out of range)
+  test_valid_arguments     calls the functions accept (labels may be out of range)
   test_one_odd_argument    a valid call with one argument replaced by an odd
                            value (wrong type, dtype, shape or range; junk)
   test_arbitrary_arguments every argument independently valid or odd
@@ -476,7 +476,7 @@ def run_book(name, module, args, dout):
 
 def book_tolerance(name, a, dtype):
     """(rtol, atol) for comparing fastloss.book with the book's NumPy code:
-    the SPEC promises float64 within 1e-12; float32 results are the float64
+    float64 is promised within 1e-12; float32 results are the float64
     values rounded once (a probability rounded to float32 moves the book's
     loss and gradient by up to about 1e-7 in absolute terms)."""
     if dtype == np.float64:
@@ -886,7 +886,7 @@ if CHILD:
 
     @st.composite
     def valid_case(draw, name):
-        """A call that the SPEC accepts (labels may still be out of range)."""
+        """A call that the functions accept (labels may still be out of range)."""
         fam = family(name)
         grad = name.endswith("_and_grad")
         shape, one = draw(pred_shape())
@@ -946,7 +946,7 @@ if CHILD:
                                             max_ops=1)))
         return [pred, target], kw
 
-    # -- arguments outside the SPEC's domain --------------------------------
+    # -- arguments outside the functions' domain ----------------------------
 
     def junk_common():
         return st.sampled_from([
@@ -978,7 +978,7 @@ if CHILD:
 
     @st.composite
     def odd_value(draw, key, name, shape, case_kw):
-        """A value of ``key`` that is outside the SPEC's domain or on its edge."""
+        """A value of ``key`` that is outside the functions' domain or on its edge."""
         c = shape[-1]
         n_shape = shape[:-1]
         if key == "pred":
@@ -1126,7 +1126,7 @@ if CHILD:
 
     @st.composite
     def book_case(draw, name):
-        """Inputs where the book's code is defined and the SPEC promises its
+        """Inputs where the book's code is defined and fastloss.book promises its
         numbers: float64 (or float32) arrays of 1 or 2 dimensions, labels in
         range (the book wraps negative ones around, fastloss refuses them),
         one-hot targets of y's shape, targets of y's shape for squared error."""

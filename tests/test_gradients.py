@@ -1,4 +1,4 @@
-"""SPEC section 4: the *_and_grad functions against central finite
+"""The gradients: the *_and_grad functions against central finite
 differences, the closed forms and fastloss.reference; out=; all-ignored and
 zero-divisor batches."""
 import warnings
@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 import fastloss as fl
 import fastloss.reference as ref
-from support import (LAYOUTS, assert_close, assert_same, class_problems, compute_dtype,
-                     cross_entropy_oracle, in_layout, mean_squared_error_oracle, mse_problems,
+from support import (GRADS, LARGE_SHAPES, LAYOUTS, assert_close, assert_same, class_problems,
+                     compute_dtype, cross_entropy_oracle, in_layout, large_inputs,
+                     mean_squared_error_oracle, mse_problems, name_of,
                      softmax_cross_entropy_oracle)
 
 N, C = 3, 4
@@ -23,12 +24,7 @@ PAIRS = {  # grad function -> (loss function, oracle, reference grad function)
     fl.mean_squared_error_and_grad: (fl.mean_squared_error, mean_squared_error_oracle,
                                      ref.mean_squared_error_and_grad),
 }
-GRADS = list(PAIRS)
 CLASS_GRADS = GRADS[:2]
-
-
-def name_of(f):
-    return f.__name__
 
 
 def make(fn, kind="index", n=N, c=C, dtype=np.float64, seed=7):
@@ -411,18 +407,13 @@ def test_float64_out_for_float32_pred_is_a_type_error(fn):
     assert (out == 3.0).all()
 
 
-@pytest.mark.parametrize("shape", [(10_007, 13), (3, 70_001), (70_001,)], ids=str)
+@pytest.mark.parametrize("shape", LARGE_SHAPES, ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_large_and_wide_gradients_match_the_closed_form(shape, dtype):
-    rng = np.random.default_rng(10)
-    c = shape[-1]
-    n = shape[0] if len(shape) == 2 else 1
-    probs = rng.uniform(0.01, 1.0, shape).astype(dtype)
-    logits = rng.normal(0.0, 4.0, shape).astype(dtype)
-    labels = rng.integers(0, c, n).astype(np.uint32)
+    probs, logits, labels, dense, weight = large_inputs(shape, dtype, seed=10, low=0.01,
+                                                        label_dtype=np.uint32)
     labels = labels if len(shape) == 2 else labels[0]
-    dense = rng.uniform(0.0, 1.0, shape)
-    kw = {"weight": rng.uniform(0.5, 2.0, c), "label_smoothing": 0.05}
+    kw = {"weight": weight, "label_smoothing": 0.05}
     for reduction in ("mean", "sum", "none"):
         for fn, pred, target, options in [
                 (fl.cross_entropy_and_grad, probs, labels, kw),

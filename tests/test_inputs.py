@@ -1,34 +1,22 @@
-"""SPEC section 1: what the compiled functions accept, how they convert it,
-and every error row (type, message naming the bad value / shapes / row)."""
+"""Inputs: what the compiled functions accept (dtypes, shapes, layouts,
+options), how they convert it, and every error (its type, and a message
+naming the bad value, the shapes or the row)."""
 import re
 
 import numpy as np
 import pytest
 
 import fastloss as fl
-from support import INT_DTYPES, assert_same, in_layout, layouts
+from support import (ALL_FUNCS, CASE_IDS, CASES, CLASS_FUNCS, GRADS, INT_DTYPES, MSE_FUNCS,
+                     assert_same, assert_same_result, in_layout, is_mse, is_probs, layouts,
+                     loss_of, name_of)
 
 N, C = 5, 4
-
-CLASS_FUNCS = [fl.cross_entropy, fl.softmax_cross_entropy,
-               fl.cross_entropy_and_grad, fl.softmax_cross_entropy_and_grad]
-MSE_FUNCS = [fl.mean_squared_error, fl.mean_squared_error_and_grad]
-ALL_FUNCS = CLASS_FUNCS + MSE_FUNCS
-GRAD_FUNCS = [fl.cross_entropy_and_grad, fl.softmax_cross_entropy_and_grad,
-              fl.mean_squared_error_and_grad]
-
-
-def name_of(f):
-    return getattr(f, "__name__", str(f))
-
-
-def is_mse(fn):
-    return fn in MSE_FUNCS
 
 
 def make_pred(fn, n=N, c=C, dtype=np.float64, seed=0):
     rng = np.random.default_rng(seed)
-    if fn in (fl.cross_entropy, fl.cross_entropy_and_grad):
+    if is_probs(fn):
         p = rng.uniform(0.05, 1.0, (n, c))
         p /= p.sum(axis=1, keepdims=True)
     else:
@@ -44,28 +32,6 @@ def make_target(fn, kind, n=N, c=C, seed=1):
             t /= t.sum(axis=1, keepdims=True)
         return t
     return rng.integers(0, c, n).astype(np.int64)
-
-
-def case_ids(fn, kind):
-    return f"{name_of(fn)}-{kind}"
-
-
-CASES = ([(f, k) for f in CLASS_FUNCS for k in ("index", "dense")]
-         + [(f, "dense") for f in MSE_FUNCS])
-CASE_IDS = [case_ids(f, k) for f, k in CASES]
-
-
-def assert_same_result(got, want):
-    if isinstance(want, tuple):
-        assert isinstance(got, tuple) and len(got) == len(want)
-        for g, w in zip(got, want):
-            assert_same(g, w)
-    else:
-        assert_same(got, want)
-
-
-def loss_of(result):
-    return result[0] if isinstance(result, tuple) else result
 
 
 # ---------------------------------------------------------------------------
@@ -262,7 +228,7 @@ def test_inputs_are_never_modified(fn, kind, dtype):
         if kind == "index":
             options.append({"weight": weight, "ignore_index": int(target[0])})
     for kw in options:
-        if fn in GRAD_FUNCS:
+        if fn in GRADS:
             fn(pred, target, out=np.empty(pred.shape, np.dtype(dtype).newbyteorder("=")), **kw)
         fn(pred, target, **kw)
         for a, s in zip((pred, target, weight), saved):
@@ -347,6 +313,15 @@ def test_float_or_bool_label_of_one_sample_is_a_type_error(fn, target):
         fn(make_pred(fn)[0], target)
 
 
+def assert_value_error_names_both_shapes(fn, pred, target):
+    """fn(pred, target) raises a ValueError whose message names both shapes."""
+    with pytest.raises(ValueError) as info:
+        fn(pred, target)
+    msg = str(info.value)
+    assert re.search(re.escape(str(np.shape(target))), msg), msg
+    assert re.search(re.escape(str(np.shape(pred))), msg), msg
+
+
 @pytest.mark.parametrize("fn", CLASS_FUNCS, ids=name_of)
 @pytest.mark.parametrize("pred_shape,target", [
     ((N, C), np.zeros(N + 1, np.int64)),
@@ -360,11 +335,7 @@ def test_float_or_bool_label_of_one_sample_is_a_type_error(fn, target):
 def test_integer_target_of_another_shape_names_both_shapes(fn, pred_shape, target):
     pred = make_pred(fn)[: pred_shape[0]] if len(pred_shape) == 2 else make_pred(fn)[0]
     assert pred.shape == pred_shape
-    with pytest.raises(ValueError) as info:
-        fn(pred, target)
-    msg = str(info.value)
-    assert re.search(re.escape(str(np.shape(target))), msg), msg
-    assert re.search(re.escape(str(pred_shape)), msg), msg
+    assert_value_error_names_both_shapes(fn, pred, target)
 
 
 @pytest.mark.parametrize("fn", CLASS_FUNCS, ids=name_of)
@@ -379,12 +350,8 @@ def test_integer_target_of_another_shape_names_both_shapes(fn, pred_shape, targe
 ], ids=str)
 def test_dense_target_of_another_shape_names_both_shapes(fn, pred_shape, target_shape):
     pred = make_pred(fn) if len(pred_shape) == 2 else make_pred(fn)[0]
-    target = np.full(target_shape, 1.0 / C)
-    with pytest.raises(ValueError) as info:
-        fn(pred, target)
-    msg = str(info.value)
-    assert re.search(re.escape(str(target_shape)), msg), msg
-    assert re.search(re.escape(str(pred_shape)), msg), msg
+    assert pred.shape == pred_shape
+    assert_value_error_names_both_shapes(fn, pred, np.full(target_shape, 1.0 / C))
 
 
 @pytest.mark.parametrize("fn", MSE_FUNCS, ids=name_of)
@@ -400,11 +367,8 @@ def test_dense_target_of_another_shape_names_both_shapes(fn, pred_shape, target_
 ], ids=["N,C-1", "1,C", "C", "N_int", "N,C,1", "scalar", "1,C_for_sample", "scalar_for_sample"])
 def test_mse_target_must_have_exactly_preds_shape(fn, pred_shape, target):
     pred = make_pred(fn) if len(pred_shape) == 2 else make_pred(fn)[0]
-    with pytest.raises(ValueError) as info:
-        fn(pred, target)
-    msg = str(info.value)
-    assert re.search(re.escape(str(np.shape(target))), msg), msg
-    assert re.search(re.escape(str(pred_shape)), msg), msg
+    assert pred.shape == pred_shape
+    assert_value_error_names_both_shapes(fn, pred, target)
 
 
 @pytest.mark.parametrize("fn,kind", CASES, ids=CASE_IDS)
@@ -470,15 +434,20 @@ def test_ignore_index_accepts_numpy_integers(fn):
         assert_same_result(fn(pred, target, ignore_index=cast(target[0])), want)
 
 
+def assert_value_error_names_the_option(fn, kind, option, value, text):
+    """fn with ``option=value`` raises a ValueError naming the option and the value."""
+    with pytest.raises(ValueError) as info:
+        fn(make_pred(fn), make_target(fn, kind), **{option: value})
+    msg = str(info.value)
+    assert option in msg and text in msg, msg
+
+
 @pytest.mark.parametrize("fn,kind", [c for c in CASES if not is_mse(c[0])],
                          ids=[i for c, i in zip(CASES, CASE_IDS) if not is_mse(c[0])])
 @pytest.mark.parametrize("value,text", [(-0.1, "-0.1"), (1.5, "1.5"), (1.0000001, "1.0000001"),
                                         (float("nan"), "nan"), (float("inf"), "inf")])
 def test_label_smoothing_outside_0_1_is_a_value_error(fn, kind, value, text):
-    with pytest.raises(ValueError) as info:
-        fn(make_pred(fn), make_target(fn, kind), label_smoothing=value)
-    msg = str(info.value)
-    assert "label_smoothing" in msg and text in msg, msg
+    assert_value_error_names_the_option(fn, kind, "label_smoothing", value, text)
 
 
 @pytest.mark.parametrize("fn", CLASS_FUNCS, ids=name_of)
@@ -493,10 +462,7 @@ def test_label_smoothing_not_a_number_is_a_type_error(fn, value):
 @pytest.mark.parametrize("value,text", [(-1e-7, "-1e-07"), (-1.0, "-1.0"),
                                         (float("nan"), "nan"), (float("-inf"), "-inf")])
 def test_negative_eps_is_a_value_error(fn, kind, value, text):
-    with pytest.raises(ValueError) as info:
-        fn(make_pred(fn), make_target(fn, kind), eps=value)
-    msg = str(info.value)
-    assert "eps" in msg and text in msg, msg
+    assert_value_error_names_the_option(fn, kind, "eps", value, text)
 
 
 @pytest.mark.parametrize("fn", [fl.cross_entropy, fl.cross_entropy_and_grad], ids=name_of)

@@ -1,5 +1,5 @@
-"""SPEC section 2: reductions, result types, empty batches, zero divisors,
-float64 accumulation and NaN rows."""
+"""Reductions: how "mean", "sum" and "none" relate, the result types, empty
+batches, zero divisors, float64 accumulation and NaN rows."""
 import re
 import warnings
 
@@ -7,48 +7,10 @@ import numpy as np
 import pytest
 
 import fastloss as fl
-from support import assert_close, check_result_type
+from support import (CASE_IDS, CASES, CLASS_FUNCS, assert_close, check_result_type, is_mse,
+                     loss_of, make_problem, name_of)
 
-N, C = 6, 4
-LOSSES = [fl.cross_entropy, fl.softmax_cross_entropy, fl.mean_squared_error]
-GRADS = [fl.cross_entropy_and_grad, fl.softmax_cross_entropy_and_grad,
-         fl.mean_squared_error_and_grad]
-ALL = LOSSES + GRADS
-
-
-def name_of(f):
-    return f.__name__
-
-
-def is_mse(fn):
-    return fn in (fl.mean_squared_error, fl.mean_squared_error_and_grad)
-
-
-def is_probs(fn):
-    return fn in (fl.cross_entropy, fl.cross_entropy_and_grad)
-
-
-def loss_of(result):
-    return result[0] if isinstance(result, tuple) else result
-
-
-def make(fn, kind="index", n=N, c=C, dtype=np.float64, seed=3):
-    rng = np.random.default_rng(seed)
-    if is_probs(fn):
-        pred = rng.uniform(0.05, 1.0, (n, c))
-    else:
-        pred = rng.normal(0.0, 2.0, (n, c))
-    if is_mse(fn):
-        target = rng.normal(0.0, 1.0, (n, c))
-    elif kind == "dense":
-        target = rng.uniform(0.0, 1.0, (n, c))
-    else:
-        target = rng.integers(0, c, n)
-    return pred.astype(dtype), target
-
-
-CASES = [(f, "index") for f in ALL if not is_mse(f)] + [(f, "dense") for f in ALL]
-CASE_IDS = [f"{f.__name__}-{k}" for f, k in CASES]
+N, C = 6, 4                 # make_problem's default batch
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +27,7 @@ def warnings_are_errors():
 @pytest.mark.parametrize("fn,kind", CASES, ids=CASE_IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_mean_sum_none_relate_by_the_divisor(fn, kind, dtype):
-    pred, target = make(fn, kind, dtype=dtype)
+    pred, target = make_problem(fn, kind, dtype=dtype)
     options = [{}]
     if not is_mse(fn):
         options += [{"weight": [0.5, 2.0, 1.0, 3.0]}, {"label_smoothing": 0.3},
@@ -104,7 +66,7 @@ def test_mean_sum_none_relate_by_the_divisor(fn, kind, dtype):
     (np.uint16, np.float64), (np.bool_, np.float64),
 ], ids=lambda v: np.dtype(v).str)
 def test_result_types_are_exact(fn, kind, pred_dtype, result_type):
-    pred, target = make(fn, kind)
+    pred, target = make_problem(fn, kind)
     pred = (pred > 0.5).astype(pred_dtype) if np.dtype(pred_dtype).kind in "iub" else \
         pred.astype(pred_dtype)
     cdt = np.dtype(result_type)
@@ -120,7 +82,7 @@ def test_result_types_are_exact(fn, kind, pred_dtype, result_type):
 @pytest.mark.parametrize("fn,kind", CASES, ids=CASE_IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_none_of_one_sample_is_0d(fn, kind, dtype):
-    pred, target = make(fn, kind, dtype=dtype)
+    pred, target = make_problem(fn, kind, dtype=dtype)
     result = fn(pred[2], target[2], reduction="none")
     check_result_type(loss_of(result), np.dtype(dtype), (), "none")
     assert loss_of(result).tobytes() == loss_of(fn(pred, target, reduction="none"))[2].tobytes()
@@ -133,7 +95,7 @@ def test_none_of_one_sample_is_0d(fn, kind, dtype):
 @pytest.mark.parametrize("reduction", ["avg", "MEAN", "Sum", "", None, 1, "elementwise_mean"],
                          ids=repr)
 def test_unknown_reduction_lists_the_valid_ones(fn, kind, reduction):
-    pred, target = make(fn, kind)
+    pred, target = make_problem(fn, kind)
     with pytest.raises(ValueError) as info:
         fn(pred, target, reduction=reduction)
     msg = str(info.value)
@@ -176,10 +138,10 @@ def test_empty_batch(fn, kind, options, dtype):
             assert result[1].shape == (0, C) and result[1].dtype == cdt
 
 
-@pytest.mark.parametrize("fn", [f for f in ALL if not is_mse(f)], ids=name_of)
+@pytest.mark.parametrize("fn", CLASS_FUNCS, ids=name_of)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_row_ignored(fn, dtype):
-    pred, _ = make(fn, dtype=dtype)
+    pred, _ = make_problem(fn, dtype=dtype)
     target = np.full(N, -100)
     mean = loss_of(fn(pred, target, ignore_index=-100))
     total = loss_of(fn(pred, target, ignore_index=-100, reduction="sum"))
@@ -189,9 +151,9 @@ def test_every_row_ignored(fn, dtype):
     np.testing.assert_array_equal(rows, np.zeros(N, dtype))
 
 
-@pytest.mark.parametrize("fn", [f for f in ALL if not is_mse(f)], ids=name_of)
+@pytest.mark.parametrize("fn", CLASS_FUNCS, ids=name_of)
 def test_all_weights_zero_with_index_targets_gives_nan_mean(fn):
-    pred, target = make(fn)
+    pred, target = make_problem(fn)
     weight = np.zeros(C)
     assert np.isnan(loss_of(fn(pred, target, weight=weight)))
     assert loss_of(fn(pred, target, weight=weight, reduction="sum")) == 0.0
@@ -199,9 +161,9 @@ def test_all_weights_zero_with_index_targets_gives_nan_mean(fn):
                                   np.zeros(N))
 
 
-@pytest.mark.parametrize("fn", [f for f in ALL if not is_mse(f)], ids=name_of)
+@pytest.mark.parametrize("fn", CLASS_FUNCS, ids=name_of)
 def test_dense_targets_divide_by_rows_even_with_zero_weights(fn):
-    pred, target = make(fn, "dense")
+    pred, target = make_problem(fn, "dense")
     # PyTorch's rule: a dense target's mean divides by N, whatever the weights
     assert loss_of(fn(pred, target, weight=np.zeros(C))) == 0.0
     weight = np.array([0.5, 2.0, 1.0, 3.0])
@@ -251,7 +213,7 @@ def test_float32_cross_entropy_accumulates_in_float64():
     for fn, kind in CASES for where in ("pred", "target")
     if not (kind == "index" and where == "target")])  # integer labels cannot hold NaN
 def test_nan_makes_only_its_row_nan(fn, kind, where):
-    pred, target = make(fn, kind)
+    pred, target = make_problem(fn, kind)
     target = target.astype(np.float64) if kind == "dense" else target
     bad = pred.copy() if where == "pred" else pred
     bad_t = target.copy() if where == "target" else target
@@ -276,7 +238,7 @@ def test_nan_makes_only_its_row_nan(fn, kind, where):
                          ids=name_of)
 def test_nan_logit_off_target_makes_its_row_nan(fn):
     # every logit enters LSE
-    pred, target = make(fn)
+    pred, target = make_problem(fn)
     bad = pred.copy()
     bad[1, (int(target[1]) + 1) % C] = np.nan
     rows = loss_of(fn(bad, target, reduction="none"))
@@ -289,7 +251,7 @@ def test_nan_logit_off_target_makes_its_row_nan(fn):
 
 @pytest.mark.parametrize("fn,kind", CASES, ids=CASE_IDS)
 def test_results_are_fresh_arrays(fn, kind):
-    pred, target = make(fn, kind)
+    pred, target = make_problem(fn, kind)
     first = fn(pred, target, reduction="none")
     kept = [np.array(a, copy=True) for a in (first if isinstance(first, tuple) else (first,))]
     second = fn(pred[::-1] * 0.5, target[::-1], reduction="none")

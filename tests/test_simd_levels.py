@@ -1,4 +1,4 @@
-"""Every SIMD dispatch level computes the SPEC's numbers.
+"""Every SIMD dispatch level computes the same numbers as the reference.
 
 A CPU runs only its best exp/log/row loops, so on a fast machine the
 baseline and AVX2 loops would never be exercised.  FASTLOSS_SIMD caps the

@@ -16,6 +16,7 @@ stderr, the report to stdout.
     python -m fastloss.bench --full          # every case, more repeats
     python -m fastloss.bench --json out.json --plot speedup.png
     python -m fastloss.bench --cases 'softmax*-100x10-*'
+    python -m fastloss.bench --targets       # also check bench/targets.json
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ import numpy as np
 
 import fastloss
 from fastloss.bench import cases as bench_cases
+from fastloss.bench import targets as bench_targets
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,9 @@ def call_traced(call):
 # Running the cases
 
 
-def run_case(case, settings, use_torch):
-    """Check, measure and time one case; a JSON-ready dict."""
+def run_case(case, settings, use_torch, floor_case_ids=frozenset()):
+    """Check, measure and time one case; a JSON-ready dict. A case named in
+    ``floor_case_ids`` also times np.sum of each input (a target's floor)."""
     inputs = case.inputs()
     calls = case.calls(inputs, torch=use_torch)
 
@@ -167,7 +170,7 @@ def run_case(case, settings, use_torch):
         threaded = case.op.builders["fastloss"](inputs.pred, inputs.target, THREADS)
         extra["threads"] = _Timer(threaded)
         same = _bitwise_equal(calls["fastloss"](), threaded())
-    if case.id in bench_cases.FLOOR_CASE_IDS:
+    if case.id in floor_case_ids:
         extra["sum_pred"] = _Timer(bench_cases.Call(np.sum, (inputs.pred,)))
         extra["sum_target"] = _Timer(bench_cases.Call(np.sum, (inputs.target,)))
     _time_all(list(timers.values()) + list(extra.values()), settings)
@@ -404,8 +407,8 @@ def format_overhead(records, floor_us):
 
 
 def format_memory(records):
-    """The large cases (or, in a run without any, the largest): SPEC section 7 says a
-    forward loss allocates nothing of the input's size and a gradient only its output."""
+    """The large cases (or, in a run without any, the largest): a forward loss
+    allocates nothing of the input's size and a gradient only its output."""
     rows = []
     largest = max((r["n"] * r["c"] for r in records), default=0)
     for r in records:
@@ -427,58 +430,10 @@ def format_memory(records):
                      verdict])
     if not rows:
         return ""
-    head = ("Peak extra memory per call (tracemalloc; x = multiples of the input array; SPEC 7"
-            " allows a forward loss 0x, a gradient its own output, 1x)")
+    head = ("Peak extra memory per call (tracemalloc; x = multiples of the input array; a"
+            " forward loss may allocate 0x, a gradient its own output, 1x)")
     return head + "\n" + _table(["case", "shape", "dtype", "input", "NumPy peak",
                                  "fastloss peak", "fastloss"], rows, list("<<<>>><"))
-
-
-def evaluate_targets(records):
-    by_id = {r["id"]: r for r in records}
-    out = []
-    for target in bench_cases.TARGETS:
-        r = by_id.get(target.case_id)
-        entry = {"title": target.title, "case": target.case_id, "kind": target.kind,
-                 "bound": target.bound, "baseline": target.baseline, "value": None,
-                 "status": "not measured"}
-        if r is not None:
-            fast = r["impls"]["fastloss"]["us"]
-            if target.kind == "speedup":
-                base = r["impls"].get(target.baseline)
-                if base is None:
-                    entry["status"] = ("n/a (torch not installed)" if target.baseline == "torch"
-                                       else "not measured")
-                else:
-                    entry["value"] = base["us"] / fast
-                    entry["status"] = "met" if entry["value"] >= target.bound else "MISSED"
-            elif target.kind == "time":
-                entry["value"] = fast
-                entry["status"] = "met" if fast <= target.bound else "MISSED"
-            elif target.kind == "floor" and r["floor_us"]:
-                entry["value"] = fast / r["floor_us"]
-                entry["floor_us"] = r["floor_us"]
-                entry["status"] = "met" if entry["value"] <= target.bound else "MISSED"
-        out.append(entry)
-    return out
-
-
-def format_targets(targets):
-    rows = []
-    for t in targets:
-        v, b = t["value"], t["bound"]
-        if t["kind"] == "speedup":
-            measured, goal = ("-" if v is None else f"{v:.1f}x"), f">= {b:g}x"
-        elif t["kind"] == "time":
-            measured, goal = ("-" if v is None else f"{v:.3f} us"), f"<= {b:g} us"
-        else:
-            measured = "-" if v is None else f"{v:.2f}x the floor"
-            goal = f"<= {b:g}x"
-        rows.append([t["title"], measured, goal, t["status"]])
-    met = sum(t["status"] == "met" for t in targets)
-    missed = sum(t["status"] == "MISSED" for t in targets)
-    head = (f"Issue 5 targets (same run, one thread, minimum of repeats): {met} met, "
-            f"{missed} missed, {len(targets) - met - missed} not measured")
-    return head + "\n" + _table(["target", "measured", "goal", "result"], rows, list("<>><"))
 
 
 def format_threads(records, cores):
@@ -525,8 +480,9 @@ def _on_off(value):
 
 
 NOTES = """\
-NumPy is: np_ce_index, np_ce_onehot, np_sse and np_softmax_with_loss are the seed's code of
-issue 5; "book" is fastloss.reference.book (the book's code); "reference" is fastloss.reference.
+NumPy is: np_ce_index, np_ce_onehot, np_sse and np_softmax_with_loss are the losses as NumPy
+networks write them by hand (fastloss.bench.cases); "book" is fastloss.reference.book (the book's
+code); "reference" is fastloss.reference.
 A "!" after a speedup marks a case whose implementations disagree (see the JSON "disagree")."""
 
 
@@ -586,6 +542,9 @@ def parse_args(argv):
     p.add_argument("--cases", metavar="GLOB", action="append",
                    help="only case ids matching GLOB, e.g. 'cross_entropy_index-*' (repeatable)")
     p.add_argument("--list", action="store_true", help="list the case ids and exit")
+    p.add_argument("--targets", metavar="FILE", nargs="?", const="",
+                   help="also check the speed targets of FILE (default: bench/targets.json of"
+                        " the source checkout) and print whether each is met")
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
     p.add_argument("--min-time", type=float, help="seconds one timed repeat lasts at least")
     p.add_argument("--repeats", type=int, help="most repeats per implementation")
@@ -620,6 +579,16 @@ def main(argv=None):
     if args.min_time is not None or args.repeats is not None:
         settings = Settings(args.min_time or settings.min_time, args.repeats or settings.repeats,
                             settings.budget if args.repeats is None else math.inf)
+    targets, targets_source = (), None
+    if args.targets is not None:
+        path = args.targets or bench_targets.default_path()
+        try:
+            targets = bench_targets.load(path)
+        except (OSError, ValueError) as exc:
+            print(f"--targets: {exc}", file=sys.stderr)
+            return 2
+        targets_source = str(path)
+    floor_case_ids = bench_targets.floor_case_ids(targets)
     use_torch = not args.no_torch and bench_cases.torch_module() is not None
     machine = describe_machine()
 
@@ -629,22 +598,25 @@ def main(argv=None):
         for i, case in enumerate(selected, 1):
             print(f"[{i:3d}/{len(selected)}] {case.id:<55} {time.perf_counter() - start:6.1f} s",
                   file=sys.stderr, flush=True)
-            records.append(run_case(case, settings, use_torch))
+            records.append(run_case(case, settings, use_torch, floor_case_ids))
             if case.large:
                 gc.collect()
     floor_us = harness_floor_us(settings)
     elapsed = time.perf_counter() - start
     print(f"done in {elapsed:.1f} s", file=sys.stderr, flush=True)
 
-    targets = evaluate_targets(records)
-    sections = [format_header(machine, settings, mode, auto_threads), "",
-                format_main_table(records, use_torch), "", NOTES, "",
-                format_overhead(records, floor_us), "", format_memory(records), "",
-                format_targets(targets), "", format_threads(records, machine["usable_cores"])]
+    sections = [format_header(machine, settings, mode, auto_threads),
+                format_main_table(records, use_torch), NOTES,
+                format_overhead(records, floor_us), format_memory(records),
+                format_threads(records, machine["usable_cores"])]
+    evaluated = None
+    if targets_source is not None:
+        evaluated = bench_targets.evaluate(targets, records)
+        sections.append(bench_targets.format_table(evaluated, targets_source, _table))
     disagree = [r["id"] for r in records if r["disagree"]]
     if disagree:
-        sections += ["", "IMPLEMENTATIONS DISAGREE on: " + ", ".join(disagree)]
-    print("\n".join(sections).rstrip())
+        sections.append("IMPLEMENTATIONS DISAGREE on: " + ", ".join(disagree))
+    print("\n\n".join(section for section in sections if section))
 
     if args.json:
         payload = {"machine": machine, "mode": mode,
@@ -652,7 +624,8 @@ def main(argv=None):
                                 "budget": None if math.isinf(settings.budget)
                                 else settings.budget},
                    "automatic_threads": auto_threads, "elapsed_s": elapsed,
-                   "harness_floor_us": floor_us, "results": records, "targets": targets}
+                   "harness_floor_us": floor_us, "results": records,
+                   "targets_file": targets_source, "targets": evaluated}
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=1, default=_json_default)
         print(f"wrote {args.json}", file=sys.stderr)
