@@ -1,0 +1,57 @@
+# The family table.
+
+cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
+                       const pfloat* p, const tfloat* t) noexcept nogil:
+    cdef int64_t lab[BLOCK]
+    cdef Py_ssize_t r0 = b * BLOCK
+    cdef Py_ssize_t r1 = r0 + BLOCK
+    cdef Py_ssize_t bad
+    cdef int fam = J.family
+    if r1 > J.n:
+        r1 = J.n
+    res.bad = -1
+    res.loss = 0.0
+    res.div = 0.0
+    if (fam == FAM_CE and J.lab != NULL and not J.dense and J.w == NULL and J.s == 0.0
+            and not J.has_ignore and J.g == NULL and J.row_out == NULL):
+        _ce_gather_plain_block(J, r0, r1, p, res)
+        return
+    if J.lab != NULL and not J.dense:
+        bad = _load_labels(J, r0, r1, lab)
+        if bad >= 0:
+            res.bad = bad
+            return
+    if fam == FAM_CE:
+        if not J.dense and J.w == NULL and J.s == 0.0:
+            _ce_gather_block(J, r0, r1, lab, p, res)
+        elif J.dense and J.w == NULL and J.s == 0.0 and J.c <= CAP:
+            _ce_dense_block(J, r0, r1, p, t, res)
+        else:
+            _ce_general_block(J, r0, r1, lab, p, t, res)
+    elif fam == FAM_SCE:
+        if J.c <= CAP:
+            _sce_block(J, r0, r1, lab, p, t, res)
+        else:
+            _sce_wide_block(J, r0, r1, lab, p, t, res)
+    elif fam == FAM_MSE:
+        _mse_block(J, r0, r1, p, t, res)
+    elif fam == FAM_SOFTMAX:
+        if J.c <= CAP:
+            _softmax_block(J, r0, r1, lab if J.lab != NULL else NULL, p, res)
+        else:
+            _softmax_wide_block(J, r0, r1, lab if J.lab != NULL else NULL, p, res)
+    else:
+        _labels_block(J, r0, r1, lab, res)
+
+
+cdef void _block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogil:
+    if J.p_f32:
+        if J.t_f32:
+            _block_typed(J, b, res, <const float*>J.p, <const float*>J.t)
+        else:
+            _block_typed(J, b, res, <const float*>J.p, <const double*>J.t)
+    else:
+        if J.t_f32:
+            _block_typed(J, b, res, <const double*>J.p, <const float*>J.t)
+        else:
+            _block_typed(J, b, res, <const double*>J.p, <const double*>J.t)

@@ -1,0 +1,71 @@
+# The book's softmax.
+
+cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                         const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
+    """The book's softmax into J.g and, with labels, -log(y[i, t_i] + eps)."""
+    cdef double acc4[4]
+    cdef double a[CAP]
+    cdef double e[CAP]
+    cdef double mrow[BLOCK]
+    cdef double ssum[BLOCK]
+    cdef double pe[BLOCK]
+    cdef double lg[BLOCK]
+    cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t G = CAP // C, r = r1 - r0, g0, g1, i, j, ii, base
+    cdef double m, v, s
+    cdef pfloat* y = <pfloat*>J.g
+    cdef pfloat* yrow
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    g0 = 0
+    while g0 < r:
+        g1 = g0 + G
+        if g1 > r:
+            g1 = r
+        _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
+        fl_vexp(a, e, (g1 - g0) * C)
+        fl_row_sums(e, g1 - g0, C, ssum)
+        for i in range(g0, g1):
+            base = (i - g0) * C
+            yrow = y + (r0 + i) * grs
+            s = ssum[i - g0]
+            for j in range(C):
+                yrow[j * gcs] = <pfloat>(e[base + j] / s)
+            if lab != NULL:
+                pe[i] = <double>yrow[lab[i] * gcs] + J.eps
+        g0 = g1
+    if lab != NULL:
+        fl_vlog(pe, lg, r)
+        for i in range(r):
+            lg[i] = -lg[i]
+        _add4_run(acc4, 0, lg, r)
+    res.loss = _total4(acc4)
+    res.div = <double>r
+
+
+cdef void _softmax_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                              const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
+    cdef double acc4[4]
+    cdef Py_ssize_t i, j, C = J.c, cs = J.p_cs, gcs = J.g_cs
+    cdef double m, v, e, s
+    cdef pfloat* yrow
+    cdef const pfloat* xrow
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    for i in range(r0, r1):
+        xrow = x + i * J.p_rs
+        yrow = <pfloat*>J.g + i * J.g_rs
+        m = -INFINITY
+        for j in range(C):
+            v = xrow[j * cs]
+            if v > m:
+                m = v
+        s = 0.0
+        for j in range(C):
+            e = exp(<double>xrow[j * cs] - m)
+            s += e
+            yrow[j * gcs] = <pfloat>e
+        for j in range(C):
+            yrow[j * gcs] = <pfloat>(<double>yrow[j * gcs] / s)
+        if lab != NULL:
+            _add4(acc4, i, -log(<double>yrow[lab[i - r0] * gcs] + J.eps))
+    res.loss = _total4(acc4)
+    res.div = <double>(r1 - r0)

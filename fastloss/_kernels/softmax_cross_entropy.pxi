@@ -1,0 +1,324 @@
+# Softmax cross-entropy on logits.
+
+cdef inline Py_ssize_t _wide_rows(const double* a, Py_ssize_t rows, Py_ssize_t C,
+                                 unsigned char* wide) noexcept nogil:
+    """wide[i] = 1 for the rows of a contiguous group with a value beyond
+    +-DIRECT_MAX, or a NaN (else 0); returns how many."""
+    cdef Py_ssize_t i, j, n = 0
+    cdef double v
+    for i in range(rows):
+        wide[i] = 0
+        for j in range(C):
+            v = a[i * C + j]
+            if not (v >= -DIRECT_MAX and v <= DIRECT_MAX):
+                wide[i] = 1
+        n += wide[i]
+    return n
+
+
+cdef inline void _shifted_log_args(const double* a, const double* e, const double* ssum,
+                                   Py_ssize_t rows, Py_ssize_t C, double* lu,
+                                   double* lc) noexcept nogil:
+    """For rows shifted by their maximum (a) and their exps (e, row sums
+    ssum): the SIMD log pass's argument lu and a correction lc, with
+    log(lu) + lc = log(ssum).  ssum near 1 loses a confident row's digits:
+    there, with T the sum without the maximum's e = 1, lu = 1 + T rounded and
+    lc = d / lu with d = T - (lu - 1) its exact rounding error (Fast2Sum),
+    log1p(T) to well under an ulp."""
+    cdef Py_ssize_t i
+    cdef double tail
+    for i in range(rows):
+        lu[i] = ssum[i]
+        lc[i] = 0.0
+        if ssum[i] < 1.25:
+            tail = _exp_tail(a + i * C, e + i * C, C)
+            if tail >= 0.0:
+                lu[i] = 1.0 + tail
+                lc[i] = (tail - (lu[i] - 1.0)) / lu[i]
+
+
+cdef void _sce_wide_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t g0,
+                         Py_ssize_t g1, const unsigned char* wide, const int64_t* lab,
+                         double* a, double* ew, double* lse) noexcept nogil:
+    """_sce_block's plain rows with a logit beyond +-DIRECT_MAX (or a NaN),
+    flagged in ``wide``, that have a label: packed into a, each shifted by
+    its maximum, then the shifted path of _sce_block (one SIMD exp pass into
+    ew, row sums, log1p of a confident row's tail, one SIMD log pass).  Each
+    row gets its loss in lse[i] and its gradient row (if any); every step is
+    row by row or element by element, so a row's bits do not depend on
+    which other rows are packed with it."""
+    cdef double ws[BLOCK]
+    cdef double lu[BLOCK]
+    cdef double lc[BLOCK]
+    cdef double lw[BLOCK]
+    cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t i, j, n = 0, u
+    cdef double finv, scale = J.g_scale
+    cdef int64_t k
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* grow
+    for i in range(g0, g1):
+        if wide[i - g0] and lab[i] >= 0:
+            _shift_row(x + (r0 + i) * rs, cs, C, _row_max(x + (r0 + i) * rs, cs, C), a + n * C)
+            n += 1
+    fl_vexp(a, ew, n * C)
+    fl_row_sums(ew, n, C, ws)
+    _shifted_log_args(a, ew, ws, n, C, lu, lc)
+    fl_vlog(lu, lw, n)
+    u = 0
+    for i in range(g0, g1):
+        if not (wide[i - g0] and lab[i] >= 0):
+            continue
+        k = lab[i]
+        lse[i] = (lw[u] + lc[u]) - a[u * C + k]
+        if g != NULL:
+            grow = g + (r0 + i) * grs
+            finv = scale / ws[u]
+            for j in range(C):
+                grow[j * gcs] = <pfloat>(ew[u * C + j] * finv)
+            grow[k * gcs] = <pfloat>((ew[u * C + k] / ws[u] - 1.0) * scale)
+        u += 1
+
+
+cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                     const int64_t* lab, const pfloat* x, const tfloat* t,
+                     BlockResult* res) noexcept nogil:
+    """Softmax cross-entropy, C <= CAP, a group of rows at a time: one SIMD
+    exp pass over the group, row sums, one SIMD log pass, then the losses.
+
+    Class indices without weight or smoothing (``plain``) take the logits as
+    they are: the loss is log(1 + sum_{j != k} e_j / e_k), no row maximum is
+    needed, and every exp is as accurate as exp itself.  That holds for rows
+    within +-DIRECT_MAX; any other row (and a row with a NaN) is redone
+    shifted by its maximum (_sce_wide_rows).  The dense, weighted and
+    smoothed losses shift every row by its maximum first."""
+    cdef double acc4[4]
+    cdef double a[CAP]
+    cdef double e[CAP]
+    cdef double ew[CAP]                 # the exps of rows beyond +-DIRECT_MAX
+    cdef double mrow[BLOCK]
+    cdef double ssum[BLOCK]
+    cdef double lse[BLOCK]
+    cdef double ek[BLOCK]               # plain rows: e_k
+    cdef double pk[BLOCK]               # and p_k = 1 / u
+    cdef double finv[BLOCK]             # scale / ssum
+    cdef double lu[BLOCK]               # log's argument: ssum, or 1 + T rounded
+    cdef double lc[BLOCK]               # and the correction for that rounding
+    cdef double tl[BLOCK]               # unshifted rows: sum_{j != k} e_j
+    cdef double tq[BLOCK]               # and that over e_k
+    cdef double kv[BLOCK]               # the gradient's label entries
+    cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
+    cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t G = CAP // C, r = r1 - r0
+    cdef Py_ssize_t g0, g1, i, j, ii, base, kept
+    cdef double s, li, coef, coef_sum, big, div = 0.0, scale = J.g_scale
+    cdef int64_t k = 0
+    cdef bint dense = J.dense
+    cdef bint plain = not dense and J.w == NULL and J.s == 0.0
+    cdef Py_ssize_t nwide = 0
+    cdef unsigned char wide[CAP]        # rows beyond +-DIRECT_MAX (or with a NaN)
+    cdef const double* src
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* grow = NULL
+    cdef pfloat* rows = <pfloat*>J.row_out
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    g0 = 0
+    while g0 < r:
+        g1 = g0 + G
+        if g1 > r:
+            g1 = r
+        if plain:
+            # the logits as they are (see the doc above); a row with a logit
+            # beyond +-DIRECT_MAX, or a NaN, is redone shifted by its maximum
+            # (_sce_wide_rows), so that every row's bits depend on that row
+            # alone
+            if pfloat is double and cs == 1 and rs == C:
+                src = <const double*>x + (r0 + g0) * rs
+            else:                       # the same doubles, so the same bits
+                _copy_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a)
+                src = a
+            nwide = 0
+            if fl_vexp_lim(src, e, (g1 - g0) * C, DIRECT_MAX):
+                nwide = _wide_rows(src, g1 - g0, C, wide)
+            # the row sums leave the label's e_k out: the tails T_i =
+            # sum_{j != k} e_j, and ssum = T_i + e_k.  The loss
+            # log(1 + T_i / e_k) is log(u) + d / u, u = 1 + T_i / e_k rounded
+            # and d its exact rounding error (2Sum, whichever term is larger):
+            # to well under an ulp whether the row is confident (the sum near
+            # 1) or not, with no branch and one SIMD log pass for every row.
+            # p_k is 1 / u (and d / u is d * p_k): for a confident row that is
+            # 1 / (1 + sum_{j != k} exp(x_j - x_k)) rounded as the usual shift
+            # by the maximum rounds it, so the gradient's p_k - 1 cancels to
+            # the same value
+            fl_row_sums_but(e, g1 - g0, C, &lab[g0], &tl[g0], &ek[g0])
+            fl_vdiv(&tl[g0], &ek[g0], &tq[g0], g1 - g0)
+            for i in range(g0, g1):
+                ssum[i] = tl[i] + ek[i]
+                lu[i] = 1.0 + tq[i]
+                big = lu[i] - tq[i]
+                lc[i] = (1.0 - big) + (tq[i] - (lu[i] - big))
+            fl_vrdiv(1.0, &lu[g0], &pk[g0], g1 - g0)
+            for i in range(g0, g1):
+                lc[i] = lc[i] * pk[i]
+        else:
+            # shifted rows: log(ssum), log1p of the tail for confident rows
+            _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
+            fl_vexp(a, e, (g1 - g0) * C)
+            fl_row_sums(e, g1 - g0, C, &ssum[g0])
+            _shifted_log_args(a, e, &ssum[g0], g1 - g0, C, &lu[g0], &lc[g0])
+        fl_vlog(&lu[g0], &lse[g0], g1 - g0)
+        for i in range(g0, g1):
+            lse[i] = lse[i] + lc[i]
+        if plain and g != NULL:
+            fl_vrdiv(scale, &ssum[g0], &finv[g0], g1 - g0)
+            if gcs == 1:
+                # every row's p_j * scale, and at the label (p_k - 1) * scale,
+                # in one pass; ignored rows get zeros
+                for i in range(g0, g1):
+                    kv[i] = (pk[i] - 1.0) * scale
+                if pfloat is double:
+                    fl_scale_rows_d(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs,
+                                    &lab[g0], &kv[g0])
+                else:
+                    fl_scale_rows_f(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs,
+                                    &lab[g0], &kv[g0])
+        if nwide != 0:
+            _sce_wide_rows(J, x, r0, g0, g1, wide, lab, a, ew, lse)
+        if plain and rows == NULL and (g == NULL or gcs == 1):
+            # the common cases, forward and training step: g is complete; the
+            # row losses lse are added in one run (an ignored row's as +0.0,
+            # which changes no lane)
+            kept = g1 - g0              # (an integer: div lives in memory)
+            if J.has_ignore:            # (only then can a label be -1)
+                for i in range(g0, g1):
+                    if lab[i] < 0:
+                        lse[i] = 0.0
+                        kept -= 1
+            div += <double>kept
+            _add4_run(acc4, g0, &lse[g0], g1 - g0)
+            g0 = g1
+            continue
+        for i in range(g0, g1):
+            ii = r0 + i
+            base = (i - g0) * C
+            if g != NULL:
+                grow = g + ii * grs
+            if not dense:
+                k = lab[i]
+                if k < 0:
+                    if grow != NULL:
+                        _zero_row(grow, C, gcs)
+                    _finish_row(J, ii, 0.0, rows)
+                    continue
+            if plain:
+                li = lse[i]
+                # (a wide row's gradient is written by _sce_wide_rows)
+                if grow != NULL and not (nwide != 0 and wide[i - g0]):
+                    if gcs != 1:
+                        _scaled_probs(e + base, C, finv[i], grow, gcs)
+                    grow[k * gcs] = <pfloat>((pk[i] - 1.0) * scale)
+                div += 1.0
+            else:
+                li = 0.0
+                coef_sum = 0.0
+                for j in range(C):
+                    if dense:
+                        coef = _coef_dense(J, j, <double><pfloat>t[ii * trs + j * tcs])
+                    else:
+                        coef = _coef_index(J, j, k)
+                    coef_sum += coef
+                    if coef != 0.0:
+                        li += coef * (lse[i] - a[base + j])
+                if grow != NULL:
+                    s = ssum[i]
+                    for j in range(C):
+                        if dense:
+                            coef = _coef_dense(J, j, <double><pfloat>t[ii * trs + j * tcs])
+                        else:
+                            coef = _coef_index(J, j, k)
+                        grow[j * gcs] = <pfloat>(((e[base + j] / s) * coef_sum - coef) * scale)
+                if dense:
+                    div += 1.0
+                else:
+                    div += J.w[k] if J.w != NULL else 1.0
+            _add4(acc4, i, li)
+            _finish_row(J, ii, li, rows)
+        g0 = g1
+    res.loss = _total4(acc4)
+    res.div = div
+
+
+cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_t k,
+                          pfloat* g) noexcept nogil:
+    """Softmax cross-entropy of one row with C > CAP (scalar libm path)."""
+    cdef Py_ssize_t j, C = J.c, cs = J.p_cs, gcs = J.g_cs, tcs = J.t_cs
+    cdef double m = -INFINITY, v, e, ssum = 0.0, tsum = 0.0, lse, loss = 0.0
+    cdef double coef, coef_sum = 0.0, scale = J.g_scale
+    cdef Py_ssize_t jmax
+    for j in range(C):
+        v = x[j * cs]
+        if v > m:
+            m = v
+    jmax = -1
+    for j in range(C):
+        e = exp(<double>x[j * cs] - m)
+        if jmax < 0 and <double>x[j * cs] - m == 0.0:
+            jmax = j                    # its e = 1 stays out of T (see _sce_block)
+        else:
+            tsum += e
+    if jmax >= 0:
+        ssum = 1.0 + tsum
+        lse = log1p(tsum)
+    else:
+        ssum = tsum
+        lse = log(ssum)
+    for j in range(C):
+        if t == NULL:
+            coef = _coef_index(J, j, k)
+        else:
+            coef = _coef_dense(J, j, <double><pfloat>t[j * tcs])
+        coef_sum += coef
+        if coef != 0.0:
+            loss += coef * (lse - (<double>x[j * cs] - m))
+    if g != NULL:
+        for j in range(C):
+            if t == NULL:
+                coef = _coef_index(J, j, k)
+            else:
+                coef = _coef_dense(J, j, <double><pfloat>t[j * tcs])
+            # exp again rather than kept in g: a float32 g would flush tiny ones
+            e = exp(<double>x[j * cs] - m)
+            g[j * gcs] = <pfloat>(((e / ssum) * coef_sum - coef) * scale)
+    return loss
+
+
+cdef void _sce_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                          const int64_t* lab, const pfloat* x, const tfloat* t,
+                          BlockResult* res) noexcept nogil:
+    cdef double acc4[4]
+    cdef Py_ssize_t i
+    cdef double li, div = 0.0
+    cdef int64_t k = 0
+    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* grow = NULL
+    cdef const tfloat* trow = NULL
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    for i in range(r0, r1):
+        if g != NULL:
+            grow = g + i * J.g_rs
+        if J.dense:
+            trow = t + i * J.t_rs
+            div += 1.0
+        else:
+            k = lab[i - r0]
+            if k < 0:
+                if grow != NULL:
+                    _zero_row(grow, J.c, J.g_cs)
+                _finish_row(J, i, 0.0, <pfloat*>J.row_out)
+                continue
+            div += J.w[k] if J.w != NULL else 1.0
+        li = _sce_row_wide(J, x + i * J.p_rs, trow, k, grow)
+        _add4(acc4, i, li)
+        _finish_row(J, i, li, <pfloat*>J.row_out)
+    res.loss = _total4(acc4)
+    res.div = div
