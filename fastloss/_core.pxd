@@ -22,36 +22,40 @@ cdef enum:
     CAP = 2048                  # doubles per scratch buffer (on the stack)
 
 ctypedef struct Job:
-    int family
-    Py_ssize_t n, c
-    # pred: float32 if p_f32 else float64; strides in elements
-    const void* p
-    Py_ssize_t p_rs, p_cs
-    bint p_f32
-    # dense target (float32 if t_f32 else float64)
-    bint dense
-    const void* t
-    Py_ssize_t t_rs, t_cs
-    bint t_f32
-    # class-index labels: kind 'i' or 'u', size in bytes, stride in elements
-    const void* lab
-    Py_ssize_t lab_stride
-    bint lab_unsigned
-    int lab_size
-    bint has_ignore
-    int64_t ign_s
-    uint64_t ign_u
+    # What one call computes, reduced to C: raw pointers, sizes and strides in
+    # elements (0 along an axis of length <= 1), options.  Set up once per
+    # call by the argument handling, then only read by the blocks.
+    int family                      # a Family
+    Py_ssize_t n_rows, n_classes    # a 1-D pred is one row
+    # pred (probabilities, logits or predictions): float32 if pred_f32 else
+    # float64
+    const void* pred
+    Py_ssize_t pred_row_stride, pred_col_stride
+    bint pred_f32
+    # a dense target of pred's shape (float32 if target_f32 else float64) ...
+    bint dense_target
+    const void* target
+    Py_ssize_t target_row_stride, target_col_stride
+    bint target_f32
+    # ... or class-index labels: any integer dtype, read in place
+    const void* labels
+    Py_ssize_t label_stride
+    bint label_unsigned
+    int label_size                  # bytes per label
+    bint has_ignore_index
+    int64_t ignore_signed           # ignore_index as signed labels compare it
+    uint64_t ignore_unsigned        # and as unsigned labels do
     # options
-    const double* w             # class weights, NULL when unweighted
+    const double* class_weight      # NULL when unweighted
     double eps
-    double s                    # label smoothing
-    # outputs: per-row losses ("none"), gradient
-    void* row_out
-    Py_ssize_t row_stride
-    void* g
-    Py_ssize_t g_rs, g_cs
-    double g_scale              # 1 / D
-    bint mse_row_mean           # "none" squared error: mean over the row
+    double smoothing                # label smoothing
+    # outputs: per-row losses (reduction "none") and the gradient, NULL when
+    # not asked for; the gradient's dtype is pred's
+    void* row_loss
+    Py_ssize_t row_loss_stride
+    void* grad
+    Py_ssize_t grad_row_stride, grad_col_stride
+    double grad_scale               # 1 / D, D the divisor of the reduction
 
 ctypedef struct BlockResult:
     double loss

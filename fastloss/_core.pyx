@@ -174,13 +174,13 @@ def sum_squared_error(y, t):
     cdef BlockResult total
     memset(&J, 0, sizeof(Job))
     J.family = FAM_MSE
-    J.g_scale = 1.0
+    J.grad_scale = 1.0
     P = _coerce_pred(y, "y")
     _set_pred(&J, P)
     T = _dense_target(&J, t, P, "y")
     cdef int nt = _pick_threads(&J, 0)
     _run_job(&J, nt, &total)
-    return _scalar(0.5 * total.loss, J.p_f32)
+    return _scalar(0.5 * total.loss, J.pred_f32)
 
 
 def _softmax(x, t=None, double eps=1e-7):
@@ -192,34 +192,34 @@ def _softmax(x, t=None, double eps=1e-7):
     cdef cnp.ndarray P, Y
     memset(&J, 0, sizeof(Job))
     J.family = FAM_SOFTMAX
-    J.g_scale = 1.0
+    J.grad_scale = 1.0
     J.eps = eps
     P = _coerce_pred(x, "x")
     _set_pred(&J, P)
     T = None
     if t is not None:
         T = _label_target(&J, t, P, "x")
-        if J.dense:
+        if J.dense_target:
             raise ValueError("_softmax takes class indices")
     Y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P), cnp.PyArray_TYPE(P), 0)
-    J.g = cnp.PyArray_DATA(Y)
+    J.grad = cnp.PyArray_DATA(Y)
     if cnp.PyArray_NDIM(Y) == 2:
-        J.g_rs = _estride(Y, 0)
-        J.g_cs = _estride(Y, 1)
+        J.grad_row_stride = _estride(Y, 0)
+        J.grad_col_stride = _estride(Y, 1)
     else:
-        J.g_cs = _estride(Y, 0)
+        J.grad_col_stride = _estride(Y, 0)
     cdef int64_t scalar_label = 0
-    if t is not None and J.lab == NULL:
+    if t is not None and J.labels == NULL:
         scalar_label = t
-        J.lab = &scalar_label
-        J.lab_size = 8
+        J.labels = &scalar_label
+        J.label_size = 8
     cdef int nt = _pick_threads(&J, 0)
     _run_job(&J, nt, &total)
     if total.bad >= 0:
-        _raise_bad_label(t, total.bad, J.c)
+        _raise_bad_label(t, total.bad, J.n_classes)
     if t is None:
         return Y
-    return Y, _scalar(total.loss / total.div, J.p_f32)
+    return Y, _scalar(total.loss / total.div, J.pred_f32)
 
 
 def _binary_product(p, t, double eps=1e-7, bint sparse=False):

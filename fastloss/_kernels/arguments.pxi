@@ -74,30 +74,30 @@ cdef inline Py_ssize_t _estride(cnp.ndarray a, int axis):
 
 cdef void _set_pred(Job* J, cnp.ndarray P):
     cdef int nd = cnp.PyArray_NDIM(P)
-    J.p = cnp.PyArray_DATA(P)
-    J.p_f32 = cnp.PyArray_TYPE(P) == cnp.NPY_FLOAT
+    J.pred = cnp.PyArray_DATA(P)
+    J.pred_f32 = cnp.PyArray_TYPE(P) == cnp.NPY_FLOAT
     if nd == 2:
-        J.n = cnp.PyArray_DIMS(P)[0]
-        J.c = cnp.PyArray_DIMS(P)[1]
-        J.p_rs = _estride(P, 0)
-        J.p_cs = _estride(P, 1)
+        J.n_rows = cnp.PyArray_DIMS(P)[0]
+        J.n_classes = cnp.PyArray_DIMS(P)[1]
+        J.pred_row_stride = _estride(P, 0)
+        J.pred_col_stride = _estride(P, 1)
     else:
-        J.n = 1
-        J.c = cnp.PyArray_DIMS(P)[0]
-        J.p_rs = 0
-        J.p_cs = _estride(P, 0)
+        J.n_rows = 1
+        J.n_classes = cnp.PyArray_DIMS(P)[0]
+        J.pred_row_stride = 0
+        J.pred_col_stride = _estride(P, 0)
 
 
 cdef void _set_dense(Job* J, cnp.ndarray T):
-    J.dense = True
-    J.t = cnp.PyArray_DATA(T)
-    J.t_f32 = cnp.PyArray_TYPE(T) == cnp.NPY_FLOAT
+    J.dense_target = True
+    J.target = cnp.PyArray_DATA(T)
+    J.target_f32 = cnp.PyArray_TYPE(T) == cnp.NPY_FLOAT
     if cnp.PyArray_NDIM(T) == 2:
-        J.t_rs = _estride(T, 0)
-        J.t_cs = _estride(T, 1)
+        J.target_row_stride = _estride(T, 0)
+        J.target_col_stride = _estride(T, 1)
     else:
-        J.t_rs = 0
-        J.t_cs = _estride(T, 0)
+        J.target_row_stride = 0
+        J.target_col_stride = _estride(T, 0)
 
 
 cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b):
@@ -132,7 +132,7 @@ cdef object _label_target(Job* J, object target, cnp.ndarray P, str name):
     """Set up ``target`` for a cross-entropy: class indices or a dense array.
     Returns the array the job points into (to keep it alive)."""
     cdef cnp.ndarray T
-    cdef object dt = _F32 if J.p_f32 else _F64
+    cdef object dt = _F32 if J.pred_f32 else _F64
     if type(target) is int:
         if cnp.PyArray_NDIM(P) == 1:
             return target                 # a Python int label (checked in _run)
@@ -166,10 +166,10 @@ cdef object _label_target(Job* J, object target, cnp.ndarray P, str name):
                 f"class indices or a float array of {name}'s shape")
     if not _is_label_shape(T, P):
         raise _shape_error((<object>T).shape, P, name, True)
-    J.lab = cnp.PyArray_DATA(T)
-    J.lab_unsigned = cnp.PyArray_ISUNSIGNED(T)
-    J.lab_size = <int>cnp.PyArray_ITEMSIZE(T)
-    J.lab_stride = _estride(T, 0) if cnp.PyArray_NDIM(T) == 1 else 0
+    J.labels = cnp.PyArray_DATA(T)
+    J.label_unsigned = cnp.PyArray_ISUNSIGNED(T)
+    J.label_size = <int>cnp.PyArray_ITEMSIZE(T)
+    J.label_stride = _estride(T, 0) if cnp.PyArray_NDIM(T) == 1 else 0
     return T
 
 
@@ -182,7 +182,7 @@ cdef object _dense_target(Job* J, object target, cnp.ndarray P, str name):
         arr = _real_array(target, "target")
         if not _same_shape(arr, P):
             raise _shape_error(arr.shape, P, name, False)
-        T = _to_dtype(arr, _F32 if J.p_f32 else _F64)
+        T = _to_dtype(arr, _F32 if J.pred_f32 else _F64)
     _set_dense(J, T)
     return T
 
@@ -213,7 +213,7 @@ cdef int _threads(object n_threads) except -1:
 cdef inline int _pick_threads(const Job* J, int requested) noexcept:
     if requested > 0:
         return requested
-    if J.n * J.c < PARALLEL_MIN_ELEMENTS:
+    if J.n_rows * J.n_classes < PARALLEL_MIN_ELEMENTS:
         return 1
     return fl_max_threads()
 
@@ -222,11 +222,11 @@ cdef object _weights(Job* J, object weight):
     if weight is None:
         return None
     arr = _real_array(weight, "weight")
-    if arr.shape != (J.c,):
-        raise ValueError(f"weight must have shape ({J.c},), got shape {arr.shape}")
+    if arr.shape != (J.n_classes,):
+        raise ValueError(f"weight must have shape ({J.n_classes},), got shape {arr.shape}")
     w = np.ascontiguousarray(
-        arr.astype(_F32 if J.p_f32 else _F64).astype(np.float64))
-    J.w = <const double*>cnp.PyArray_DATA(<cnp.ndarray>w)
+        arr.astype(_F32 if J.pred_f32 else _F64).astype(np.float64))
+    J.class_weight = <const double*>cnp.PyArray_DATA(<cnp.ndarray>w)
     return w
 
 
@@ -243,25 +243,25 @@ cdef int _ignore(Job* J, object ignore_index) except -1:
         raise TypeError(
             f"ignore_index must be None or an int, got {type(ignore_index).__name__} "
             f"{ignore_index!r}")
-    if J.dense:
+    if J.dense_target:
         raise ValueError(
             f"ignore_index={ignore_index!r} is only supported with class-index targets, "
             f"not with dense (one-hot or probability) targets")
     cdef object ii = int(ignore_index)
-    cdef object bits = 8 * J.lab_size if J.lab != NULL else 64
+    cdef object bits = 8 * J.label_size if J.labels != NULL else 64
     cdef object lo, hi
-    if J.lab != NULL and J.lab_unsigned:
+    if J.labels != NULL and J.label_unsigned:
         lo, hi = 0, (1 << bits) - 1
     else:                                      # a Python int label: int64
         lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     if lo <= ii <= hi:                         # else it can never match
-        J.has_ignore = True
+        J.has_ignore_index = True
         if ii > _INT64_MAX:                    # only uint64 labels get here
-            J.ign_u = <uint64_t>ii
+            J.ignore_unsigned = <uint64_t>ii
         else:
-            J.ign_s = <int64_t>ii
+            J.ignore_signed = <int64_t>ii
             if ii >= 0:
-                J.ign_u = <uint64_t>ii
+                J.ignore_unsigned = <uint64_t>ii
     return 0
 
 
@@ -377,5 +377,5 @@ cdef int _label_pass(Job* J, BlockResult* res, object target) except -1:
     _run_job(J, 1, res)
     J.family = family
     if res.bad >= 0:
-        _raise_bad_label(target, res.bad, J.c)
+        _raise_bad_label(target, res.bad, J.n_classes)
     return 0

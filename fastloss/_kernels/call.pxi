@@ -16,7 +16,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
     cdef object T = None, W = None
     memset(&J, 0, sizeof(Job))
     J.family = family
-    J.g_scale = 1.0
+    J.grad_scale = 1.0
     # the order of the checks is the reference's: eps, reduction, n_threads,
     # pred, target, weight, ignore_index, label_smoothing, out; labels last
     if family == FAM_CE:
@@ -31,56 +31,55 @@ cdef object _run(int family, object pred, object target, object reduction, objec
         T = _label_target(&J, target, P, name)
         W = _weights(&J, weight)
         _ignore(&J, ignore_index)
-        J.s = _smoothing(label_smoothing)
+        J.smoothing = _smoothing(label_smoothing)
     if want_grad:
         O = _grad_out(P, out)
         if out is not None and _needs_staging(O, (P, T, W)):
             staged_out = O
             O = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P),
                                   cnp.PyArray_TYPE(P), 0)
-        J.g = cnp.PyArray_DATA(O)
+        J.grad = cnp.PyArray_DATA(O)
         if cnp.PyArray_NDIM(O) == 2:
-            J.g_rs = _estride(O, 0)
-            J.g_cs = _estride(O, 1)
+            J.grad_row_stride = _estride(O, 0)
+            J.grad_col_stride = _estride(O, 1)
         else:
-            J.g_cs = _estride(O, 0)
+            J.grad_col_stride = _estride(O, 0)
     # a Python int label of a single sample
-    if family != FAM_MSE and not J.dense and J.lab == NULL:
+    if family != FAM_MSE and not J.dense_target and J.labels == NULL:
         try:
             scalar_label = target
         except OverflowError:
             raise IndexError(
-                f"target {target} is out of range for {J.c} classes (row 0)") from None
-        J.lab = &scalar_label
-        J.lab_size = 8
-        J.lab_unsigned = False
+                f"target {target} is out of range for {J.n_classes} classes (row 0)") from None
+        J.labels = &scalar_label
+        J.label_size = 8
+        J.label_unsigned = False
     if red == RED_NONE:
         R = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P) - 1, cnp.PyArray_DIMS(P),
                               cnp.PyArray_TYPE(P), 0)
-        J.row_out = cnp.PyArray_DATA(R)
-        J.row_stride = 1
-        J.mse_row_mean = family == FAM_MSE
+        J.row_loss = cnp.PyArray_DATA(R)
+        J.row_loss_stride = 1
     cdef bint labels_checked = False
     if want_grad:
         if family == FAM_MSE:
             if red == RED_MEAN:
-                J.g_scale = 1.0 / (<double>J.n * <double>J.c)
+                J.grad_scale = 1.0 / (<double>J.n_rows * <double>J.n_classes)
             elif red == RED_NONE:
-                J.g_scale = 1.0 / <double>J.c
+                J.grad_scale = 1.0 / <double>J.n_classes
         elif red == RED_MEAN:
-            need_first_pass = not J.dense and (J.w != NULL or J.has_ignore)
+            need_first_pass = not J.dense_target and (J.class_weight != NULL or J.has_ignore_index)
             if need_first_pass:
                 _label_pass(&J, &first, target)
                 D = first.div
                 labels_checked = True
             else:
-                D = <double>J.n
-            J.g_scale = 1.0 / D
-            if D != 0.0 and J.g_scale - J.g_scale != 0.0:
+                D = <double>J.n_rows
+            J.grad_scale = 1.0 / D
+            if D != 0.0 and J.grad_scale - J.grad_scale != 0.0:
                 # 1 / D overflows for a subnormal D: divide the finished gradient
-                J.g_scale = 1.0
+                J.grad_scale = 1.0
                 divide_after = D
-    if (want_grad and out is not None and staged_out is None and J.lab != NULL
+    if (want_grad and out is not None and staged_out is None and J.labels != NULL
             and not labels_checked):
         # a bad label must leave the caller's out untouched, as the reference
         # does: check every label before the kernel writes a row
@@ -88,7 +87,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
     nt = _pick_threads(&J, requested)
     _run_job(&J, nt, &total)
     if total.bad >= 0:
-        _raise_bad_label(target, total.bad, J.c)
+        _raise_bad_label(target, total.bad, J.n_classes)
     if divide_after != 0.0:
         np.divide(O, divide_after, out=O)
     if staged_out is not None:
@@ -97,9 +96,9 @@ cdef object _run(int family, object pred, object target, object reduction, objec
     if red == RED_NONE:
         loss = R
     elif red == RED_SUM:
-        loss = _scalar(total.loss, J.p_f32)
+        loss = _scalar(total.loss, J.pred_f32)
     else:
-        loss = _scalar(total.loss / total.div, J.p_f32)
+        loss = _scalar(total.loss / total.div, J.pred_f32)
     if want_grad:
         return loss, O
     return loss

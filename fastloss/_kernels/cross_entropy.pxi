@@ -9,7 +9,7 @@ cdef inline Py_ssize_t _gather_typed(const Job* J, const label_t* t, const pfloa
     ahead: the label decides which line of a row is read, which the
     hardware prefetcher cannot follow (1e6 x 10: 7.1 -> 4.9 ms, near
     y[:, 0].sum())."""
-    cdef Py_ssize_t i, c = J.c, stride = J.lab_stride, rs = J.p_rs, cs = J.p_cs
+    cdef Py_ssize_t i, c = J.n_classes, stride = J.label_stride, rs = J.pred_row_stride, cs = J.pred_col_stride
     cdef Py_ssize_t ahead = PREFETCH_ROWS * rs, last = (c - 1) * cs
     cdef double eps = J.eps
     cdef label_t v
@@ -41,24 +41,24 @@ cdef void _ce_gather_plain_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double acc4[4]
     cdef Py_ssize_t i, bad, r = r1 - r0
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
-    if J.lab_unsigned:
-        if J.lab_size == 1:
-            bad = _gather_typed(J, <const uint8_t*>J.lab, p, r0, r1, pe)
-        elif J.lab_size == 2:
-            bad = _gather_typed(J, <const uint16_t*>J.lab, p, r0, r1, pe)
-        elif J.lab_size == 4:
-            bad = _gather_typed(J, <const uint32_t*>J.lab, p, r0, r1, pe)
+    if J.label_unsigned:
+        if J.label_size == 1:
+            bad = _gather_typed(J, <const uint8_t*>J.labels, p, r0, r1, pe)
+        elif J.label_size == 2:
+            bad = _gather_typed(J, <const uint16_t*>J.labels, p, r0, r1, pe)
+        elif J.label_size == 4:
+            bad = _gather_typed(J, <const uint32_t*>J.labels, p, r0, r1, pe)
         else:
-            bad = _gather_typed(J, <const uint64_t*>J.lab, p, r0, r1, pe)
+            bad = _gather_typed(J, <const uint64_t*>J.labels, p, r0, r1, pe)
     else:
-        if J.lab_size == 1:
-            bad = _gather_typed(J, <const int8_t*>J.lab, p, r0, r1, pe)
-        elif J.lab_size == 2:
-            bad = _gather_typed(J, <const int16_t*>J.lab, p, r0, r1, pe)
-        elif J.lab_size == 4:
-            bad = _gather_typed(J, <const int32_t*>J.lab, p, r0, r1, pe)
+        if J.label_size == 1:
+            bad = _gather_typed(J, <const int8_t*>J.labels, p, r0, r1, pe)
+        elif J.label_size == 2:
+            bad = _gather_typed(J, <const int16_t*>J.labels, p, r0, r1, pe)
+        elif J.label_size == 4:
+            bad = _gather_typed(J, <const int32_t*>J.labels, p, r0, r1, pe)
         else:
-            bad = _gather_typed(J, <const int64_t*>J.lab, p, r0, r1, pe)
+            bad = _gather_typed(J, <const int64_t*>J.labels, p, r0, r1, pe)
     if bad >= 0:
         res.bad = bad
         return
@@ -78,11 +78,11 @@ cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
     cdef Py_ssize_t i, k, r = r1 - r0
-    cdef Py_ssize_t rs = J.p_rs, cs = J.p_cs, C = J.c, grs = J.g_rs, gcs = J.g_cs
-    cdef double eps = J.eps, div = 0.0, li, scale = J.g_scale
-    cdef pfloat* g = <pfloat*>J.g
+    cdef Py_ssize_t rs = J.pred_row_stride, cs = J.pred_col_stride, C = J.n_classes, grs = J.grad_row_stride, gcs = J.grad_col_stride
+    cdef double eps = J.eps, div = 0.0, li, scale = J.grad_scale
+    cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow
-    cdef pfloat* rows = <pfloat*>J.row_out
+    cdef pfloat* rows = <pfloat*>J.row_loss
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     for i in range(r):
         k = lab[i]
@@ -161,7 +161,7 @@ cdef inline int _binary_packed(const Job* J, const pfloat* p, const tfloat* t,
     """fl_binprod over n packed rows: 1 with their loss, or -1 where some
     target is not 0 or 1, some p + eps is outside [+0, 2], or a running
     product falls below 2**-958."""
-    cdef Py_ssize_t L = n * J.c
+    cdef Py_ssize_t L = n * J.n_classes
     cdef double M, E
     cdef int ok
     if pfloat is double:
@@ -194,18 +194,18 @@ cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double lg[CAP]
     cdef int32_t idx[CAP + 4]           # offsets (i - g0) * C + j of the terms
     cdef int32_t col[CAP]
-    cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
-    cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t C = J.n_classes, prs = J.pred_row_stride, pcs = J.pred_col_stride, trs = J.target_row_stride, tcs = J.target_col_stride
+    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
     cdef Py_ssize_t g0, g1, i, ii, j, u, nt, end
-    cdef double eps = J.eps, scale = J.g_scale, s, sp = 0.0, gl = 0.0, bM, bE
+    cdef double eps = J.eps, scale = J.grad_scale, s, sp = 0.0, gl = 0.0, bM, bE
     cdef bint binary, allone
     cdef int bstate
     cdef Py_ssize_t n1
     cdef int flat = not _big(J, sizeof(pfloat))
-    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
-    cdef pfloat* rows = <pfloat*>J.row_out
+    cdef pfloat* rows = <pfloat*>J.row_loss
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     g0 = 0
     while g0 < r:
@@ -375,14 +375,14 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef int32_t trow[CAP + 1]
     cdef double rowsum[BLOCK]
     cdef Py_ssize_t i, j, u, ii, nt = 0, r = r1 - r0
-    cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
-    cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
-    cdef double eps = J.eps, scale = J.g_scale, div = 0.0, coef, pv
+    cdef Py_ssize_t C = J.n_classes, prs = J.pred_row_stride, pcs = J.pred_col_stride, trs = J.target_row_stride, tcs = J.target_col_stride
+    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
+    cdef double eps = J.eps, scale = J.grad_scale, div = 0.0, coef, pv
     cdef int64_t k = 0
-    cdef bint dense = J.dense
-    cdef pfloat* g = <pfloat*>J.g
+    cdef bint dense = J.dense_target
+    cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
-    cdef pfloat* rows = <pfloat*>J.row_out
+    cdef pfloat* rows = <pfloat*>J.row_loss
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     for i in range(r):
         rowsum[i] = 0.0
@@ -423,7 +423,7 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             if k < 0:
                 _finish_row(J, r0 + i, 0.0, rows)
                 continue
-            div += J.w[k] if J.w != NULL else 1.0
+            div += J.class_weight[k] if J.class_weight != NULL else 1.0
         _add4(acc4, i, rowsum[i])
         _finish_row(J, r0 + i, rowsum[i], rows)
     res.loss = _total4(acc4)

@@ -64,7 +64,7 @@ cdef inline double _neumaier_total(const Neumaier* acc) noexcept nogil:
 
 cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total) except -1 nogil:
     """Run every block and add their results in block order (compensated)."""
-    cdef Py_ssize_t nblocks = (J.n + BLOCK - 1) // BLOCK
+    cdef Py_ssize_t nblocks = (J.n_rows + BLOCK - 1) // BLOCK
     cdef Py_ssize_t b
     cdef BlockResult r
     cdef BlockResult* parts
@@ -110,7 +110,7 @@ cdef Py_ssize_t NOGIL_MIN_ELEMENTS = 4096
 
 
 cdef inline int _run_job(const Job* J, int n_threads, BlockResult* total) except -1:
-    if J.n * J.c < NOGIL_MIN_ELEMENTS:
+    if J.n_rows * J.n_classes < NOGIL_MIN_ELEMENTS:
         return _run_blocks(J, n_threads, total)
     with nogil:
         _run_blocks(J, n_threads, total)

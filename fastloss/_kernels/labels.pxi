@@ -15,10 +15,10 @@ cdef inline Py_ssize_t _load_labels_typed(const Job* J, const label_t* t,
     rows.  Returns the first row whose label is out of range, or -1."""
     cdef Py_ssize_t i
     cdef label_t v
-    cdef Py_ssize_t c = J.c, stride = J.lab_stride
-    cdef bint has_ignore = J.has_ignore, ignored
-    cdef int64_t ign_s = J.ign_s
-    cdef uint64_t ign_u = J.ign_u
+    cdef Py_ssize_t c = J.n_classes, stride = J.label_stride
+    cdef bint has_ignore = J.has_ignore_index, ignored
+    cdef int64_t ign_s = J.ignore_signed
+    cdef uint64_t ign_u = J.ignore_unsigned
     for i in range(r0, r1):
         v = t[i * stride]
         if has_ignore:
@@ -37,18 +37,18 @@ cdef inline Py_ssize_t _load_labels_typed(const Job* J, const label_t* t,
 
 cdef Py_ssize_t _load_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                              int64_t* out) noexcept nogil:
-    if J.lab_unsigned:
-        if J.lab_size == 1:
-            return _load_labels_typed(J, <const uint8_t*>J.lab, r0, r1, out)
-        elif J.lab_size == 2:
-            return _load_labels_typed(J, <const uint16_t*>J.lab, r0, r1, out)
-        elif J.lab_size == 4:
-            return _load_labels_typed(J, <const uint32_t*>J.lab, r0, r1, out)
-        return _load_labels_typed(J, <const uint64_t*>J.lab, r0, r1, out)
-    if J.lab_size == 1:
-        return _load_labels_typed(J, <const int8_t*>J.lab, r0, r1, out)
-    elif J.lab_size == 2:
-        return _load_labels_typed(J, <const int16_t*>J.lab, r0, r1, out)
-    elif J.lab_size == 4:
-        return _load_labels_typed(J, <const int32_t*>J.lab, r0, r1, out)
-    return _load_labels_typed(J, <const int64_t*>J.lab, r0, r1, out)
+    if J.label_unsigned:
+        if J.label_size == 1:
+            return _load_labels_typed(J, <const uint8_t*>J.labels, r0, r1, out)
+        elif J.label_size == 2:
+            return _load_labels_typed(J, <const uint16_t*>J.labels, r0, r1, out)
+        elif J.label_size == 4:
+            return _load_labels_typed(J, <const uint32_t*>J.labels, r0, r1, out)
+        return _load_labels_typed(J, <const uint64_t*>J.labels, r0, r1, out)
+    if J.label_size == 1:
+        return _load_labels_typed(J, <const int8_t*>J.labels, r0, r1, out)
+    elif J.label_size == 2:
+        return _load_labels_typed(J, <const int16_t*>J.labels, r0, r1, out)
+    elif J.label_size == 4:
+        return _load_labels_typed(J, <const int32_t*>J.labels, r0, r1, out)
+    return _load_labels_typed(J, <const int64_t*>J.labels, r0, r1, out)

@@ -8,20 +8,20 @@ cdef double DIRECT_MAX = 350.0
 
 cdef inline double _coef_index(const Job* J, Py_ssize_t c, int64_t k) noexcept nogil:
     """w_c q'_c for class-index target k."""
-    cdef double q = J.s / J.c
+    cdef double q = J.smoothing / J.n_classes
     if c == k:
-        q = (1.0 - J.s) + J.s / J.c
-    if J.w != NULL and q != 0.0:       # a zero target term is 0, even for an inf weight
-        return J.w[c] * q
+        q = (1.0 - J.smoothing) + J.smoothing / J.n_classes
+    if J.class_weight != NULL and q != 0.0:       # a zero target term is 0, even for an inf weight
+        return J.class_weight[c] * q
     return q
 
 
 cdef inline double _coef_dense(const Job* J, Py_ssize_t c, double q) noexcept nogil:
     """w_c q'_c for a dense target value q (already in the computation dtype)."""
-    if J.s != 0.0:
-        q = (1.0 - J.s) * q + J.s / J.c
-    if J.w != NULL and q != 0.0:       # a zero target term is 0, even for an inf weight
-        return J.w[c] * q
+    if J.smoothing != 0.0:
+        q = (1.0 - J.smoothing) * q + J.smoothing / J.n_classes
+    if J.class_weight != NULL and q != 0.0:       # a zero target term is 0, even for an inf weight
+        return J.class_weight[c] * q
     return q
 
 
@@ -33,7 +33,7 @@ cdef inline void _zero_row(pfloat* g, Py_ssize_t C, Py_ssize_t gcs) noexcept nog
 
 cdef inline void _finish_row(const Job* J, Py_ssize_t row, double li, pfloat* rows) noexcept nogil:
     if rows != NULL:
-        rows[row * J.row_stride] = <pfloat>li
+        rows[row * J.row_loss_stride] = <pfloat>li
 
 
 cdef inline void _shift_group(const pfloat* x, Py_ssize_t rows, Py_ssize_t C,
@@ -82,8 +82,8 @@ cdef inline double _exp_tail(const double* a, const double* e, Py_ssize_t C) noe
 cdef inline bint _big(const Job* J, Py_ssize_t itemsize) noexcept nogil:
     """pred spans at least BIG_BYTES: beyond the caches, where a gather's
     loads wait for memory and the best loop shape changes."""
-    cdef Py_ssize_t rs = J.p_rs if J.p_rs >= 0 else -J.p_rs
-    return J.n * rs * itemsize >= BIG_BYTES
+    cdef Py_ssize_t rs = J.pred_row_stride if J.pred_row_stride >= 0 else -J.pred_row_stride
+    return J.n_rows * rs * itemsize >= BIG_BYTES
 
 
 cdef inline double _row_max(const pfloat* x, Py_ssize_t cs, Py_ssize_t C) noexcept nogil:

@@ -2,7 +2,7 @@
 
 cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                          const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
-    """The book's softmax into J.g and, with labels, -log(y[i, t_i] + eps)."""
+    """The book's softmax into J.grad and, with labels, -log(y[i, t_i] + eps)."""
     cdef double acc4[4]
     cdef double a[CAP]
     cdef double e[CAP]
@@ -10,10 +10,10 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double ssum[BLOCK]
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
-    cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride, grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef Py_ssize_t G = CAP // C, r = r1 - r0, g0, g1, i, j, ii, base
     cdef double m, v, s
-    cdef pfloat* y = <pfloat*>J.g
+    cdef pfloat* y = <pfloat*>J.grad
     cdef pfloat* yrow
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     g0 = 0
@@ -42,17 +42,17 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     res.div = <double>r
 
 
-cdef void _softmax_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+cdef void _softmax_long_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                               const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
     cdef double acc4[4]
-    cdef Py_ssize_t i, j, C = J.c, cs = J.p_cs, gcs = J.g_cs
+    cdef Py_ssize_t i, j, C = J.n_classes, cs = J.pred_col_stride, gcs = J.grad_col_stride
     cdef double m, v, e, s
     cdef pfloat* yrow
     cdef const pfloat* xrow
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     for i in range(r0, r1):
-        xrow = x + i * J.p_rs
-        yrow = <pfloat*>J.g + i * J.g_rs
+        xrow = x + i * J.pred_row_stride
+        yrow = <pfloat*>J.grad + i * J.grad_row_stride
         m = -INFINITY
         for j in range(C):
             v = xrow[j * cs]

@@ -1,18 +1,18 @@
 # Softmax cross-entropy on logits.
 
-cdef inline Py_ssize_t _wide_rows(const double* a, Py_ssize_t rows, Py_ssize_t C,
-                                 unsigned char* wide) noexcept nogil:
-    """wide[i] = 1 for the rows of a contiguous group with a value beyond
+cdef inline Py_ssize_t _far_rows(const double* a, Py_ssize_t rows, Py_ssize_t C,
+                                unsigned char* is_far) noexcept nogil:
+    """is_far[i] = 1 for the rows of a contiguous group with a value beyond
     +-DIRECT_MAX, or a NaN (else 0); returns how many."""
     cdef Py_ssize_t i, j, n = 0
     cdef double v
     for i in range(rows):
-        wide[i] = 0
+        is_far[i] = 0
         for j in range(C):
             v = a[i * C + j]
             if not (v >= -DIRECT_MAX and v <= DIRECT_MAX):
-                wide[i] = 1
-        n += wide[i]
+                is_far[i] = 1
+        n += is_far[i]
     return n
 
 
@@ -37,11 +37,11 @@ cdef inline void _shifted_log_args(const double* a, const double* e, const doubl
                 lc[i] = (tail - (lu[i] - 1.0)) / lu[i]
 
 
-cdef void _sce_wide_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t g0,
-                         Py_ssize_t g1, const unsigned char* wide, const int64_t* lab,
+cdef void _sce_far_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t g0,
+                        Py_ssize_t g1, const unsigned char* is_far, const int64_t* lab,
                          double* a, double* ew, double* lse) noexcept nogil:
     """_sce_block's plain rows with a logit beyond +-DIRECT_MAX (or a NaN),
-    flagged in ``wide``, that have a label: packed into a, each shifted by
+    flagged in ``is_far``, that have a label: packed into a, each shifted by
     its maximum, then the shifted path of _sce_block (one SIMD exp pass into
     ew, row sums, log1p of a confident row's tail, one SIMD log pass).  Each
     row gets its loss in lse[i] and its gradient row (if any); every step is
@@ -51,14 +51,14 @@ cdef void _sce_wide_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_
     cdef double lu[BLOCK]
     cdef double lc[BLOCK]
     cdef double lw[BLOCK]
-    cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride, grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef Py_ssize_t i, j, n = 0, u
-    cdef double finv, scale = J.g_scale
+    cdef double finv, scale = J.grad_scale
     cdef int64_t k
-    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow
     for i in range(g0, g1):
-        if wide[i - g0] and lab[i] >= 0:
+        if is_far[i - g0] and lab[i] >= 0:
             _shift_row(x + (r0 + i) * rs, cs, C, _row_max(x + (r0 + i) * rs, cs, C), a + n * C)
             n += 1
     fl_vexp(a, ew, n * C)
@@ -67,7 +67,7 @@ cdef void _sce_wide_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_
     fl_vlog(lu, lw, n)
     u = 0
     for i in range(g0, g1):
-        if not (wide[i - g0] and lab[i] >= 0):
+        if not (is_far[i - g0] and lab[i] >= 0):
             continue
         k = lab[i]
         lse[i] = (lw[u] + lc[u]) - a[u * C + k]
@@ -90,7 +90,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     they are: the loss is log(1 + sum_{j != k} e_j / e_k), no row maximum is
     needed, and every exp is as accurate as exp itself.  That holds for rows
     within +-DIRECT_MAX; any other row (and a row with a NaN) is redone
-    shifted by its maximum (_sce_wide_rows).  The dense, weighted and
+    shifted by its maximum (_sce_far_rows).  The dense, weighted and
     smoothed losses shift every row by its maximum first."""
     cdef double acc4[4]
     cdef double a[CAP]
@@ -107,20 +107,20 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double tl[BLOCK]               # unshifted rows: sum_{j != k} e_j
     cdef double tq[BLOCK]               # and that over e_k
     cdef double kv[BLOCK]               # the gradient's label entries
-    cdef Py_ssize_t C = J.c, rs = J.p_rs, cs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
-    cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride, trs = J.target_row_stride, tcs = J.target_col_stride
+    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
     cdef Py_ssize_t g0, g1, i, j, ii, base, kept
-    cdef double s, li, coef, coef_sum, big, div = 0.0, scale = J.g_scale
+    cdef double s, li, coef, coef_sum, big, div = 0.0, scale = J.grad_scale
     cdef int64_t k = 0
-    cdef bint dense = J.dense
-    cdef bint plain = not dense and J.w == NULL and J.s == 0.0
-    cdef Py_ssize_t nwide = 0
-    cdef unsigned char wide[CAP]        # rows beyond +-DIRECT_MAX (or with a NaN)
+    cdef bint dense = J.dense_target
+    cdef bint plain = not dense and J.class_weight == NULL and J.smoothing == 0.0
+    cdef Py_ssize_t nfar = 0
+    cdef unsigned char is_far[CAP]      # rows beyond +-DIRECT_MAX (or with a NaN)
     cdef const double* src
-    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
-    cdef pfloat* rows = <pfloat*>J.row_out
+    cdef pfloat* rows = <pfloat*>J.row_loss
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     g0 = 0
     while g0 < r:
@@ -130,16 +130,16 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         if plain:
             # the logits as they are (see the doc above); a row with a logit
             # beyond +-DIRECT_MAX, or a NaN, is redone shifted by its maximum
-            # (_sce_wide_rows), so that every row's bits depend on that row
+            # (_sce_far_rows), so that every row's bits depend on that row
             # alone
             if pfloat is double and cs == 1 and rs == C:
                 src = <const double*>x + (r0 + g0) * rs
             else:                       # the same doubles, so the same bits
                 _copy_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a)
                 src = a
-            nwide = 0
+            nfar = 0
             if fl_vexp_lim(src, e, (g1 - g0) * C, DIRECT_MAX):
-                nwide = _wide_rows(src, g1 - g0, C, wide)
+                nfar = _far_rows(src, g1 - g0, C, is_far)
             # the row sums leave the label's e_k out: the tails T_i =
             # sum_{j != k} e_j, and ssum = T_i + e_k.  The loss
             # log(1 + T_i / e_k) is log(u) + d / u, u = 1 + T_i / e_k rounded
@@ -182,14 +182,14 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 else:
                     fl_scale_rows_f(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs,
                                     &lab[g0], &kv[g0])
-        if nwide != 0:
-            _sce_wide_rows(J, x, r0, g0, g1, wide, lab, a, ew, lse)
+        if nfar != 0:
+            _sce_far_rows(J, x, r0, g0, g1, is_far, lab, a, ew, lse)
         if plain and rows == NULL and (g == NULL or gcs == 1):
             # the common cases, forward and training step: g is complete; the
             # row losses lse are added in one run (an ignored row's as +0.0,
             # which changes no lane)
             kept = g1 - g0              # (an integer: div lives in memory)
-            if J.has_ignore:            # (only then can a label be -1)
+            if J.has_ignore_index:            # (only then can a label be -1)
                 for i in range(g0, g1):
                     if lab[i] < 0:
                         lse[i] = 0.0
@@ -212,8 +212,8 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     continue
             if plain:
                 li = lse[i]
-                # (a wide row's gradient is written by _sce_wide_rows)
-                if grow != NULL and not (nwide != 0 and wide[i - g0]):
+                # (a far row's gradient is written by _sce_far_rows)
+                if grow != NULL and not (nfar != 0 and is_far[i - g0]):
                     if gcs != 1:
                         _scaled_probs(e + base, C, finv[i], grow, gcs)
                     grow[k * gcs] = <pfloat>((pk[i] - 1.0) * scale)
@@ -240,7 +240,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 if dense:
                     div += 1.0
                 else:
-                    div += J.w[k] if J.w != NULL else 1.0
+                    div += J.class_weight[k] if J.class_weight != NULL else 1.0
             _add4(acc4, i, li)
             _finish_row(J, ii, li, rows)
         g0 = g1
@@ -248,12 +248,12 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     res.div = div
 
 
-cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_t k,
+cdef double _sce_long_row(const Job* J, const pfloat* x, const tfloat* t, int64_t k,
                           pfloat* g) noexcept nogil:
     """Softmax cross-entropy of one row with C > CAP (scalar libm path)."""
-    cdef Py_ssize_t j, C = J.c, cs = J.p_cs, gcs = J.g_cs, tcs = J.t_cs
+    cdef Py_ssize_t j, C = J.n_classes, cs = J.pred_col_stride, gcs = J.grad_col_stride, tcs = J.target_col_stride
     cdef double m = -INFINITY, v, e, ssum = 0.0, tsum = 0.0, lse, loss = 0.0
-    cdef double coef, coef_sum = 0.0, scale = J.g_scale
+    cdef double coef, coef_sum = 0.0, scale = J.grad_scale
     cdef Py_ssize_t jmax
     for j in range(C):
         v = x[j * cs]
@@ -292,33 +292,33 @@ cdef double _sce_row_wide(const Job* J, const pfloat* x, const tfloat* t, int64_
     return loss
 
 
-cdef void _sce_wide_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+cdef void _sce_long_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                           const int64_t* lab, const pfloat* x, const tfloat* t,
                           BlockResult* res) noexcept nogil:
     cdef double acc4[4]
     cdef Py_ssize_t i
     cdef double li, div = 0.0
     cdef int64_t k = 0
-    cdef pfloat* g = <pfloat*>J.g
+    cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
     cdef const tfloat* trow = NULL
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     for i in range(r0, r1):
         if g != NULL:
-            grow = g + i * J.g_rs
-        if J.dense:
-            trow = t + i * J.t_rs
+            grow = g + i * J.grad_row_stride
+        if J.dense_target:
+            trow = t + i * J.target_row_stride
             div += 1.0
         else:
             k = lab[i - r0]
             if k < 0:
                 if grow != NULL:
-                    _zero_row(grow, J.c, J.g_cs)
-                _finish_row(J, i, 0.0, <pfloat*>J.row_out)
+                    _zero_row(grow, J.n_classes, J.grad_col_stride)
+                _finish_row(J, i, 0.0, <pfloat*>J.row_loss)
                 continue
-            div += J.w[k] if J.w != NULL else 1.0
-        li = _sce_row_wide(J, x + i * J.p_rs, trow, k, grow)
+            div += J.class_weight[k] if J.class_weight != NULL else 1.0
+        li = _sce_long_row(J, x + i * J.pred_row_stride, trow, k, grow)
         _add4(acc4, i, li)
-        _finish_row(J, i, li, <pfloat*>J.row_out)
+        _finish_row(J, i, li, <pfloat*>J.row_loss)
     res.loss = _total4(acc4)
     res.div = div

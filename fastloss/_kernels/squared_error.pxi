@@ -35,12 +35,12 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     column order."""
     cdef double acc4[4]
     cdef double lanes[8]
-    cdef Py_ssize_t C = J.c, prs = J.p_rs, pcs = J.p_cs, trs = J.t_rs, tcs = J.t_cs
-    cdef Py_ssize_t grs = J.g_rs, gcs = J.g_cs
+    cdef Py_ssize_t C = J.n_classes, prs = J.pred_row_stride, pcs = J.pred_col_stride, trs = J.target_row_stride, tcs = J.target_col_stride
+    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef Py_ssize_t i, j, f, r = r1 - r0
-    cdef double d, s, scale = J.g_scale
-    cdef pfloat* g = <pfloat*>J.g
-    cdef pfloat* rows = <pfloat*>J.row_out
+    cdef double d, s, scale = J.grad_scale
+    cdef pfloat* g = <pfloat*>J.grad
+    cdef pfloat* rows = <pfloat*>J.row_loss
     cdef bint flat
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     if rows != NULL:
@@ -51,7 +51,7 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 s += d * d
                 if g != NULL:
                     g[i * grs + j * gcs] = <pfloat>((2.0 * d) * scale)
-            rows[i * J.row_stride] = <pfloat>(s / C)
+            rows[i * J.row_loss_stride] = <pfloat>(s / C)
             _add4(acc4, i, s)
     else:
         for j in range(8):
