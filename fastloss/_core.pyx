@@ -36,7 +36,6 @@ Labels are checked inside the block loop, before the row that uses them is
 touched, so no label can make a kernel read or write outside an array.
 """
 
-cimport cython
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport log, log1p, exp, fabs, INFINITY
@@ -172,12 +171,8 @@ def sum_squared_error(y, t):
     shape."""
     cdef Job J
     cdef BlockResult total
-    memset(&J, 0, sizeof(Job))
-    J.family = FAM_MSE
-    J.grad_scale = 1.0
-    P = _coerce_pred(y, "y")
-    _set_pred(&J, P)
-    T = _dense_target(&J, t, P, "y")
+    P = _start_job(&J, FAM_MSE, y, "y")
+    T = _dense_target(&J, t, P, "y")     # (T: the array the job reads, kept alive)
     cdef int nt = _pick_threads(&J, 0)
     _run_job(&J, nt, &total)
     return _scalar(0.5 * total.loss, J.pred_f32)
@@ -190,29 +185,19 @@ def _softmax(x, t=None, double eps=1e-7):
     cdef Job J
     cdef BlockResult total
     cdef cnp.ndarray P, Y
-    memset(&J, 0, sizeof(Job))
-    J.family = FAM_SOFTMAX
-    J.grad_scale = 1.0
+    P = _start_job(&J, FAM_SOFTMAX, x, "x")
     J.eps = eps
-    P = _coerce_pred(x, "x")
-    _set_pred(&J, P)
     T = None
     if t is not None:
-        T = _label_target(&J, t, P, "x")
+        T = _label_target(&J, t, P, "x")  # (T: the array the job reads, kept alive)
         if J.dense_target:
             raise ValueError("_softmax takes class indices")
     Y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P), cnp.PyArray_TYPE(P), 0)
-    J.grad = cnp.PyArray_DATA(Y)
-    if cnp.PyArray_NDIM(Y) == 2:
-        J.grad_row_stride = _estride(Y, 0)
-        J.grad_col_stride = _estride(Y, 1)
-    else:
-        J.grad_col_stride = _estride(Y, 0)
+    _set_grad(&J, Y)
     cdef int64_t scalar_label = 0
     if t is not None and J.labels == NULL:
         scalar_label = t
-        J.labels = &scalar_label
-        J.label_size = 8
+        _set_scalar_label(&J, &scalar_label)
     cdef int nt = _pick_threads(&J, 0)
     _run_job(&J, nt, &total)
     if total.bad >= 0:
@@ -360,11 +345,11 @@ def _softmax_backward(y, t, dout):
         return None
     DX = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(Y), cnp.PyArray_TYPE(Y), 0)
     if cnp.PyArray_TYPE(Y) == cnp.NPY_FLOAT:
-        _softmax_backward_typed(<const float*>cnp.PyArray_DATA(Y), cnp.PyArray_DATA(T), 8, False,
+        _softmax_backward_typed(<const float*>cnp.PyArray_DATA(Y), <const int64_t*>cnp.PyArray_DATA(T),
                                 <const float*>cnp.PyArray_DATA(T) if dense else NULL,
                                 n, c, <float>dout, <float>n, <float*>cnp.PyArray_DATA(DX))
     else:
-        _softmax_backward_typed(<const double*>cnp.PyArray_DATA(Y), cnp.PyArray_DATA(T), 8, False,
+        _softmax_backward_typed(<const double*>cnp.PyArray_DATA(Y), <const int64_t*>cnp.PyArray_DATA(T),
                                 <const double*>cnp.PyArray_DATA(T) if dense else NULL,
                                 n, c, <double>dout, <double>n, <double*>cnp.PyArray_DATA(DX))
     return DX

@@ -1,4 +1,8 @@
-# Argument handling.
+# Argument handling: every check, conversion and error message of the public
+# functions, and the set-up of a Job from the arguments.  Native, aligned
+# float32/float64 arrays and integer label arrays of any layout are used in
+# place; anything else (other dtypes, byte-swapped or unaligned buffers,
+# array-likes) goes through one NumPy conversion.
 
 cdef object _F32 = np.dtype(np.float32)
 cdef object _F64 = np.dtype(np.float64)
@@ -86,6 +90,35 @@ cdef void _set_pred(Job* J, cnp.ndarray P):
         J.n_classes = cnp.PyArray_DIMS(P)[0]
         J.pred_row_stride = 0
         J.pred_col_stride = _estride(P, 0)
+
+
+cdef inline cnp.ndarray _start_job(Job* J, int family, object pred, str name):
+    """The first step of every call: a zeroed job of ``family`` (unscaled
+    gradient) and ``pred`` read into it; returns the array it points into."""
+    cdef cnp.ndarray P
+    memset(J, 0, sizeof(Job))
+    J.family = family
+    J.grad_scale = 1.0
+    P = _coerce_pred(pred, name)
+    _set_pred(J, P)
+    return P
+
+
+cdef inline void _set_grad(Job* J, cnp.ndarray O):
+    """Point the job's gradient output at ``O`` (pred's shape and dtype)."""
+    J.grad = cnp.PyArray_DATA(O)
+    if cnp.PyArray_NDIM(O) == 2:
+        J.grad_row_stride = _estride(O, 0)
+        J.grad_col_stride = _estride(O, 1)
+    else:
+        J.grad_col_stride = _estride(O, 0)
+
+
+cdef inline void _set_scalar_label(Job* J, int64_t* label):
+    """A single sample's Python int label, held by the caller as an int64."""
+    J.labels = label
+    J.label_size = 8
+    J.label_unsigned = False
 
 
 cdef void _set_dense(Job* J, cnp.ndarray T):
@@ -230,7 +263,6 @@ cdef object _weights(Job* J, object weight):
     return w
 
 
-cdef object _INT64_MIN = int(np.iinfo(np.int64).min)
 cdef object _INT64_MAX = int(np.iinfo(np.int64).max)
 
 

@@ -1,8 +1,7 @@
 # The book's helpers.
 
-cdef void _softmax_backward_typed(const pfloat* y, const void* lab, int lab_size,
-                                  bint lab_unsigned, const pfloat* t, Py_ssize_t n,
-                                  Py_ssize_t c, pfloat dout, pfloat n_rows,
+cdef void _softmax_backward_typed(const pfloat* y, const int64_t* lab, const pfloat* t,
+                                  Py_ssize_t n, Py_ssize_t c, pfloat dout, pfloat n_rows,
                                   pfloat* dx) noexcept nogil:
     """dx = (y - onehot(t)) * dout / N, element by element in the order (and
     the dtype) of the book's NumPy code: y - t, then * dout, then / N."""
@@ -15,5 +14,5 @@ cdef void _softmax_backward_typed(const pfloat* y, const void* lab, int lab_size
         else:
             for j in range(c):
                 dx[i * c + j] = (y[i * c + j] * dout) / n_rows
-            k = (<const int64_t*>lab)[i]
+            k = lab[i]
             dx[i * c + k] = ((y[i * c + k] - <pfloat>1) * dout) / n_rows

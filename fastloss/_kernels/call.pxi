@@ -1,4 +1,6 @@
-# The shared body of the public functions.
+# The shared body of the six loss functions: validate the arguments (in the
+# reference's order), describe the call as a Job, run its blocks, package the
+# result.
 
 cdef object _run(int family, object pred, object target, object reduction, object eps,
                  object weight, object ignore_index, object label_smoothing,
@@ -14,17 +16,15 @@ cdef object _run(int family, object pred, object target, object reduction, objec
     cdef double divide_after = 0.0
     cdef object staged_out = None
     cdef object T = None, W = None
-    memset(&J, 0, sizeof(Job))
-    J.family = family
-    J.grad_scale = 1.0
+    cdef double eps_value = 0.0
     # the order of the checks is the reference's: eps, reduction, n_threads,
     # pred, target, weight, ignore_index, label_smoothing, out; labels last
     if family == FAM_CE:
-        J.eps = _nonneg(eps, "eps")
+        eps_value = _nonneg(eps, "eps")
     cdef int red = _reduction(reduction)
     cdef int requested = _threads(n_threads)
-    P = _coerce_pred(pred, name)
-    _set_pred(&J, P)
+    P = _start_job(&J, family, pred, name)
+    J.eps = eps_value
     if family == FAM_MSE:
         T = _dense_target(&J, target, P, name)
     else:
@@ -38,12 +38,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
             staged_out = O
             O = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P),
                                   cnp.PyArray_TYPE(P), 0)
-        J.grad = cnp.PyArray_DATA(O)
-        if cnp.PyArray_NDIM(O) == 2:
-            J.grad_row_stride = _estride(O, 0)
-            J.grad_col_stride = _estride(O, 1)
-        else:
-            J.grad_col_stride = _estride(O, 0)
+        _set_grad(&J, O)
     # a Python int label of a single sample
     if family != FAM_MSE and not J.dense_target and J.labels == NULL:
         try:
@@ -51,9 +46,7 @@ cdef object _run(int family, object pred, object target, object reduction, objec
         except OverflowError:
             raise IndexError(
                 f"target {target} is out of range for {J.n_classes} classes (row 0)") from None
-        J.labels = &scalar_label
-        J.label_size = 8
-        J.label_unsigned = False
+        _set_scalar_label(&J, &scalar_label)
     if red == RED_NONE:
         R = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P) - 1, cnp.PyArray_DIMS(P),
                               cnp.PyArray_TYPE(P), 0)

@@ -1,35 +1,5 @@
 # Cross-entropy on probabilities.
 
-cdef inline Py_ssize_t _gather_typed(const Job* J, const label_t* t, const pfloat* p,
-                                     Py_ssize_t r0, Py_ssize_t r1, double* pe) noexcept nogil:
-    """pe[i - r0] = p[i, t_i] + eps for rows [r0, r1), checking each label
-    before it is used; returns the first bad row or -1.
-
-    On a pred too big for the caches, each row is prefetched PREFETCH_ROWS
-    ahead: the label decides which line of a row is read, which the
-    hardware prefetcher cannot follow (1e6 x 10: 7.1 -> 4.9 ms, near
-    y[:, 0].sum())."""
-    cdef Py_ssize_t i, c = J.n_classes, stride = J.label_stride, rs = J.pred_row_stride, cs = J.pred_col_stride
-    cdef Py_ssize_t ahead = PREFETCH_ROWS * rs, last = (c - 1) * cs
-    cdef double eps = J.eps
-    cdef label_t v
-    if _big(J, sizeof(pfloat)):
-        for i in range(r0, r1):
-            fl_prefetch(p + i * rs, ahead * <Py_ssize_t>sizeof(pfloat))
-            fl_prefetch(p + i * rs, (ahead + last) * <Py_ssize_t>sizeof(pfloat))
-            v = t[i * stride]
-            if _out_of_range(v, c):
-                return i
-            pe[i - r0] = <double>p[i * rs + <Py_ssize_t>v * cs] + eps
-        return -1
-    for i in range(r0, r1):
-        v = t[i * stride]
-        if _out_of_range(v, c):
-            return i
-        pe[i - r0] = <double>p[i * rs + <Py_ssize_t>v * cs] + eps
-    return -1
-
-
 cdef void _ce_gather_plain_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                                  const pfloat* p, BlockResult* res) noexcept nogil:
     """The headline case (class indices; no weight, smoothing, ignore_index,
@@ -38,35 +8,12 @@ cdef void _ce_gather_plain_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     _ce_gather_block)."""
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
-    cdef double acc4[4]
-    cdef Py_ssize_t i, bad, r = r1 - r0
-    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
-    if J.label_unsigned:
-        if J.label_size == 1:
-            bad = _gather_typed(J, <const uint8_t*>J.labels, p, r0, r1, pe)
-        elif J.label_size == 2:
-            bad = _gather_typed(J, <const uint16_t*>J.labels, p, r0, r1, pe)
-        elif J.label_size == 4:
-            bad = _gather_typed(J, <const uint32_t*>J.labels, p, r0, r1, pe)
-        else:
-            bad = _gather_typed(J, <const uint64_t*>J.labels, p, r0, r1, pe)
-    else:
-        if J.label_size == 1:
-            bad = _gather_typed(J, <const int8_t*>J.labels, p, r0, r1, pe)
-        elif J.label_size == 2:
-            bad = _gather_typed(J, <const int16_t*>J.labels, p, r0, r1, pe)
-        elif J.label_size == 4:
-            bad = _gather_typed(J, <const int32_t*>J.labels, p, r0, r1, pe)
-        else:
-            bad = _gather_typed(J, <const int64_t*>J.labels, p, r0, r1, pe)
+    cdef Py_ssize_t bad, r = r1 - r0
+    bad = _read_labels(J, r0, r1, p, NULL, pe)
     if bad >= 0:
         res.bad = bad
         return
-    fl_vlog(pe, lg, r)
-    for i in range(r):
-        lg[i] = -lg[i]
-    _add4_run(acc4, 0, lg, r)
-    res.loss = _total4(acc4)
+    res.loss = _sum_neg_logs(pe, lg, r)
     res.div = <double>r
 
 
@@ -375,7 +322,7 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef int32_t trow[CAP + 1]
     cdef double rowsum[BLOCK]
     cdef Py_ssize_t i, j, u, ii, nt = 0, r = r1 - r0
-    cdef Py_ssize_t C = J.n_classes, prs = J.pred_row_stride, pcs = J.pred_col_stride, trs = J.target_row_stride, tcs = J.target_col_stride
+    cdef Py_ssize_t C = J.n_classes, prs = J.pred_row_stride, pcs = J.pred_col_stride, trs = J.target_row_stride
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef double eps = J.eps, scale = J.grad_scale, div = 0.0, coef, pv
     cdef int64_t k = 0
@@ -383,6 +330,7 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_loss
+    cdef const tfloat* target_row
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     for i in range(r):
         rowsum[i] = 0.0
@@ -395,11 +343,9 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                 if grow != NULL:
                     _zero_row(grow, C, gcs)
                 continue
+        target_row = t + ii * trs if dense else NULL
         for j in range(C):
-            if dense:
-                coef = _coef_dense(J, j, <double><pfloat>t[ii * trs + j * tcs])
-            else:
-                coef = _coef_index(J, j, k)
+            coef = _coef(J, target_row, j, k, p)
             pv = <double>p[ii * prs + j * pcs] + eps
             pe[nt] = pv
             cf[nt] = coef
@@ -423,7 +369,7 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             if k < 0:
                 _finish_row(J, r0 + i, 0.0, rows)
                 continue
-            div += J.class_weight[k] if J.class_weight != NULL else 1.0
+            div += _row_weight(J, k)
         _add4(acc4, i, rowsum[i])
         _finish_row(J, r0 + i, rowsum[i], rows)
     res.loss = _total4(acc4)

@@ -17,7 +17,7 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
         _ce_gather_plain_block(J, r0, r1, p, res)
         return
     if J.labels != NULL and not J.dense_target:
-        bad = _load_labels(J, r0, r1, lab)
+        bad = _read_labels(J, r0, r1, p, lab, NULL)
         if bad >= 0:
             res.bad = bad
             return

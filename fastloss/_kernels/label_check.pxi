@@ -7,6 +7,6 @@ cdef void _labels_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double div = 0.0
     for i in range(r1 - r0):
         if lab[i] >= 0:
-            div += J.class_weight[lab[i]] if J.class_weight != NULL else 1.0
+            div += _row_weight(J, lab[i])
     res.loss = 0.0
     res.div = div

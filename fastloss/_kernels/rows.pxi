@@ -25,6 +25,21 @@ cdef inline double _coef_dense(const Job* J, Py_ssize_t c, double q) noexcept no
     return q
 
 
+cdef inline double _coef(const Job* J, const tfloat* target_row, Py_ssize_t j, int64_t k,
+                         const pfloat* like) noexcept nogil:
+    """w_j q'_j of column j: from the dense target row ``target_row`` (its
+    value in the computation dtype, that of ``like``), or, when that is
+    NULL, for class index k."""
+    if target_row != NULL:
+        return _coef_dense(J, j, <double><pfloat>target_row[j * J.target_col_stride])
+    return _coef_index(J, j, k)
+
+
+cdef inline double _row_weight(const Job* J, int64_t k) noexcept nogil:
+    """A kept row's share of the divisor of "mean": w[k], or 1 unweighted."""
+    return J.class_weight[k] if J.class_weight != NULL else 1.0
+
+
 cdef inline void _zero_row(pfloat* g, Py_ssize_t C, Py_ssize_t gcs) noexcept nogil:
     cdef Py_ssize_t j
     for j in range(C):
@@ -109,3 +124,16 @@ cdef inline void _scaled_probs(const double* e, Py_ssize_t C, double factor,
     cdef Py_ssize_t j
     for j in range(C):
         g[j * gcs] = <pfloat>(e[j] * factor)
+
+
+cdef inline double _sum_neg_logs(const double* x, double* lg, Py_ssize_t n) noexcept nogil:
+    """sum_i -log(x[i]): one SIMD log pass into the scratch lg, then the
+    terms in four lanes by index (_add4_run)."""
+    cdef double acc4[4]
+    cdef Py_ssize_t i
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    fl_vlog(x, lg, n)
+    for i in range(n):
+        lg[i] = -lg[i]
+    _add4_run(acc4, 0, lg, n)
+    return _total4(acc4)

@@ -3,7 +3,6 @@
 cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                          const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
     """The book's softmax into J.grad and, with labels, -log(y[i, t_i] + eps)."""
-    cdef double acc4[4]
     cdef double a[CAP]
     cdef double e[CAP]
     cdef double mrow[BLOCK]
@@ -11,11 +10,10 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
     cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride, grs = J.grad_row_stride, gcs = J.grad_col_stride
-    cdef Py_ssize_t G = CAP // C, r = r1 - r0, g0, g1, i, j, ii, base
-    cdef double m, v, s
+    cdef Py_ssize_t G = CAP // C, r = r1 - r0, g0, g1, i, j, base
+    cdef double s
     cdef pfloat* y = <pfloat*>J.grad
     cdef pfloat* yrow
-    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     g0 = 0
     while g0 < r:
         g1 = g0 + G
@@ -33,12 +31,7 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             if lab != NULL:
                 pe[i] = <double>yrow[lab[i] * gcs] + J.eps
         g0 = g1
-    if lab != NULL:
-        fl_vlog(pe, lg, r)
-        for i in range(r):
-            lg[i] = -lg[i]
-        _add4_run(acc4, 0, lg, r)
-    res.loss = _total4(acc4)
+    res.loss = _sum_neg_logs(pe, lg, r) if lab != NULL else 0.0
     res.div = <double>r
 
 

@@ -107,7 +107,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double tl[BLOCK]               # unshifted rows: sum_{j != k} e_j
     cdef double tq[BLOCK]               # and that over e_k
     cdef double kv[BLOCK]               # the gradient's label entries
-    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride, trs = J.target_row_stride, tcs = J.target_col_stride
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride, trs = J.target_row_stride
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
     cdef Py_ssize_t g0, g1, i, j, ii, base, kept
@@ -118,6 +118,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef Py_ssize_t nfar = 0
     cdef unsigned char is_far[CAP]      # rows beyond +-DIRECT_MAX (or with a NaN)
     cdef const double* src
+    cdef const tfloat* target_row
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_loss
@@ -221,26 +222,18 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             else:
                 li = 0.0
                 coef_sum = 0.0
+                target_row = t + ii * trs if dense else NULL
                 for j in range(C):
-                    if dense:
-                        coef = _coef_dense(J, j, <double><pfloat>t[ii * trs + j * tcs])
-                    else:
-                        coef = _coef_index(J, j, k)
+                    coef = _coef(J, target_row, j, k, x)
                     coef_sum += coef
                     if coef != 0.0:
                         li += coef * (lse[i] - a[base + j])
                 if grow != NULL:
                     s = ssum[i]
                     for j in range(C):
-                        if dense:
-                            coef = _coef_dense(J, j, <double><pfloat>t[ii * trs + j * tcs])
-                        else:
-                            coef = _coef_index(J, j, k)
+                        coef = _coef(J, target_row, j, k, x)
                         grow[j * gcs] = <pfloat>(((e[base + j] / s) * coef_sum - coef) * scale)
-                if dense:
-                    div += 1.0
-                else:
-                    div += J.class_weight[k] if J.class_weight != NULL else 1.0
+                div += 1.0 if dense else _row_weight(J, k)
             _add4(acc4, i, li)
             _finish_row(J, ii, li, rows)
         g0 = g1
@@ -251,7 +244,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
 cdef double _sce_long_row(const Job* J, const pfloat* x, const tfloat* t, int64_t k,
                           pfloat* g) noexcept nogil:
     """Softmax cross-entropy of one row with C > CAP (scalar libm path)."""
-    cdef Py_ssize_t j, C = J.n_classes, cs = J.pred_col_stride, gcs = J.grad_col_stride, tcs = J.target_col_stride
+    cdef Py_ssize_t j, C = J.n_classes, cs = J.pred_col_stride, gcs = J.grad_col_stride
     cdef double m = -INFINITY, v, e, ssum = 0.0, tsum = 0.0, lse, loss = 0.0
     cdef double coef, coef_sum = 0.0, scale = J.grad_scale
     cdef Py_ssize_t jmax
@@ -273,19 +266,13 @@ cdef double _sce_long_row(const Job* J, const pfloat* x, const tfloat* t, int64_
         ssum = tsum
         lse = log(ssum)
     for j in range(C):
-        if t == NULL:
-            coef = _coef_index(J, j, k)
-        else:
-            coef = _coef_dense(J, j, <double><pfloat>t[j * tcs])
+        coef = _coef(J, t, j, k, x)
         coef_sum += coef
         if coef != 0.0:
             loss += coef * (lse - (<double>x[j * cs] - m))
     if g != NULL:
         for j in range(C):
-            if t == NULL:
-                coef = _coef_index(J, j, k)
-            else:
-                coef = _coef_dense(J, j, <double><pfloat>t[j * tcs])
+            coef = _coef(J, t, j, k, x)
             # exp again rather than kept in g: a float32 g would flush tiny ones
             e = exp(<double>x[j * cs] - m)
             g[j * gcs] = <pfloat>(((e / ssum) * coef_sum - coef) * scale)
@@ -316,7 +303,7 @@ cdef void _sce_long_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                     _zero_row(grow, J.n_classes, J.grad_col_stride)
                 _finish_row(J, i, 0.0, <pfloat*>J.row_loss)
                 continue
-            div += J.class_weight[k] if J.class_weight != NULL else 1.0
+            div += _row_weight(J, k)
         li = _sce_long_row(J, x + i * J.pred_row_stride, trow, k, grow)
         _add4(acc4, i, li)
         _finish_row(J, i, li, <pfloat*>J.row_loss)
