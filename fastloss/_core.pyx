@@ -69,6 +69,7 @@ include "_kernels/simd.pxi"
 fl_vmath_init(_simd_level())
 
 
+include "_kernels/typed_loops.pxi"
 include "_kernels/labels.pxi"
 include "_kernels/engine.pxi"
 include "_kernels/rows.pxi"

@@ -110,203 +110,240 @@ cdef inline int _binary_packed(const Job* J, const pfloat* p, const tfloat* t,
     product falls below 2**-958."""
     cdef Py_ssize_t L = n * J.n_classes
     cdef double M, E
-    cdef int ok
-    if pfloat is double:
-        if tfloat is double:
-            ok = fl_binprod_dd(p, t, L, J.eps, &M, &E)
-        else:
-            ok = fl_binprod_df(p, t, L, J.eps, &M, &E)
-    else:
-        if tfloat is double:
-            ok = fl_binprod_fd(p, t, L, J.eps, &M, &E)
-        else:
-            ok = fl_binprod_ff(p, t, L, J.eps, &M, &E)
+    cdef int ok = _binprod(p, t, L, J.eps, &M, &E)
     if not ok:
         return -1
     loss[0] = _bin_loss(M, E)
     return 1
 
 
-cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
-                          const pfloat* p, const tfloat* t, BlockResult* res) noexcept nogil:
-    """Dense (one-hot or soft) targets without weight or smoothing, C <= CAP.
-    The loss ("mean", "sum") of a group whose targets are all 0 or 1 is one
-    product and one log (fl_binprod; _bin_accurate).  Otherwise: find the
-    nonzero target terms of the group's rows, take their logs in one SIMD
-    pass, then add each row's terms in column order (the order, hence the
-    bits, of _ce_general_block)."""
-    cdef double acc4[4]
-    cdef double pe[CAP]
-    cdef double q[CAP]
-    cdef double lg[CAP]
-    cdef int32_t idx[CAP + 4]           # offsets (i - g0) * C + j of the terms
-    cdef int32_t col[CAP]
-    cdef Py_ssize_t C = J.n_classes, prs = J.pred_row_stride, pcs = J.pred_col_stride, trs = J.target_row_stride, tcs = J.target_col_stride
-    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
-    cdef Py_ssize_t G = CAP // C, r = r1 - r0
-    cdef Py_ssize_t g0, g1, i, ii, j, u, nt, end
-    cdef double eps = J.eps, scale = J.grad_scale, s, sp = 0.0, gl = 0.0, bM, bE
-    cdef bint binary, allone
-    cdef int bstate
+# A group's binary state: whether its targets are all 0 or 1 and its loss is
+# the product form's (fl_binprod), found once per group by the first step
+# that can tell.
+cdef enum:
+    BIN_UNKNOWN = 0
+    BIN_YES = 1                 # binary, with the product form's loss known
+    BIN_NO = -1                 # not binary, or not asked (reduction "none")
+
+
+ctypedef struct TermBuffers:
+    # the nonzero target terms of one group of rows, for _ce_dense_block
+    double pe[CAP]              # p + eps at each term (1.0 for a zero term)
+    double q[CAP]               # the target value, in the computation dtype
+    double lg[CAP]              # log(pe), or scratch
+    int32_t idx[CAP + 4]        # offsets (i - g0) * C + j of the terms
+    int32_t col[CAP]            # per row: its only nonzero column, or < 0
+
+
+cdef inline bint _binary_packed_group(const Job* J, const pfloat* pg, const tfloat* tg,
+                                      Py_ssize_t n, int* bstate, double* loss) noexcept nogil:
+    """The product form over n packed rows (fl_binprod): True when their
+    targets are all 0 or 1 and the product form's loss (in ``loss``) is
+    accurate (_bin_accurate) with n C ones, or with the ones counted.  Else
+    False, with bstate BIN_YES when the loss may still serve (a row of the
+    group has at most one 1: the one-hot steps learn n1 anyway and decide
+    the same way), BIN_NO when it cannot."""
     cdef Py_ssize_t n1
-    cdef int flat = not _big(J, sizeof(pfloat))
+    bstate[0] = _binary_packed(J, pg, tg, n, loss)
+    if bstate[0] != BIN_YES:
+        return False
+    if _bin_accurate(loss[0], n * J.n_classes):
+        return True
+    if not _bin_accurate(loss[0], n):
+        return False
+    n1 = _count_ones(tg, n * J.n_classes, pg)
+    if _bin_accurate(loss[0], n1):
+        return True
+    bstate[0] = BIN_NO
+    return False
+
+
+cdef inline bint _onehot_forward_group(const Job* J, const pfloat* pg, const tfloat* tg,
+                                       Py_ssize_t n, Py_ssize_t g0, int flat, int* bstate,
+                                       double* gloss, double* acc4, double* binary_sum,
+                                       TermBuffers* b) noexcept nogil:
+    """The forward loss of a group whose rows have at most one nonzero
+    target each (unit column stride, C <= 64): each row's term is found and
+    gathered in one pass (fl_onehot_gather); a binary group takes the
+    product form, any other the per-row logs.  False, with nothing added,
+    when some row has more nonzeros: the general steps redo the group."""
+    cdef Py_ssize_t i, n1 = 0, C = J.n_classes
+    cdef bint allone
+    cdef double M, E
+    if _onehot_gather(pg, J.pred_row_stride, J.pred_col_stride, tg, J.target_row_stride,
+                      n, C, J.eps, b.q, b.pe, b.col, flat) != 0:
+        return False
+    # col >= 0 where the row's nonzero is 1 (n1 of them), -2 where it is 0
+    # in the computation dtype, -1 otherwise
+    allone = bstate[0] != BIN_NO
+    if allone:
+        for i in range(n):
+            if b.col[i] == -1:
+                allone = False
+                break
+            if b.col[i] >= 0:
+                b.idx[n1] = <int32_t>(i * C + b.col[i])
+                b.lg[n1] = b.pe[i]              # (lg: scratch here)
+                n1 += 1
+    if bstate[0] == BIN_UNKNOWN:
+        bstate[0] = BIN_NO
+        if allone and fl_binprod_sparse(b.idx, b.lg, n1, &M, &E):
+            gloss[0] = _bin_loss(M, E)
+            bstate[0] = BIN_YES
+    if bstate[0] == BIN_YES and _bin_accurate(gloss[0], n1):
+        binary_sum[0] += gloss[0]
+        return True
+    fl_vlog(b.pe, b.lg, n)
+    for i in range(n):
+        b.lg[i] = 0.0 - b.q[i] * b.lg[i]
+    _add4_run(acc4, g0, b.lg, n)
+    return True
+
+
+cdef inline Py_ssize_t _nonzero_terms(const tfloat* tg, Py_ssize_t n, Py_ssize_t C,
+                                      Py_ssize_t trs, Py_ssize_t tcs,
+                                      TermBuffers* b) noexcept nogil:
+    """b.idx gets the offsets i * C + j of the group's nonzero targets, in
+    row-major order; returns their count."""
+    cdef Py_ssize_t i, nt = 0
+    if tcs == 1 and C <= 64:
+        # one SIMD test per row finds its only nonzero (one-hot rows)
+        _onehot_cols(tg, n, C, trs, b.col)
+        for i in range(n):
+            if b.col[i] >= 0:
+                b.idx[nt] = <int32_t>(i * C + b.col[i])
+                nt += 1
+            elif b.col[i] == -2:
+                nt += _nonzero_cols(tg + i * trs, 1, C, i * C, b.idx + nt)
+    elif tcs == 1 and (trs == C or n == 1):
+        # the group's targets are one contiguous run
+        nt = _nonzero_run(tg, n * C, b.idx)
+    else:
+        for i in range(n):
+            nt += _nonzero_cols(tg + i * trs, tcs, C, i * C, b.idx + nt)
+    return nt
+
+
+cdef inline void _gather_terms(const Job* J, const pfloat* pg, const tfloat* tg, Py_ssize_t nt,
+                               TermBuffers* b) noexcept nogil:
+    """b.q and b.pe of each term, walking the rows in step.  A target that is
+    0 in the computation dtype (a float64 1e-50 for float32) is a zero term,
+    with p + eps taken as 1."""
+    cdef Py_ssize_t u, i = 0, j, C = J.n_classes, end = J.n_classes
+    cdef Py_ssize_t prs = J.pred_row_stride, pcs = J.pred_col_stride
+    cdef Py_ssize_t trs = J.target_row_stride, tcs = J.target_col_stride
+    cdef double eps = J.eps
+    for u in range(nt):
+        while b.idx[u] >= end:
+            i += 1
+            end += C
+        j = b.idx[u] - (end - C)
+        b.q[u] = <double><pfloat>tg[i * trs + j * tcs]
+        b.pe[u] = <double>pg[i * prs + j * pcs] + eps
+        if b.q[u] == 0.0:
+            b.pe[u] = 1.0
+
+
+cdef inline bint _terms_binary(Py_ssize_t nt, int* bstate, double* gloss,
+                               const TermBuffers* b) noexcept nogil:
+    """Whether the group's loss is the product form's over its gathered
+    terms: all of them 0 or 1 and the product accurate (_bin_accurate)."""
+    cdef Py_ssize_t u, n1 = 0
+    cdef bint allone = True
+    cdef double M, E
+    if bstate[0] == BIN_NO:
+        return False
+    for u in range(nt):
+        n1 += b.q[u] == 1.0
+        allone &= (b.q[u] == 1.0) | (b.q[u] == 0.0)
+    if bstate[0] == BIN_UNKNOWN:
+        if allone and fl_binprod_sparse(b.idx, b.pe, nt, &M, &E):
+            gloss[0] = _bin_loss(M, E)
+            bstate[0] = BIN_YES
+    return bstate[0] == BIN_YES and _bin_accurate(gloss[0], n1)
+
+
+cdef inline void _rows_from_terms(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssize_t n,
+                                  Py_ssize_t nt, bint binary, const pfloat* like,
+                                  const TermBuffers* b, double* acc4) noexcept nogil:
+    """Each row's loss, its terms added in column order (unless the group's
+    loss is the product form's), its per-row output and gradient row."""
+    cdef Py_ssize_t i, u = 0, C = J.n_classes, end = 0
+    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
+    cdef double s, scale = J.grad_scale
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_loss
+    for i in range(g0, g0 + n):
+        end += C
+        if g != NULL:
+            grow = g + (r0 + i) * grs
+            _zero_row(grow, C, gcs)
+        s = 0.0
+        while u < nt and b.idx[u] < end:
+            if not binary:
+                s -= b.q[u] * b.lg[u]
+            if g != NULL and b.q[u] != 0.0:
+                grow[(b.idx[u] - (end - C)) * gcs] = <pfloat>((-b.q[u] / b.pe[u]) * scale)
+            u += 1
+        if not binary:
+            _add4(acc4, i, s)
+        _finish_row(J, r0 + i, s, rows)
+
+
+cdef void _ce_dense_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                          const pfloat* p, const tfloat* t, BlockResult* res) noexcept nogil:
+    """Dense (one-hot or soft) targets without weight or smoothing, C <= CAP,
+    a group of CAP // C rows at a time.  The loss ("mean", "sum") of a group
+    whose targets are all 0 or 1 is one product and one log (fl_binprod;
+    _bin_accurate).  Otherwise: find the nonzero target terms of the group's
+    rows, take their logs in one SIMD pass, then add each row's terms in
+    column order (the order, hence the bits, of _ce_general_block).  A
+    binary group's loss is the product form's with or without the gradient
+    (*_and_grad's loss is the loss function's, bit for bit)."""
+    cdef TermBuffers b
+    cdef double acc4[4]
+    cdef Py_ssize_t C = J.n_classes, prs = J.pred_row_stride, pcs = J.pred_col_stride
+    cdef Py_ssize_t trs = J.target_row_stride, tcs = J.target_col_stride
+    cdef Py_ssize_t G = CAP // C, r = r1 - r0
+    cdef Py_ssize_t g0, n, nt
+    cdef double binary_sum = 0.0, gloss = 0.0
+    cdef bint binary
+    cdef int bstate
+    cdef int flat = not _big(J, sizeof(pfloat))
+    cdef bint forward = J.grad == NULL
+    cdef const pfloat* pg
+    cdef const tfloat* tg
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     g0 = 0
     while g0 < r:
-        g1 = g0 + G
-        if g1 > r:
-            g1 = r
-        # A binary group's loss is its product form, with or without the
-        # gradient (*_and_grad's loss is the loss function's, bit for bit).
-        # bstate: 0 not known yet, 1 binary with its loss in gl, -1 not
-        # binary (or "none").  Packed rows are multiplied out in one pass;
-        # the others, and the gradient, use the terms gathered below.
-        bstate = -1 if rows != NULL else 0
-        if (bstate == 0 and g == NULL and pcs == 1 and tcs == 1
-                and (g1 - g0 == 1 or (prs == C and trs == C))):
-            bstate = _binary_packed(J, p + (r0 + g0) * prs, t + (r0 + g0) * trs, g1 - g0, &gl)
-            # accurate enough with n1 <= N C ones?  Else count them, unless
-            # even one a row is too many (confident rows: the paths below
-            # learn n1 anyway, and decide the same way)
-            if bstate == 1 and not _bin_accurate(gl, (g1 - g0) * C):
-                if not _bin_accurate(gl, g1 - g0):
-                    binary = False
-                else:
-                    nt = _count_ones(t + (r0 + g0) * trs, (g1 - g0) * C, p)
-                    binary = _bin_accurate(gl, nt)
-                    if not binary:
-                        bstate = -1
-            else:
-                binary = bstate == 1
-            if binary:
-                sp += gl
-                g0 = g1
+        n = G if g0 + G <= r else r - g0
+        pg = p + (r0 + g0) * prs
+        tg = t + (r0 + g0) * trs
+        bstate = BIN_NO if J.row_loss != NULL else BIN_UNKNOWN
+        # packed rows are multiplied out in one pass
+        if (bstate == BIN_UNKNOWN and forward and pcs == 1 and tcs == 1
+                and (n == 1 or (prs == C and trs == C))):
+            if _binary_packed_group(J, pg, tg, n, &bstate, &gloss):
+                binary_sum += gloss
+                g0 += n
                 continue
-        if tcs == 1 and C <= 64 and g == NULL and rows == NULL:
-            # forward loss: find each row's only nonzero and gather its term
-            # in one pass; a group with any other row is redone below
-            if pfloat is double:
-                if tfloat is double:
-                    nt = fl_onehot_gather_dd(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe, col, flat)
-                else:
-                    nt = fl_onehot_gather_df(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe, col, flat)
-            else:
-                if tfloat is double:
-                    nt = fl_onehot_gather_fd(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe, col, flat)
-                else:
-                    nt = fl_onehot_gather_ff(p + (r0 + g0) * prs, prs, pcs, t + (r0 + g0) * trs,
-                                             trs, g1 - g0, C, eps, q, pe, col, flat)
-            if nt == 0:
-                # one nonzero a row: col >= 0 where it is 1 (n1 of them), -2
-                # where it is 0 in the computation dtype, -1 otherwise
-                n1 = 0
-                allone = bstate != -1
-                if allone:
-                    for i in range(g1 - g0):
-                        if col[i] == -1:
-                            allone = False
-                            break
-                        if col[i] >= 0:
-                            idx[n1] = <int32_t>(i * C + col[i])
-                            lg[n1] = pe[i]              # (lg: scratch here)
-                            n1 += 1
-                if bstate == 0:
-                    bstate = -1
-                    if allone and fl_binprod_sparse(idx, lg, n1, &bM, &bE):
-                        gl = _bin_loss(bM, bE)
-                        bstate = 1
-                if bstate == 1 and _bin_accurate(gl, n1):
-                    sp += gl
-                    g0 = g1
-                    continue
-                fl_vlog(pe, lg, g1 - g0)
-                for u in range(g1 - g0):
-                    lg[u] = 0.0 - q[u] * lg[u]
-                _add4_run(acc4, g0, lg, g1 - g0)
-                g0 = g1
+        if tcs == 1 and C <= 64 and forward and J.row_loss == NULL:
+            if _onehot_forward_group(J, pg, tg, n, g0, flat, &bstate, &gloss, acc4,
+                                     &binary_sum, &b):
+                g0 += n
                 continue
-        if tcs == 1 and C <= 64:
-            # one SIMD test per row finds its only nonzero (one-hot rows)
-            if tfloat is double:
-                fl_onehot_cols_d(t + (r0 + g0) * trs, g1 - g0, C, trs, col)
-            else:
-                fl_onehot_cols_f(t + (r0 + g0) * trs, g1 - g0, C, trs, col)
-            nt = 0
-            for i in range(g0, g1):
-                if col[i - g0] >= 0:
-                    idx[nt] = <int32_t>((i - g0) * C + col[i - g0])
-                    nt += 1
-                elif col[i - g0] == -2:
-                    nt += _nonzero_cols(t + (r0 + i) * trs, 1, C, (i - g0) * C, idx + nt)
-        elif tcs == 1 and (trs == C or g1 - g0 == 1):
-            # the group's targets are one contiguous run
-            if tfloat is double:
-                nt = fl_nonzero_f64(t + (r0 + g0) * trs, (g1 - g0) * C, idx)
-            else:
-                nt = fl_nonzero_f32(t + (r0 + g0) * trs, (g1 - g0) * C, idx)
-        else:
-            nt = 0
-            for i in range(g0, g1):
-                nt += _nonzero_cols(t + (r0 + i) * trs, tcs, C, (i - g0) * C, idx + nt)
-        # gather the terms, walking the rows in step; a target that is 0 in
-        # the computation dtype (a float64 1e-50 for float32) is a zero
-        # term, with p + eps taken as 1
-        i = g0
-        end = C
-        for u in range(nt):
-            while idx[u] >= end:
-                i += 1
-                end += C
-            j = idx[u] - (end - C)
-            q[u] = <double><pfloat>t[(r0 + i) * trs + j * tcs]
-            pe[u] = <double>p[(r0 + i) * prs + j * pcs] + eps
-            if q[u] == 0.0:
-                pe[u] = 1.0
-        binary = False
-        if bstate != -1:
-            allone = True
-            n1 = 0
-            for u in range(nt):
-                n1 += q[u] == 1.0
-                allone &= (q[u] == 1.0) | (q[u] == 0.0)
-            if bstate == 0:
-                if allone and fl_binprod_sparse(idx, pe, nt, &bM, &bE):
-                    gl = _bin_loss(bM, bE)
-                    bstate = 1
-            binary = bstate == 1 and _bin_accurate(gl, n1)
+        nt = _nonzero_terms(tg, n, C, trs, tcs, &b)
+        _gather_terms(J, pg, tg, nt, &b)
+        binary = _terms_binary(nt, &bstate, &gloss, &b)
         if binary:
-            sp += gl
-            if g == NULL:
-                g0 = g1
-                continue
+            binary_sum += gloss
         else:
-            fl_vlog(pe, lg, nt)
-        u = 0
-        end = 0
-        for i in range(g0, g1):
-            ii = r0 + i
-            end += C
-            if g != NULL:
-                grow = g + ii * grs
-                _zero_row(grow, C, gcs)
-            s = 0.0
-            while u < nt and idx[u] < end:
-                if not binary:
-                    s -= q[u] * lg[u]
-                if g != NULL and q[u] != 0.0:
-                    grow[(idx[u] - (end - C)) * gcs] = <pfloat>((-q[u] / pe[u]) * scale)
-                u += 1
-            if not binary:
-                _add4(acc4, i, s)
-            _finish_row(J, ii, s, rows)
-        g0 = g1
-    res.loss = _total4(acc4) + sp
+            fl_vlog(b.pe, b.lg, nt)
+        if not (binary and forward):
+            _rows_from_terms(J, r0, g0, n, nt, binary, p, &b, acc4)
+        g0 += n
+    res.loss = _total4(acc4) + binary_sum
     res.div = <double>r
 
 

@@ -6,14 +6,7 @@ cdef inline void _sq_lanes(const pfloat* p, const tfloat* t, Py_ssize_t n, doubl
     cdef Py_ssize_t f, l, n8 = n - (n & 7)
     cdef double d
     if g == NULL:                       # the SIMD loop of _vmath.h
-        if pfloat is double and tfloat is double:
-            fl_sq_lanes_dd(p, t, n, lanes)
-        elif pfloat is double and tfloat is float:
-            fl_sq_lanes_df(p, t, n, lanes)
-        elif pfloat is float and tfloat is double:
-            fl_sq_lanes_fd(p, t, n, lanes)
-        else:
-            fl_sq_lanes_ff(p, t, n, lanes)
+        _sq_lanes_simd(p, t, n, lanes)
         return
     for f in range(0, n8, 8):
         for l in range(8):
