@@ -80,163 +80,216 @@ cdef void _sce_far_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t
         u += 1
 
 
-cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
-                     const int64_t* lab, const pfloat* x, const tfloat* t,
-                     BlockResult* res) noexcept nogil:
-    """Softmax cross-entropy, C <= CAP, a group of rows at a time: one SIMD
-    exp pass over the group, row sums, one SIMD log pass, then the losses.
+ctypedef struct SoftmaxScratch:
+    # a group's elements (offsets (i - g0) * C + j)
+    double a[CAP]               # logits as doubles, shifted by the row maximum if shifted
+    double e[CAP]               # their exps
+    double e_far[CAP]           # the exps of far rows, shifted (_sce_far_rows)
+    unsigned char is_far[CAP]   # per group row: a logit beyond +-DIRECT_MAX, or a NaN
+    double mrow[BLOCK]          # per group row: the maximum
+    # per block row
+    double ssum[BLOCK]          # sum_j e_j
+    double lse[BLOCK]           # log(ssum) (+ the shift, for shifted rows)
+    double lu[BLOCK]            # log's argument: ssum, or 1 + T rounded
+    double lc[BLOCK]            # and the correction for that rounding
+    double ek[BLOCK]            # plain rows: e_k
+    double pk[BLOCK]            # and p_k = 1 / u
+    double tl[BLOCK]            # and the tail sum_{j != k} e_j
+    double tq[BLOCK]            # and that over e_k
+    double finv[BLOCK]          # scale / ssum
+    double kv[BLOCK]            # the gradient's label entries
 
-    Class indices without weight or smoothing (``plain``) take the logits as
-    they are: the loss is log(1 + sum_{j != k} e_j / e_k), no row maximum is
-    needed, and every exp is as accurate as exp itself.  That holds for rows
-    within +-DIRECT_MAX; any other row (and a row with a NaN) is redone
-    shifted by its maximum (_sce_far_rows).  The dense, weighted and
-    smoothed losses shift every row by its maximum first."""
-    cdef double acc4[4]
-    cdef double a[CAP]
-    cdef double e[CAP]
-    cdef double ew[CAP]                 # the exps of rows beyond +-DIRECT_MAX
-    cdef double mrow[BLOCK]
-    cdef double ssum[BLOCK]
-    cdef double lse[BLOCK]
-    cdef double ek[BLOCK]               # plain rows: e_k
-    cdef double pk[BLOCK]               # and p_k = 1 / u
-    cdef double finv[BLOCK]             # scale / ssum
-    cdef double lu[BLOCK]               # log's argument: ssum, or 1 + T rounded
-    cdef double lc[BLOCK]               # and the correction for that rounding
-    cdef double tl[BLOCK]               # unshifted rows: sum_{j != k} e_j
-    cdef double tq[BLOCK]               # and that over e_k
-    cdef double kv[BLOCK]               # the gradient's label entries
-    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride, trs = J.target_row_stride
+
+cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssize_t g0,
+                                         Py_ssize_t n, const int64_t* lab,
+                                         SoftmaxScratch* s) noexcept nogil:
+    """Class indices, unweighted, unsmoothed: the logits as they are (see
+    _sce_block).  Fills e, ssum, pk and the log's argument lu with its
+    correction lc; returns the number of far rows (flagged in is_far), which
+    _sce_far_rows redoes shifted by their maximum, so that every row's bits
+    depend on that row alone.
+
+    The row sums leave the label's e_k out: the tails T_i = sum_{j != k}
+    e_j, and ssum = T_i + e_k.  The loss log(1 + T_i / e_k) is log(u) + d /
+    u, u = 1 + T_i / e_k rounded and d its exact rounding error (2Sum,
+    whichever term is larger): to well under an ulp whether the row is
+    confident (the sum near 1) or not, with no branch and one SIMD log pass
+    for every row.  p_k is 1 / u (and d / u is d * p_k): for a confident row
+    that is 1 / (1 + sum_{j != k} exp(x_j - x_k)) rounded as the usual shift
+    by the maximum rounds it, so the gradient's p_k - 1 cancels to the same
+    value."""
+    cdef Py_ssize_t i, nfar = 0
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride
+    cdef const double* src
+    cdef double big
+    if pfloat is double and cs == 1 and rs == C:
+        src = <const double*>xg
+    else:                               # the same doubles, so the same bits
+        _copy_group(xg, n, C, rs, cs, s.a)
+        src = s.a
+    if fl_vexp_lim(src, s.e, n * C, DIRECT_MAX):
+        nfar = _far_rows(src, n, C, s.is_far)
+    fl_row_sums_but(s.e, n, C, &lab[g0], &s.tl[g0], &s.ek[g0])
+    fl_vdiv(&s.tl[g0], &s.ek[g0], &s.tq[g0], n)
+    for i in range(g0, g0 + n):
+        s.ssum[i] = s.tl[i] + s.ek[i]
+        s.lu[i] = 1.0 + s.tq[i]
+        big = s.lu[i] - s.tq[i]
+        s.lc[i] = (1.0 - big) + (s.tq[i] - (s.lu[i] - big))
+    fl_vrdiv(1.0, &s.lu[g0], &s.pk[g0], n)
+    for i in range(g0, g0 + n):
+        s.lc[i] = s.lc[i] * s.pk[i]
+    return nfar
+
+
+cdef inline void _shifted_group_logs(const Job* J, const pfloat* xg, Py_ssize_t g0,
+                                     Py_ssize_t n, SoftmaxScratch* s) noexcept nogil:
+    """Every row shifted by its maximum (into a): e, ssum, and the log's
+    argument lu with its correction lc (log1p of the tail for confident
+    rows, _shifted_log_args)."""
+    cdef Py_ssize_t C = J.n_classes
+    _shift_group(xg, n, C, J.pred_row_stride, J.pred_col_stride, s.a, s.mrow)
+    fl_vexp(s.a, s.e, n * C)
+    fl_row_sums(s.e, n, C, &s.ssum[g0])
+    _shifted_log_args(s.a, s.e, &s.ssum[g0], n, C, &s.lu[g0], &s.lc[g0])
+
+
+cdef inline void _group_lse(Py_ssize_t g0, Py_ssize_t n, SoftmaxScratch* s) noexcept nogil:
+    """lse = log(lu) + lc: one SIMD log pass over the group."""
+    cdef Py_ssize_t i
+    fl_vlog(&s.lu[g0], &s.lse[g0], n)
+    for i in range(g0, g0 + n):
+        s.lse[i] = s.lse[i] + s.lc[i]
+
+
+cdef inline void _plain_group_grad(const Job* J, pfloat* gg, Py_ssize_t g0, Py_ssize_t n,
+                                   const int64_t* lab, SoftmaxScratch* s) noexcept nogil:
+    """finv = scale / ssum; for a unit column stride, every row's p_j *
+    scale, and at the label (p_k - 1) * scale, in one pass (ignored rows get
+    zeros).  Other strides are written row by row in _group_rows."""
+    cdef Py_ssize_t i
+    cdef double scale = J.grad_scale
+    fl_vrdiv(scale, &s.ssum[g0], &s.finv[g0], n)
+    if J.grad_col_stride == 1:
+        for i in range(g0, g0 + n):
+            s.kv[i] = (s.pk[i] - 1.0) * scale
+        _scale_rows(s.e, n, J.n_classes, &s.finv[g0], gg, J.grad_row_stride,
+                    &lab[g0], &s.kv[g0])
+
+
+cdef inline Py_ssize_t _plain_group_sum(const Job* J, Py_ssize_t g0, Py_ssize_t n,
+                                        const int64_t* lab, SoftmaxScratch* s,
+                                        double* acc4) noexcept nogil:
+    """The common cases, forward and training step, once the gradient is
+    complete: the row losses lse are added in one run (an ignored row's as
+    +0.0, which changes no lane).  Returns the number of kept rows."""
+    cdef Py_ssize_t i, kept = n
+    if J.has_ignore_index:              # (only then can a label be -1)
+        for i in range(g0, g0 + n):
+            if lab[i] < 0:
+                s.lse[i] = 0.0
+                kept -= 1
+    _add4_run(acc4, g0, &s.lse[g0], n)
+    return kept
+
+
+cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssize_t n,
+                             const int64_t* lab, const pfloat* x, const tfloat* t,
+                             bint plain, Py_ssize_t nfar, const SoftmaxScratch* s,
+                             double* acc4, double* div) noexcept nogil:
+    """Row by row: each row's loss, per-row output, divisor share and
+    gradient row.  Plain rows take lse as their loss; the others add
+    w_j q'_j (lse - a_j) over the columns, and their gradient is
+    (p_j sum_c w_c q'_c - w_j q'_j) * scale."""
+    cdef Py_ssize_t i, j, ii, base, C = J.n_classes
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
-    cdef Py_ssize_t G = CAP // C, r = r1 - r0
-    cdef Py_ssize_t g0, g1, i, j, ii, base, kept
-    cdef double s, li, coef, coef_sum, big, div = 0.0, scale = J.grad_scale
+    cdef double li, coef, coef_sum, ssum, scale = J.grad_scale
     cdef int64_t k = 0
     cdef bint dense = J.dense_target
-    cdef bint plain = not dense and J.class_weight == NULL and J.smoothing == 0.0
-    cdef Py_ssize_t nfar = 0
-    cdef unsigned char is_far[CAP]      # rows beyond +-DIRECT_MAX (or with a NaN)
-    cdef const double* src
     cdef const tfloat* target_row
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_loss
+    for i in range(g0, g0 + n):
+        ii = r0 + i
+        base = (i - g0) * C
+        if g != NULL:
+            grow = g + ii * grs
+        if not dense:
+            k = lab[i]
+            if k < 0:
+                if grow != NULL:
+                    _zero_row(grow, C, gcs)
+                _finish_row(J, ii, 0.0, rows)
+                continue
+        if plain:
+            li = s.lse[i]
+            # (a far row's gradient is written by _sce_far_rows)
+            if grow != NULL and not (nfar != 0 and s.is_far[i - g0]):
+                if gcs != 1:
+                    _scaled_probs(s.e + base, C, s.finv[i], grow, gcs)
+                grow[k * gcs] = <pfloat>((s.pk[i] - 1.0) * scale)
+            div[0] += 1.0
+        else:
+            li = 0.0
+            coef_sum = 0.0
+            target_row = t + ii * J.target_row_stride if dense else NULL
+            for j in range(C):
+                coef = _coef(J, target_row, j, k, x)
+                coef_sum += coef
+                if coef != 0.0:
+                    li += coef * (s.lse[i] - s.a[base + j])
+            if grow != NULL:
+                ssum = s.ssum[i]
+                for j in range(C):
+                    coef = _coef(J, target_row, j, k, x)
+                    grow[j * gcs] = <pfloat>(((s.e[base + j] / ssum) * coef_sum - coef) * scale)
+            div[0] += 1.0 if dense else _row_weight(J, k)
+        _add4(acc4, i, li)
+        _finish_row(J, ii, li, rows)
+
+
+cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                     const int64_t* lab, const pfloat* x, const tfloat* t,
+                     BlockResult* res) noexcept nogil:
+    """Softmax cross-entropy, C <= CAP, a group of CAP // C rows at a time:
+    one SIMD exp pass over the group, row sums, one SIMD log pass, then the
+    losses.
+
+    Class indices without weight or smoothing (``plain``) take the logits as
+    they are: the loss is log(1 + sum_{j != k} e_j / e_k), no row maximum is
+    needed, and every exp is as accurate as exp itself.  That holds for rows
+    within +-DIRECT_MAX; any other row (a far row, or a row with a NaN) is
+    redone shifted by its maximum (_sce_far_rows).  The dense, weighted and
+    smoothed losses shift every row by its maximum first."""
+    cdef SoftmaxScratch s
+    cdef double acc4[4]
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride
+    cdef Py_ssize_t G = CAP // C, r = r1 - r0
+    cdef Py_ssize_t g0, n, nfar
+    cdef double div = 0.0
+    cdef bint plain = (not J.dense_target and J.class_weight == NULL
+                       and J.smoothing == 0.0)
+    cdef pfloat* g = <pfloat*>J.grad
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     g0 = 0
     while g0 < r:
-        g1 = g0 + G
-        if g1 > r:
-            g1 = r
+        n = G if g0 + G <= r else r - g0
+        nfar = 0
         if plain:
-            # the logits as they are (see the doc above); a row with a logit
-            # beyond +-DIRECT_MAX, or a NaN, is redone shifted by its maximum
-            # (_sce_far_rows), so that every row's bits depend on that row
-            # alone
-            if pfloat is double and cs == 1 and rs == C:
-                src = <const double*>x + (r0 + g0) * rs
-            else:                       # the same doubles, so the same bits
-                _copy_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a)
-                src = a
-            nfar = 0
-            if fl_vexp_lim(src, e, (g1 - g0) * C, DIRECT_MAX):
-                nfar = _far_rows(src, g1 - g0, C, is_far)
-            # the row sums leave the label's e_k out: the tails T_i =
-            # sum_{j != k} e_j, and ssum = T_i + e_k.  The loss
-            # log(1 + T_i / e_k) is log(u) + d / u, u = 1 + T_i / e_k rounded
-            # and d its exact rounding error (2Sum, whichever term is larger):
-            # to well under an ulp whether the row is confident (the sum near
-            # 1) or not, with no branch and one SIMD log pass for every row.
-            # p_k is 1 / u (and d / u is d * p_k): for a confident row that is
-            # 1 / (1 + sum_{j != k} exp(x_j - x_k)) rounded as the usual shift
-            # by the maximum rounds it, so the gradient's p_k - 1 cancels to
-            # the same value
-            fl_row_sums_but(e, g1 - g0, C, &lab[g0], &tl[g0], &ek[g0])
-            fl_vdiv(&tl[g0], &ek[g0], &tq[g0], g1 - g0)
-            for i in range(g0, g1):
-                ssum[i] = tl[i] + ek[i]
-                lu[i] = 1.0 + tq[i]
-                big = lu[i] - tq[i]
-                lc[i] = (1.0 - big) + (tq[i] - (lu[i] - big))
-            fl_vrdiv(1.0, &lu[g0], &pk[g0], g1 - g0)
-            for i in range(g0, g1):
-                lc[i] = lc[i] * pk[i]
+            nfar = _plain_group_logs(J, x + (r0 + g0) * rs, g0, n, lab, &s)
         else:
-            # shifted rows: log(ssum), log1p of the tail for confident rows
-            _shift_group(x + (r0 + g0) * rs, g1 - g0, C, rs, cs, a, mrow)
-            fl_vexp(a, e, (g1 - g0) * C)
-            fl_row_sums(e, g1 - g0, C, &ssum[g0])
-            _shifted_log_args(a, e, &ssum[g0], g1 - g0, C, &lu[g0], &lc[g0])
-        fl_vlog(&lu[g0], &lse[g0], g1 - g0)
-        for i in range(g0, g1):
-            lse[i] = lse[i] + lc[i]
+            _shifted_group_logs(J, x + (r0 + g0) * rs, g0, n, &s)
+        _group_lse(g0, n, &s)
         if plain and g != NULL:
-            fl_vrdiv(scale, &ssum[g0], &finv[g0], g1 - g0)
-            if gcs == 1:
-                # every row's p_j * scale, and at the label (p_k - 1) * scale,
-                # in one pass; ignored rows get zeros
-                for i in range(g0, g1):
-                    kv[i] = (pk[i] - 1.0) * scale
-                if pfloat is double:
-                    fl_scale_rows_d(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs,
-                                    &lab[g0], &kv[g0])
-                else:
-                    fl_scale_rows_f(e, g1 - g0, C, &finv[g0], g + (r0 + g0) * grs, grs,
-                                    &lab[g0], &kv[g0])
+            _plain_group_grad(J, g + (r0 + g0) * J.grad_row_stride, g0, n, lab, &s)
         if nfar != 0:
-            _sce_far_rows(J, x, r0, g0, g1, is_far, lab, a, ew, lse)
-        if plain and rows == NULL and (g == NULL or gcs == 1):
-            # the common cases, forward and training step: g is complete; the
-            # row losses lse are added in one run (an ignored row's as +0.0,
-            # which changes no lane)
-            kept = g1 - g0              # (an integer: div lives in memory)
-            if J.has_ignore_index:            # (only then can a label be -1)
-                for i in range(g0, g1):
-                    if lab[i] < 0:
-                        lse[i] = 0.0
-                        kept -= 1
-            div += <double>kept
-            _add4_run(acc4, g0, &lse[g0], g1 - g0)
-            g0 = g1
-            continue
-        for i in range(g0, g1):
-            ii = r0 + i
-            base = (i - g0) * C
-            if g != NULL:
-                grow = g + ii * grs
-            if not dense:
-                k = lab[i]
-                if k < 0:
-                    if grow != NULL:
-                        _zero_row(grow, C, gcs)
-                    _finish_row(J, ii, 0.0, rows)
-                    continue
-            if plain:
-                li = lse[i]
-                # (a far row's gradient is written by _sce_far_rows)
-                if grow != NULL and not (nfar != 0 and is_far[i - g0]):
-                    if gcs != 1:
-                        _scaled_probs(e + base, C, finv[i], grow, gcs)
-                    grow[k * gcs] = <pfloat>((pk[i] - 1.0) * scale)
-                div += 1.0
-            else:
-                li = 0.0
-                coef_sum = 0.0
-                target_row = t + ii * trs if dense else NULL
-                for j in range(C):
-                    coef = _coef(J, target_row, j, k, x)
-                    coef_sum += coef
-                    if coef != 0.0:
-                        li += coef * (lse[i] - a[base + j])
-                if grow != NULL:
-                    s = ssum[i]
-                    for j in range(C):
-                        coef = _coef(J, target_row, j, k, x)
-                        grow[j * gcs] = <pfloat>(((e[base + j] / s) * coef_sum - coef) * scale)
-                div += 1.0 if dense else _row_weight(J, k)
-            _add4(acc4, i, li)
-            _finish_row(J, ii, li, rows)
-        g0 = g1
+            _sce_far_rows(J, x, r0, g0, g0 + n, s.is_far, lab, s.a, s.e_far, s.lse)
+        if plain and J.row_loss == NULL and (g == NULL or J.grad_col_stride == 1):
+            div += <double>_plain_group_sum(J, g0, n, lab, &s, acc4)
+        else:
+            _group_rows(J, r0, g0, n, lab, x, t, plain, nfar, &s, acc4, &div)
+        g0 += n
     res.loss = _total4(acc4)
     res.div = div
 

@@ -56,3 +56,12 @@ cdef inline Py_ssize_t _nonzero_run(const tfloat* t, Py_ssize_t n, int32_t* out)
         return fl_nonzero_f64(t, n, out)
     else:
         return fl_nonzero_f32(t, n, out)
+
+
+cdef inline void _scale_rows(const double* e, Py_ssize_t rows, Py_ssize_t C, const double* f,
+                             pfloat* g, Py_ssize_t grs, const int64_t* lab,
+                             const double* kv) noexcept nogil:
+    if pfloat is double:
+        fl_scale_rows_d(e, rows, C, f, g, grs, lab, kv)
+    else:
+        fl_scale_rows_f(e, rows, C, f, g, grs, lab, kv)
