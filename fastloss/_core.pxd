@@ -1,3 +1,8 @@
+# Types shared by the files of fastloss._core (this .pxd is cimported into
+# _core.pyx and so seen by every included _kernels/*.pxi): the sizes that fix
+# the summation order and the scratch buffers, the reductions and loss
+# families, the job description, a block's result and the fused types.
+
 from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t,
                           uint8_t, uint16_t, uint32_t, uint64_t)
 

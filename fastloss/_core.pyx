@@ -1,40 +1,60 @@
 # cython: language_level=3
-"""Compiled kernels and argument handling of fastloss.
+"""Compiled kernels and argument handling of fastloss (the one extension)."""
 
-Design
-------
-A call goes through three layers, all in this module:
-
-1. Argument handling (``_run``).  Each public function validates its
-   arguments once, in C, and reduces them to a plain C struct (``Job``): raw
-   data pointers, element strides, sizes and options.  Native, aligned
-   float32/float64 arrays and integer label arrays of any layout are used in
-   place; anything else (other dtypes, byte-swapped or unaligned buffers,
-   array-likes) goes through one NumPy conversion.  Every argument, dtype and
-   shape error is raised here, in the reference's order, before any kernel
-   runs.
-
-2. Blocks.  Rows are processed in fixed blocks of ``BLOCK`` rows.  Each block
-   yields a ``BlockResult`` (its loss sum in float64, its divisor, its first bad
-   label row).  Block sums are added in block order with a compensated sum,
-   whether the blocks ran on one thread or many, so the result never depends
-   on ``n_threads``.
-
-3. Block kernels (``_ce_gather_plain_block``, ``_ce_dense_block``,
-   ``_sce_block``, ``_mse_block``, ...).  One function per loss and target
-   kind computes a block's row losses (and, when asked, its gradient rows) in
-   double precision whatever the storage dtype.  Transcendentals go through
-   the SIMD loops of ``_vmath.h`` on small stack buffers; every sum has an
-   order fixed by the shape alone (lanes by row or element index), never by
-   the memory layout, the vector width or the thread count, so any layout
-   gives the bits of a contiguous copy.  The common cases have short paths:
-   the gathered cross-entropy reads one element per row; dense targets that
-   are all 0 or 1 take one product and one logarithm per group of rows
-   (other one-hot targets one logarithm per row).
-
-Labels are checked inside the block loop, before the row that uses them is
-touched, so no label can make a kernel read or write outside an array.
-"""
+# Design
+# ------
+# A call goes through three layers:
+#
+# 1. Argument handling (_kernels/arguments.pxi, _kernels/call.pxi).  Each
+#    public function validates its arguments once, in the reference's order,
+#    and reduces them to a plain C struct, the Job (_core.pxd): raw data
+#    pointers, element strides, sizes and options.  Every argument, dtype and
+#    shape error is raised there, before any kernel runs.
+#
+# 2. The block engine (_kernels/engine.pxi, _kernels/families.pxi).  Rows are
+#    processed in fixed blocks of BLOCK rows; each block yields a BlockResult
+#    (its loss sum in float64, its divisor, its first bad label).  Block sums
+#    are added in block order with a compensated (Neumaier) sum, whether the
+#    blocks ran on one thread or many, and every sum inside a block goes to
+#    lanes fixed by the row or element index: the result never depends on
+#    n_threads, the memory layout or the SIMD width.  Why one engine: the
+#    summation order, the threading, the label checks and the GIL policy are
+#    written once, and a kernel only fills one block's BlockResult.
+#
+# 3. Block kernels, one file per loss family (_kernels/cross_entropy.pxi,
+#    softmax_cross_entropy.pxi, squared_error.pxi, softmax.pxi for the book's
+#    softmax, label_check.pxi for the labels-only first pass).  A kernel
+#    computes a block's row losses (and gradient rows) in double precision
+#    whatever the storage dtype, fused over the pred and target dtypes
+#    (pfloat, tfloat).  Why block kernels rather than point functions (one
+#    call per element, as scikit-learn's _loss does): exp and log run as SIMD
+#    loops over a group of rows on stack buffers (_kernels/vmath.pxi declares
+#    them, _kernels/typed_loops.pxi picks the one for the dtypes), and the
+#    common cases take short paths (one gathered element per row for class
+#    indices; one product and one log per group for 0/1 targets), which a
+#    per-element function could not express.  Long kernels are loops over
+#    named inline steps.
+#
+# Labels (_kernels/labels.pxi) of any integer dtype are read in place and
+# checked before the row that uses them is touched.  Helpers shared by the
+# kernels (coefficients, row shifts, the four-lane sums) are in
+# _kernels/rows.pxi and _kernels/engine.pxi; the book's helpers in
+# _kernels/book.pxi.  Everything is `include`d into this one module, so every
+# call between files is a direct (usually inlined) C call.  docs/design.md
+# has the accuracy bounds and the reasoning behind the fast paths.
+#
+# Adding a loss
+# -------------
+# 1. A kernel file _kernels/<loss>.pxi with a block function
+#    `cdef void _<loss>_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1, ...,
+#    BlockResult* res) noexcept nogil` that fills res for rows [r0, r1),
+#    summing in the lanes of engine.pxi; include it below.
+# 2. A Family value in _core.pxd and its entry in _block_typed
+#    (_kernels/families.pxi), the one table of families.
+# 3. The public function here, calling _run (add its argument set-up there
+#    if it needs new options), and its stub in _core.pyi.
+# 4. The reference in fastloss/reference, tests (tests/support.py holds the
+#    shared cases), and a bench case in fastloss/bench.
 
 cimport numpy as cnp
 from cython.parallel cimport prange
@@ -58,27 +78,25 @@ cdef extern from "_config.h":
     const int fl_openmp_enabled
 
 
-# Below this many elements a call stays on one thread: starting a team costs
-# more than the work (scikit-learn #30662).
-cdef Py_ssize_t PARALLEL_MIN_ELEMENTS = 1 << 17
-
-
+# the C loops, and the SIMD level they use, chosen once at import
 include "_kernels/vmath.pxi"
 include "_kernels/simd.pxi"
 
 fl_vmath_init(_simd_level())
 
-
+# the engine and its inputs
 include "_kernels/typed_loops.pxi"
 include "_kernels/labels.pxi"
 include "_kernels/engine.pxi"
 include "_kernels/rows.pxi"
+# one file per loss family, then the table of families
 include "_kernels/cross_entropy.pxi"
 include "_kernels/softmax_cross_entropy.pxi"
 include "_kernels/squared_error.pxi"
 include "_kernels/softmax.pxi"
 include "_kernels/label_check.pxi"
 include "_kernels/families.pxi"
+# from Python arguments to a Job and back
 include "_kernels/arguments.pxi"
 include "_kernels/call.pxi"
 include "_kernels/book.pxi"

@@ -243,14 +243,6 @@ cdef int _threads(object n_threads) except -1:
     raise ValueError(f"n_threads must be None or an int >= 1, got {n_threads!r}")
 
 
-cdef inline int _pick_threads(const Job* J, int requested) noexcept:
-    if requested > 0:
-        return requested
-    if J.n_rows * J.n_classes < PARALLEL_MIN_ELEMENTS:
-        return 1
-    return fl_max_threads()
-
-
 cdef object _weights(Job* J, object weight):
     if weight is None:
         return None

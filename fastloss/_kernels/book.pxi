@@ -1,4 +1,4 @@
-# The book's helpers.
+# The book's helpers (fastloss.book): the backward of SoftmaxWithLoss.
 
 cdef void _softmax_backward_typed(const pfloat* y, const int64_t* lab, const pfloat* t,
                                   Py_ssize_t n, Py_ssize_t c, pfloat dout, pfloat n_rows,

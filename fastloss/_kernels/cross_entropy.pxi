@@ -1,4 +1,6 @@
-# Cross-entropy on probabilities.
+# Cross-entropy on probabilities: class indices (one gathered element per
+# row), dense targets (nonzero terms only; the product form for 0/1 targets)
+# and the general case (weights, smoothing).
 
 cdef void _ce_gather_plain_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                                  const pfloat* p, BlockResult* res) noexcept nogil:
@@ -25,7 +27,8 @@ cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
     cdef Py_ssize_t i, k, r = r1 - r0
-    cdef Py_ssize_t rs = J.pred_row_stride, cs = J.pred_col_stride, C = J.n_classes, grs = J.grad_row_stride, gcs = J.grad_col_stride
+    cdef Py_ssize_t rs = J.pred_row_stride, cs = J.pred_col_stride, C = J.n_classes
+    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef double eps = J.eps, div = 0.0, li, scale = J.grad_scale
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow
@@ -359,7 +362,8 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef int32_t trow[CAP + 1]
     cdef double rowsum[BLOCK]
     cdef Py_ssize_t i, j, u, ii, nt = 0, r = r1 - r0
-    cdef Py_ssize_t C = J.n_classes, prs = J.pred_row_stride, pcs = J.pred_col_stride, trs = J.target_row_stride
+    cdef Py_ssize_t C = J.n_classes, prs = J.pred_row_stride, pcs = J.pred_col_stride
+    cdef Py_ssize_t trs = J.target_row_stride
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef double eps = J.eps, scale = J.grad_scale, div = 0.0, coef, pv
     cdef int64_t k = 0

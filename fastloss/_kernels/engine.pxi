@@ -1,4 +1,10 @@
-# The block engine.
+# The block engine: the order of every sum, and the threads.
+#
+# Inside a block, row sums go to four lanes by row index (_add4) and element
+# sums to eight by element index: an order fixed by the shape alone.  Block
+# results are added in block order with Neumaier's compensated sum, so the
+# total errs by about one rounding however many blocks there are, and is the
+# same on one thread or many (_run_blocks).
 
 cdef inline void _add4(double* acc4, Py_ssize_t i, double x) noexcept nogil:
     """Row sums go to four lanes by row index: four short dependency chains
@@ -103,6 +109,18 @@ cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total) except -1 
     total.div = _neumaier_total(&div)
     return 0
 
+
+# Below this many elements a call stays on one thread: starting a team costs
+# more than the work.
+cdef Py_ssize_t PARALLEL_MIN_ELEMENTS = 1 << 17
+
+
+cdef inline int _pick_threads(const Job* J, int requested) noexcept:
+    if requested > 0:
+        return requested
+    if J.n_rows * J.n_classes < PARALLEL_MIN_ELEMENTS:
+        return 1
+    return fl_max_threads()
 
 # Below this many elements the kernel keeps the GIL: the call is shorter than
 # releasing and re-acquiring it.

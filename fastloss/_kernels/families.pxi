@@ -1,4 +1,6 @@
-# The family table.
+# The family table: which block kernel runs a block, by family and options
+# (_block_typed), and the pred/target dtype dispatch (_block).  A new loss
+# adds its line here.
 
 cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
                        const pfloat* p, const tfloat* t) noexcept nogil:
@@ -12,7 +14,8 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
     res.bad = -1
     res.loss = 0.0
     res.div = 0.0
-    if (fam == FAM_CE and J.labels != NULL and not J.dense_target and J.class_weight == NULL and J.smoothing == 0.0
+    if (fam == FAM_CE and J.labels != NULL and not J.dense_target
+            and J.class_weight == NULL and J.smoothing == 0.0
             and not J.has_ignore_index and J.grad == NULL and J.row_loss == NULL):
         _ce_gather_plain_block(J, r0, r1, p, res)
         return

@@ -1,4 +1,5 @@
-# The label-check pass.
+# The labels-only pass: every label checked, and the divisor of "mean"
+# when weights or ignore_index make it differ from N.
 
 cdef void _labels_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                         const int64_t* lab, BlockResult* res) noexcept nogil:

@@ -49,7 +49,8 @@ cdef inline Py_ssize_t _gather_typed(const Job* J, const label_t* t, const pfloa
     ahead: the label decides which line of a row is read, which the
     hardware prefetcher cannot follow (1e6 x 10: 7.1 -> 4.9 ms, near
     y[:, 0].sum())."""
-    cdef Py_ssize_t i, c = J.n_classes, stride = J.label_stride, rs = J.pred_row_stride, cs = J.pred_col_stride
+    cdef Py_ssize_t i, c = J.n_classes, stride = J.label_stride, rs = J.pred_row_stride
+    cdef Py_ssize_t cs = J.pred_col_stride
     cdef Py_ssize_t ahead = PREFETCH_ROWS * rs, last = (c - 1) * cs
     cdef double eps = J.eps
     cdef label_t v

@@ -1,4 +1,5 @@
-# Row helpers shared by the loss kernels.
+# Row helpers shared by the loss kernels: target coefficients w_c q'_c,
+# row maxima and shifts, per-row outputs, the -log sum.
 
 # softmax rows whose logits all lie within +-DIRECT_MAX skip the shift by the
 # row maximum: then exp(x) and any ratio of two such exps (up to CAP terms

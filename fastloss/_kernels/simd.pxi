@@ -1,4 +1,4 @@
-# The SIMD level chosen at import.
+# The SIMD level chosen at import: FASTLOSS_SIMD caps it.
 
 def _simd_level():
     """The highest SIMD level to use: FASTLOSS_SIMD=baseline|avx2|avx512 caps

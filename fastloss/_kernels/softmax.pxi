@@ -1,4 +1,5 @@
-# The book's softmax.
+# The book's softmax (fastloss.book), optionally with its loss; long rows
+# (more than CAP classes) take the scalar path.
 
 cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                          const int64_t* lab, const pfloat* x, BlockResult* res) noexcept nogil:
@@ -9,7 +10,8 @@ cdef void _softmax_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double ssum[BLOCK]
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
-    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride, grs = J.grad_row_stride, gcs = J.grad_col_stride
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride
+    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef Py_ssize_t G = CAP // C, r = r1 - r0, g0, g1, i, j, base
     cdef double s
     cdef pfloat* y = <pfloat*>J.grad

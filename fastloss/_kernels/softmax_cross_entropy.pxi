@@ -1,4 +1,6 @@
-# Softmax cross-entropy on logits.
+# Softmax cross-entropy on logits.  "Far" rows have a logit beyond
+# +-DIRECT_MAX (or a NaN) and are shifted by their maximum; "long" rows have
+# more than CAP classes and take the scalar path, one row at a time.
 
 cdef inline Py_ssize_t _far_rows(const double* a, Py_ssize_t rows, Py_ssize_t C,
                                 unsigned char* is_far) noexcept nogil:
@@ -51,7 +53,8 @@ cdef void _sce_far_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t
     cdef double lu[BLOCK]
     cdef double lc[BLOCK]
     cdef double lw[BLOCK]
-    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride, grs = J.grad_row_stride, gcs = J.grad_col_stride
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride
+    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef Py_ssize_t i, j, n = 0, u
     cdef double finv, scale = J.grad_scale
     cdef int64_t k

@@ -1,4 +1,4 @@
-# The SIMD loops of _vmath.h, as Cython sees them.
+# The SIMD loops of _vmath.h, as Cython sees them (exp, log, gathers, sums).
 
 cdef extern from "_vmath.h":
     void fl_vlog(const double* x, double* y, Py_ssize_t n) noexcept nogil
