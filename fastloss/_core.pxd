@@ -1,0 +1,86 @@
+# Types shared by the files of fastloss._core (this .pxd is cimported into
+# _core.pyx and so seen by every included _kernels/*.pxi): the sizes that fix
+# the summation order and the scratch buffers, the reductions and loss
+# families, the job description, a block's result and the fused types.
+
+from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t,
+                          uint8_t, uint16_t, uint32_t, uint64_t)
+
+cdef enum:
+    BLOCK = 256                 # rows per block: fixes the summation order
+    BIG_BYTES = 1 << 20         # a pred this big is read from memory (_big)
+    PREFETCH_ROWS = 64          # ... and gathers prefetch this many rows ahead
+
+cdef enum Reduction:
+    RED_NONE = 0
+    RED_SUM = 1
+    RED_MEAN = 2
+
+cdef enum Family:
+    FAM_CE = 0                  # cross-entropy on probabilities
+    FAM_SCE = 1                 # softmax cross-entropy on logits
+    FAM_MSE = 2                 # squared error
+    FAM_LABELS = 3              # label check and divisor only (first pass)
+    FAM_SOFTMAX = 4             # the book's softmax (optionally with its loss)
+
+cdef enum:
+    CAP = 2048                  # doubles per scratch buffer (on the stack)
+
+ctypedef struct Job:
+    # What one call computes, reduced to C: raw pointers, sizes and strides in
+    # elements (0 along an axis of length <= 1), options.  Set up once per
+    # call by the argument handling, then only read by the blocks.
+    int family                      # a Family
+    Py_ssize_t n_rows, n_classes    # a 1-D pred is one row
+    # pred (probabilities, logits or predictions): float32 if pred_f32 else
+    # float64
+    const void* pred
+    Py_ssize_t pred_row_stride, pred_col_stride
+    bint pred_f32
+    # a dense target of pred's shape (float32 if target_f32 else float64) ...
+    bint dense_target
+    const void* target
+    Py_ssize_t target_row_stride, target_col_stride
+    bint target_f32
+    # ... or class-index labels: any integer dtype, read in place
+    const void* labels
+    Py_ssize_t label_stride
+    bint label_unsigned
+    int label_size                  # bytes per label
+    bint has_ignore_index
+    int64_t ignore_signed           # ignore_index as signed labels compare it
+    uint64_t ignore_unsigned        # and as unsigned labels do
+    # options
+    const double* class_weight      # NULL when unweighted
+    double eps
+    double smoothing                # label smoothing
+    # outputs: per-row losses (reduction "none") and the gradient, NULL when
+    # not asked for; the gradient's dtype is pred's
+    void* row_loss
+    Py_ssize_t row_loss_stride
+    void* grad
+    Py_ssize_t grad_row_stride, grad_col_stride
+    double grad_scale               # 1 / D, D the divisor of the reduction
+
+ctypedef struct BlockResult:
+    double loss
+    double div
+    Py_ssize_t bad              # first row with an out-of-range label, or -1
+
+ctypedef fused label_t:
+    int8_t
+    int16_t
+    int32_t
+    int64_t
+    uint8_t
+    uint16_t
+    uint32_t
+    uint64_t
+
+ctypedef fused pfloat:
+    float
+    double
+
+ctypedef fused tfloat:
+    float
+    double

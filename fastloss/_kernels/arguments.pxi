@@ -1,0 +1,405 @@
+# Argument handling: every check, conversion and error message of the public
+# functions, and the set-up of a Job from the arguments.  Native, aligned
+# float32/float64 arrays and integer label arrays of any layout are used in
+# place; anything else (other dtypes, byte-swapped or unaligned buffers,
+# array-likes) goes through one NumPy conversion.
+
+cdef object _F32 = np.dtype(np.float32)
+cdef object _F64 = np.dtype(np.float64)
+cdef cnp.dtype _D32 = cnp.PyArray_DescrFromType(cnp.NPY_FLOAT)
+cdef cnp.dtype _D64 = cnp.PyArray_DescrFromType(cnp.NPY_DOUBLE)
+_REDUCTIONS = "'mean', 'sum', 'none'"
+
+
+cdef inline bint _is_native_float(object a):
+    """A float32/float64 ndarray that kernels can read in place."""
+    cdef int tn
+    if not cnp.PyArray_Check(a):
+        return False
+    tn = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    return ((tn == cnp.NPY_DOUBLE or tn == cnp.NPY_FLOAT)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a))
+
+
+cdef inline bint _is_native_int(object a):
+    if not cnp.PyArray_Check(a):
+        return False
+    return (cnp.PyArray_ISINTEGER(<cnp.ndarray>a)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a))
+
+
+cdef _real_array(object obj, str name):
+    """np.asarray(obj), or TypeError if its dtype is not real."""
+    arr = np.asarray(obj)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"unsupported dtype {arr.dtype} for {name}: expected a real "
+            f"(bool, integer or floating) array")
+    return arr
+
+
+cdef cnp.ndarray _to_dtype(object arr, object dt):
+    """``arr`` (an ndarray) as a native, aligned array of dtype ``dt``."""
+    if arr.dtype != dt:
+        return arr.astype(dt)
+    if not arr.flags.aligned:
+        return arr.copy()
+    return arr
+
+
+cdef cnp.ndarray _coerce_pred(object pred, str name):
+    cdef cnp.ndarray P
+    if _is_native_float(pred):
+        P = <cnp.ndarray>pred
+    else:
+        arr = _real_array(pred, name)
+        if arr.dtype.kind == "f" and arr.dtype.itemsize == 4:
+            P = _to_dtype(arr, _F32)
+        else:
+            P = _to_dtype(arr, _F64)
+    cdef int nd = cnp.PyArray_NDIM(P)
+    if nd != 1 and nd != 2:
+        raise ValueError(
+            f"{name} must have shape (N, C) or (C,), got shape {(<object>P).shape}")
+    if cnp.PyArray_DIMS(P)[nd - 1] == 0:
+        raise ValueError(
+            f"{name} has 0 classes (shape {(<object>P).shape}); need at least one class")
+    return P
+
+
+cdef inline Py_ssize_t _estride(cnp.ndarray a, int axis):
+    """Stride of ``axis`` in elements (0 where the axis has length <= 1)."""
+    if cnp.PyArray_DIMS(a)[axis] <= 1:
+        return 0
+    return cnp.PyArray_STRIDES(a)[axis] // cnp.PyArray_ITEMSIZE(a)
+
+
+cdef void _set_pred(Job* J, cnp.ndarray P):
+    cdef int nd = cnp.PyArray_NDIM(P)
+    J.pred = cnp.PyArray_DATA(P)
+    J.pred_f32 = cnp.PyArray_TYPE(P) == cnp.NPY_FLOAT
+    if nd == 2:
+        J.n_rows = cnp.PyArray_DIMS(P)[0]
+        J.n_classes = cnp.PyArray_DIMS(P)[1]
+        J.pred_row_stride = _estride(P, 0)
+        J.pred_col_stride = _estride(P, 1)
+    else:
+        J.n_rows = 1
+        J.n_classes = cnp.PyArray_DIMS(P)[0]
+        J.pred_row_stride = 0
+        J.pred_col_stride = _estride(P, 0)
+
+
+cdef inline cnp.ndarray _start_job(Job* J, int family, object pred, str name):
+    """The first step of every call: a zeroed job of ``family`` (unscaled
+    gradient) and ``pred`` read into it; returns the array it points into."""
+    cdef cnp.ndarray P
+    memset(J, 0, sizeof(Job))
+    J.family = family
+    J.grad_scale = 1.0
+    P = _coerce_pred(pred, name)
+    _set_pred(J, P)
+    return P
+
+
+cdef inline void _set_grad(Job* J, cnp.ndarray O):
+    """Point the job's gradient output at ``O`` (pred's shape and dtype)."""
+    J.grad = cnp.PyArray_DATA(O)
+    if cnp.PyArray_NDIM(O) == 2:
+        J.grad_row_stride = _estride(O, 0)
+        J.grad_col_stride = _estride(O, 1)
+    else:
+        J.grad_col_stride = _estride(O, 0)
+
+
+cdef inline void _set_scalar_label(Job* J, int64_t* label):
+    """A single sample's Python int label, held by the caller as an int64."""
+    J.labels = label
+    J.label_size = 8
+    J.label_unsigned = False
+
+
+cdef void _set_dense(Job* J, cnp.ndarray T):
+    J.dense_target = True
+    J.target = cnp.PyArray_DATA(T)
+    J.target_f32 = cnp.PyArray_TYPE(T) == cnp.NPY_FLOAT
+    if cnp.PyArray_NDIM(T) == 2:
+        J.target_row_stride = _estride(T, 0)
+        J.target_col_stride = _estride(T, 1)
+    else:
+        J.target_row_stride = 0
+        J.target_col_stride = _estride(T, 0)
+
+
+cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int nd = cnp.PyArray_NDIM(a), i
+    if cnp.PyArray_NDIM(b) != nd:
+        return False
+    for i in range(nd):
+        if cnp.PyArray_DIMS(a)[i] != cnp.PyArray_DIMS(b)[i]:
+            return False
+    return True
+
+
+cdef inline bint _is_label_shape(cnp.ndarray T, cnp.ndarray P):
+    """T's shape is (<object>P).shape[:-1]."""
+    cdef int nd = cnp.PyArray_NDIM(P)
+    if cnp.PyArray_NDIM(T) != nd - 1:
+        return False
+    return nd == 1 or cnp.PyArray_DIMS(T)[0] == cnp.PyArray_DIMS(P)[0]
+
+
+cdef _shape_error(object target_shape, cnp.ndarray P, str name, bint labels_allowed):
+    shape = (<object>P).shape
+    if labels_allowed:
+        return ValueError(
+            f"target shape {target_shape} does not match {name} shape {shape}: "
+            f"expected {shape[:-1]} for class indices or {shape} for dense targets")
+    return ValueError(
+        f"target shape {target_shape} does not match {name} shape {shape}")
+
+
+cdef object _label_target(Job* J, object target, cnp.ndarray P, str name):
+    """Set up ``target`` for a cross-entropy: class indices or a dense array.
+    Returns the array the job points into (to keep it alive)."""
+    cdef cnp.ndarray T
+    cdef object dt = _F32 if J.pred_f32 else _F64
+    if type(target) is int:
+        if cnp.PyArray_NDIM(P) == 1:
+            return target                 # a Python int label (checked in _run)
+        raise _shape_error((), P, name, True)
+    if _is_native_int(target):
+        T = <cnp.ndarray>target
+    elif _is_native_float(target) and _same_shape(<cnp.ndarray>target, P):
+        T = <cnp.ndarray>target
+        _set_dense(J, T)
+        return T
+    else:
+        arr = np.asarray(target)
+        kind = arr.dtype.kind
+        if kind == "i" or kind == "u":
+            if not arr.dtype.isnative or not arr.flags.aligned:
+                arr = arr.astype(arr.dtype.newbyteorder("="))
+            T = arr
+        elif kind == "f" or kind == "b":
+            T = arr
+            if _is_label_shape(T, P):
+                raise TypeError(
+                    f"class indices must be integers, got target dtype {arr.dtype}")
+            if not _same_shape(T, P):
+                raise _shape_error(arr.shape, P, name, True)
+            T = _to_dtype(arr, dt)
+            _set_dense(J, T)
+            return T
+        else:
+            raise TypeError(
+                f"unsupported dtype {arr.dtype} for target: expected integer "
+                f"class indices or a float array of {name}'s shape")
+    if not _is_label_shape(T, P):
+        raise _shape_error((<object>T).shape, P, name, True)
+    J.labels = cnp.PyArray_DATA(T)
+    J.label_unsigned = cnp.PyArray_ISUNSIGNED(T)
+    J.label_size = <int>cnp.PyArray_ITEMSIZE(T)
+    J.label_stride = _estride(T, 0) if cnp.PyArray_NDIM(T) == 1 else 0
+    return T
+
+
+cdef object _dense_target(Job* J, object target, cnp.ndarray P, str name):
+    """Set up the target of a squared error: exactly ``P``'s shape."""
+    cdef cnp.ndarray T
+    if _is_native_float(target) and _same_shape(<cnp.ndarray>target, P):
+        T = <cnp.ndarray>target
+    else:
+        arr = _real_array(target, "target")
+        if not _same_shape(arr, P):
+            raise _shape_error(arr.shape, P, name, False)
+        T = _to_dtype(arr, _F32 if J.pred_f32 else _F64)
+    _set_dense(J, T)
+    return T
+
+
+cdef int _reduction(object reduction) except -1:
+    if isinstance(reduction, str):
+        if reduction == "mean":
+            return RED_MEAN
+        if reduction == "sum":
+            return RED_SUM
+        if reduction == "none":
+            return RED_NONE
+    raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+cdef int _threads(object n_threads) except -1:
+    """0 for automatic, else the requested count."""
+    if n_threads is None:
+        return 0
+    if (isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool)
+            and not isinstance(n_threads, np.timedelta64) and n_threads >= 1):
+        # more threads than this only multiplies OS threads (the result is
+        # the same for any count): 10**6 would start one per 256-row block
+        return <int>min(n_threads, 256)
+    raise ValueError(f"n_threads must be None or an int >= 1, got {n_threads!r}")
+
+
+cdef object _weights(Job* J, object weight):
+    if weight is None:
+        return None
+    arr = _real_array(weight, "weight")
+    if arr.shape != (J.n_classes,):
+        raise ValueError(f"weight must have shape ({J.n_classes},), got shape {arr.shape}")
+    w = np.ascontiguousarray(
+        arr.astype(_F32 if J.pred_f32 else _F64).astype(np.float64))
+    J.class_weight = <const double*>cnp.PyArray_DATA(<cnp.ndarray>w)
+    return w
+
+
+cdef object _INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+cdef int _ignore(Job* J, object ignore_index) except -1:
+    """Set up ``ignore_index``: compared with each label as integers, so a
+    value outside the label dtype's range never matches."""
+    if ignore_index is None:
+        return 0
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(
+            f"ignore_index must be None or an int, got {type(ignore_index).__name__} "
+            f"{ignore_index!r}")
+    if J.dense_target:
+        raise ValueError(
+            f"ignore_index={ignore_index!r} is only supported with class-index targets, "
+            f"not with dense (one-hot or probability) targets")
+    cdef object ii = int(ignore_index)
+    cdef object bits = 8 * J.label_size if J.labels != NULL else 64
+    cdef object lo, hi
+    if J.labels != NULL and J.label_unsigned:
+        lo, hi = 0, (1 << bits) - 1
+    else:                                      # a Python int label: int64
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if lo <= ii <= hi:                         # else it can never match
+        J.has_ignore_index = True
+        if ii > _INT64_MAX:                    # only uint64 labels get here
+            J.ignore_unsigned = <uint64_t>ii
+        else:
+            J.ignore_signed = <int64_t>ii
+            if ii >= 0:
+                J.ignore_unsigned = <uint64_t>ii
+    return 0
+
+
+cdef double _real_number(object value, str name) except? -1:
+    """``value`` as a double if it is a real number (numbers.Real: bool, int,
+    float, NumPy scalars, Fraction), else TypeError; as the reference."""
+    if type(value) is float:
+        return value
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise TypeError(f"{name} must be a real number, got {value!r}")
+
+
+cdef double _nonneg(object value, str name) except? -1:
+    cdef double v = _real_number(value, name)
+    if not (v >= 0):
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return v
+
+
+cdef double _smoothing(object value) except? -1:
+    cdef double v = _real_number(value, "label_smoothing")
+    if not (0.0 <= v <= 1.0):
+        raise ValueError(f"label_smoothing must be in [0, 1], got {value!r}")
+    return v
+
+
+cdef cnp.ndarray _grad_out(cnp.ndarray P, object out):
+    cdef cnp.ndarray O
+    cdef int tn = cnp.PyArray_TYPE(P)
+    if out is None:
+        return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P), tn, 0)
+    if not cnp.PyArray_Check(out):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    O = <cnp.ndarray>out
+    if cnp.PyArray_TYPE(O) != tn or not cnp.PyArray_ISNOTSWAPPED(O):
+        raise TypeError(f"out must have dtype {P.dtype}, got {O.dtype}")
+    if not _same_shape(O, P):
+        raise ValueError(f"out must have shape {(<object>P).shape}, got shape {(<object>O).shape}")
+    if not cnp.PyArray_ISWRITEABLE(O):
+        raise ValueError("out must be writable, got a read-only array")
+    return O
+
+
+cdef bint _needs_staging(cnp.ndarray O, tuple inputs):
+    """An unaligned ``out``, or one that shares memory with an input (the
+    softmax kernel uses its gradient row as scratch), is filled through a
+    temporary gradient copied into it at the end."""
+    if not cnp.PyArray_ISALIGNED(O):
+        return True
+    for a in inputs:
+        if cnp.PyArray_Check(a) and _extents_overlap(O, <cnp.ndarray>a):
+            return True
+    return False
+
+
+cdef void _extent(cnp.ndarray a, char** lo, char** hi):
+    """[lo, hi): the bytes a's elements can touch (empty if a is empty)."""
+    cdef int d
+    cdef Py_ssize_t n, step
+    lo[0] = hi[0] = <char*>cnp.PyArray_DATA(a)
+    for d in range(cnp.PyArray_NDIM(a)):
+        n = cnp.PyArray_DIM(a, d)
+        if n == 0:
+            return
+        step = cnp.PyArray_STRIDE(a, d) * (n - 1)
+        if step < 0:
+            lo[0] += step
+        else:
+            hi[0] += step
+    hi[0] += cnp.PyArray_ITEMSIZE(a)
+
+
+cdef bint _extents_overlap(cnp.ndarray a, cnp.ndarray b):
+    """np.may_share_memory(a, b) (bounds only) without a Python call."""
+    cdef char* alo
+    cdef char* ahi
+    cdef char* blo
+    cdef char* bhi
+    _extent(a, &alo, &ahi)
+    _extent(b, &blo, &bhi)
+    return alo < ahi and blo < bhi and alo < bhi and blo < ahi
+
+
+cdef object _scalar(double v, bint f32):
+    cdef float v32
+    if f32:
+        v32 = <float>v
+        return PyArray_Scalar(&v32, _D32, None)
+    return PyArray_Scalar(&v, _D64, None)
+
+
+cdef object _label_value(object target, Py_ssize_t row):
+    if type(target) is int:
+        return target
+    arr = np.asarray(target)
+    return int(arr[()] if arr.ndim == 0 else arr[row])
+
+
+cdef int _raise_bad_label(object target, Py_ssize_t row, Py_ssize_t c) except -1:
+    """The IndexError of an out-of-range label in `row`, one message for
+    every path."""
+    raise IndexError(f"target {_label_value(target, row)} is out of range "
+                     f"for {c} classes (row {row})")
+
+
+cdef int _label_pass(Job* J, BlockResult* res, object target) except -1:
+    """The labels-only pass (FAM_LABELS, one thread), run before the kernel
+    writes anything: an out-of-range label raises IndexError; res.div gets
+    the divisor of a weighted or ignoring mean."""
+    cdef int family = J.family
+    J.family = FAM_LABELS
+    _run_job(J, 1, res)
+    J.family = family
+    if res.bad >= 0:
+        _raise_bad_label(target, res.bad, J.n_classes)
+    return 0

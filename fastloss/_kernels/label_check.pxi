@@ -1,0 +1,13 @@
+# The labels-only pass: every label checked, and the divisor of "mean"
+# when weights or ignore_index make it differ from N.
+
+cdef void _labels_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                        const int64_t* lab, BlockResult* res) noexcept nogil:
+    """The divisor of "mean": sum of w[t_i] (or the count) over kept rows."""
+    cdef Py_ssize_t i
+    cdef double div = 0.0
+    for i in range(r1 - r0):
+        if lab[i] >= 0:
+            div += _row_weight(J, lab[i])
+    res.loss = 0.0
+    res.div = div

@@ -1,0 +1,367 @@
+# Softmax cross-entropy on logits.  "Far" rows have a logit beyond
+# +-DIRECT_MAX (or a NaN) and are shifted by their maximum; "long" rows have
+# more than CAP classes and take the scalar path, one row at a time.
+
+cdef inline Py_ssize_t _far_rows(const double* a, Py_ssize_t rows, Py_ssize_t C,
+                                unsigned char* is_far) noexcept nogil:
+    """is_far[i] = 1 for the rows of a contiguous group with a value beyond
+    +-DIRECT_MAX, or a NaN (else 0); returns how many."""
+    cdef Py_ssize_t i, j, n = 0
+    cdef double v
+    for i in range(rows):
+        is_far[i] = 0
+        for j in range(C):
+            v = a[i * C + j]
+            if not (v >= -DIRECT_MAX and v <= DIRECT_MAX):
+                is_far[i] = 1
+        n += is_far[i]
+    return n
+
+
+cdef inline void _shifted_log_args(const double* a, const double* e, const double* ssum,
+                                   Py_ssize_t rows, Py_ssize_t C, double* lu,
+                                   double* lc) noexcept nogil:
+    """For rows shifted by their maximum (a) and their exps (e, row sums
+    ssum): the SIMD log pass's argument lu and a correction lc, with
+    log(lu) + lc = log(ssum).  ssum near 1 loses a confident row's digits:
+    there, with T the sum without the maximum's e = 1, lu = 1 + T rounded and
+    lc = d / lu with d = T - (lu - 1) its exact rounding error (Fast2Sum),
+    log1p(T) to well under an ulp."""
+    cdef Py_ssize_t i
+    cdef double tail
+    for i in range(rows):
+        lu[i] = ssum[i]
+        lc[i] = 0.0
+        if ssum[i] < 1.25:
+            tail = _exp_tail(a + i * C, e + i * C, C)
+            if tail >= 0.0:
+                lu[i] = 1.0 + tail
+                lc[i] = (tail - (lu[i] - 1.0)) / lu[i]
+
+
+cdef void _sce_far_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t g0,
+                        Py_ssize_t g1, const unsigned char* is_far, const int64_t* lab,
+                         double* a, double* ew, double* lse) noexcept nogil:
+    """_sce_block's plain rows with a logit beyond +-DIRECT_MAX (or a NaN),
+    flagged in ``is_far``, that have a label: packed into a, each shifted by
+    its maximum, then the shifted path of _sce_block (one SIMD exp pass into
+    ew, row sums, log1p of a confident row's tail, one SIMD log pass).  Each
+    row gets its loss in lse[i] and its gradient row (if any); every step is
+    row by row or element by element, so a row's bits do not depend on
+    which other rows are packed with it."""
+    cdef double ws[BLOCK]
+    cdef double lu[BLOCK]
+    cdef double lc[BLOCK]
+    cdef double lw[BLOCK]
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride
+    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
+    cdef Py_ssize_t i, j, n = 0, u
+    cdef double finv, scale = J.grad_scale
+    cdef int64_t k
+    cdef pfloat* g = <pfloat*>J.grad
+    cdef pfloat* grow
+    for i in range(g0, g1):
+        if is_far[i - g0] and lab[i] >= 0:
+            _shift_row(x + (r0 + i) * rs, cs, C, _row_max(x + (r0 + i) * rs, cs, C), a + n * C)
+            n += 1
+    fl_vexp(a, ew, n * C)
+    fl_row_sums(ew, n, C, ws)
+    _shifted_log_args(a, ew, ws, n, C, lu, lc)
+    fl_vlog(lu, lw, n)
+    u = 0
+    for i in range(g0, g1):
+        if not (is_far[i - g0] and lab[i] >= 0):
+            continue
+        k = lab[i]
+        lse[i] = (lw[u] + lc[u]) - a[u * C + k]
+        if g != NULL:
+            grow = g + (r0 + i) * grs
+            finv = scale / ws[u]
+            for j in range(C):
+                grow[j * gcs] = <pfloat>(ew[u * C + j] * finv)
+            grow[k * gcs] = <pfloat>((ew[u * C + k] / ws[u] - 1.0) * scale)
+        u += 1
+
+
+ctypedef struct SoftmaxScratch:
+    # a group's elements (offsets (i - g0) * C + j)
+    double a[CAP]               # logits as doubles, shifted by the row maximum if shifted
+    double e[CAP]               # their exps
+    double e_far[CAP]           # the exps of far rows, shifted (_sce_far_rows)
+    unsigned char is_far[CAP]   # per group row: a logit beyond +-DIRECT_MAX, or a NaN
+    double mrow[BLOCK]          # per group row: the maximum
+    # per block row
+    double ssum[BLOCK]          # sum_j e_j
+    double lse[BLOCK]           # log(ssum) (+ the shift, for shifted rows)
+    double lu[BLOCK]            # log's argument: ssum, or 1 + T rounded
+    double lc[BLOCK]            # and the correction for that rounding
+    double ek[BLOCK]            # plain rows: e_k
+    double pk[BLOCK]            # and p_k = 1 / u
+    double tl[BLOCK]            # and the tail sum_{j != k} e_j
+    double tq[BLOCK]            # and that over e_k
+    double finv[BLOCK]          # scale / ssum
+    double kv[BLOCK]            # the gradient's label entries
+
+
+cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssize_t g0,
+                                         Py_ssize_t n, const int64_t* lab,
+                                         SoftmaxScratch* s) noexcept nogil:
+    """Class indices, unweighted, unsmoothed: the logits as they are (see
+    _sce_block).  Fills e, ssum, pk and the log's argument lu with its
+    correction lc; returns the number of far rows (flagged in is_far), which
+    _sce_far_rows redoes shifted by their maximum, so that every row's bits
+    depend on that row alone.
+
+    The row sums leave the label's e_k out: the tails T_i = sum_{j != k}
+    e_j, and ssum = T_i + e_k.  The loss log(1 + T_i / e_k) is log(u) + d /
+    u, u = 1 + T_i / e_k rounded and d its exact rounding error (2Sum,
+    whichever term is larger): to well under an ulp whether the row is
+    confident (the sum near 1) or not, with no branch and one SIMD log pass
+    for every row.  p_k is 1 / u (and d / u is d * p_k): for a confident row
+    that is 1 / (1 + sum_{j != k} exp(x_j - x_k)) rounded as the usual shift
+    by the maximum rounds it, so the gradient's p_k - 1 cancels to the same
+    value."""
+    cdef Py_ssize_t i, nfar = 0
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride
+    cdef const double* src
+    cdef double big
+    if pfloat is double and cs == 1 and rs == C:
+        src = <const double*>xg
+    else:                               # the same doubles, so the same bits
+        _copy_group(xg, n, C, rs, cs, s.a)
+        src = s.a
+    if fl_vexp_lim(src, s.e, n * C, DIRECT_MAX):
+        nfar = _far_rows(src, n, C, s.is_far)
+    fl_row_sums_but(s.e, n, C, &lab[g0], &s.tl[g0], &s.ek[g0])
+    fl_vdiv(&s.tl[g0], &s.ek[g0], &s.tq[g0], n)
+    for i in range(g0, g0 + n):
+        s.ssum[i] = s.tl[i] + s.ek[i]
+        s.lu[i] = 1.0 + s.tq[i]
+        big = s.lu[i] - s.tq[i]
+        s.lc[i] = (1.0 - big) + (s.tq[i] - (s.lu[i] - big))
+    fl_vrdiv(1.0, &s.lu[g0], &s.pk[g0], n)
+    for i in range(g0, g0 + n):
+        s.lc[i] = s.lc[i] * s.pk[i]
+    return nfar
+
+
+cdef inline void _shifted_group_logs(const Job* J, const pfloat* xg, Py_ssize_t g0,
+                                     Py_ssize_t n, SoftmaxScratch* s) noexcept nogil:
+    """Every row shifted by its maximum (into a): e, ssum, and the log's
+    argument lu with its correction lc (log1p of the tail for confident
+    rows, _shifted_log_args)."""
+    cdef Py_ssize_t C = J.n_classes
+    _shift_group(xg, n, C, J.pred_row_stride, J.pred_col_stride, s.a, s.mrow)
+    fl_vexp(s.a, s.e, n * C)
+    fl_row_sums(s.e, n, C, &s.ssum[g0])
+    _shifted_log_args(s.a, s.e, &s.ssum[g0], n, C, &s.lu[g0], &s.lc[g0])
+
+
+cdef inline void _group_lse(Py_ssize_t g0, Py_ssize_t n, SoftmaxScratch* s) noexcept nogil:
+    """lse = log(lu) + lc: one SIMD log pass over the group."""
+    cdef Py_ssize_t i
+    fl_vlog(&s.lu[g0], &s.lse[g0], n)
+    for i in range(g0, g0 + n):
+        s.lse[i] = s.lse[i] + s.lc[i]
+
+
+cdef inline void _plain_group_grad(const Job* J, pfloat* gg, Py_ssize_t g0, Py_ssize_t n,
+                                   const int64_t* lab, SoftmaxScratch* s) noexcept nogil:
+    """finv = scale / ssum; for a unit column stride, every row's p_j *
+    scale, and at the label (p_k - 1) * scale, in one pass (ignored rows get
+    zeros).  Other strides are written row by row in _group_rows."""
+    cdef Py_ssize_t i
+    cdef double scale = J.grad_scale
+    fl_vrdiv(scale, &s.ssum[g0], &s.finv[g0], n)
+    if J.grad_col_stride == 1:
+        for i in range(g0, g0 + n):
+            s.kv[i] = (s.pk[i] - 1.0) * scale
+        _scale_rows(s.e, n, J.n_classes, &s.finv[g0], gg, J.grad_row_stride,
+                    &lab[g0], &s.kv[g0])
+
+
+cdef inline Py_ssize_t _plain_group_sum(const Job* J, Py_ssize_t g0, Py_ssize_t n,
+                                        const int64_t* lab, SoftmaxScratch* s,
+                                        double* acc4) noexcept nogil:
+    """The common cases, forward and training step, once the gradient is
+    complete: the row losses lse are added in one run (an ignored row's as
+    +0.0, which changes no lane).  Returns the number of kept rows."""
+    cdef Py_ssize_t i, kept = n
+    if J.has_ignore_index:              # (only then can a label be -1)
+        for i in range(g0, g0 + n):
+            if lab[i] < 0:
+                s.lse[i] = 0.0
+                kept -= 1
+    _add4_run(acc4, g0, &s.lse[g0], n)
+    return kept
+
+
+cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssize_t n,
+                             const int64_t* lab, const pfloat* x, const tfloat* t,
+                             bint plain, Py_ssize_t nfar, const SoftmaxScratch* s,
+                             double* acc4, double* div) noexcept nogil:
+    """Row by row: each row's loss, per-row output, divisor share and
+    gradient row.  Plain rows take lse as their loss; the others add
+    w_j q'_j (lse - a_j) over the columns, and their gradient is
+    (p_j sum_c w_c q'_c - w_j q'_j) * scale."""
+    cdef Py_ssize_t i, j, ii, base, C = J.n_classes
+    cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
+    cdef double li, coef, coef_sum, ssum, scale = J.grad_scale
+    cdef int64_t k = 0
+    cdef bint dense = J.dense_target
+    cdef const tfloat* target_row
+    cdef pfloat* g = <pfloat*>J.grad
+    cdef pfloat* grow = NULL
+    cdef pfloat* rows = <pfloat*>J.row_loss
+    for i in range(g0, g0 + n):
+        ii = r0 + i
+        base = (i - g0) * C
+        if g != NULL:
+            grow = g + ii * grs
+        if not dense:
+            k = lab[i]
+            if k < 0:
+                if grow != NULL:
+                    _zero_row(grow, C, gcs)
+                _finish_row(J, ii, 0.0, rows)
+                continue
+        if plain:
+            li = s.lse[i]
+            # (a far row's gradient is written by _sce_far_rows)
+            if grow != NULL and not (nfar != 0 and s.is_far[i - g0]):
+                if gcs != 1:
+                    _scaled_probs(s.e + base, C, s.finv[i], grow, gcs)
+                grow[k * gcs] = <pfloat>((s.pk[i] - 1.0) * scale)
+            div[0] += 1.0
+        else:
+            li = 0.0
+            coef_sum = 0.0
+            target_row = t + ii * J.target_row_stride if dense else NULL
+            for j in range(C):
+                coef = _coef(J, target_row, j, k, x)
+                coef_sum += coef
+                if coef != 0.0:
+                    li += coef * (s.lse[i] - s.a[base + j])
+            if grow != NULL:
+                ssum = s.ssum[i]
+                for j in range(C):
+                    coef = _coef(J, target_row, j, k, x)
+                    grow[j * gcs] = <pfloat>(((s.e[base + j] / ssum) * coef_sum - coef) * scale)
+            div[0] += 1.0 if dense else _row_weight(J, k)
+        _add4(acc4, i, li)
+        _finish_row(J, ii, li, rows)
+
+
+cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                     const int64_t* lab, const pfloat* x, const tfloat* t,
+                     BlockResult* res) noexcept nogil:
+    """Softmax cross-entropy, C <= CAP, a group of CAP // C rows at a time:
+    one SIMD exp pass over the group, row sums, one SIMD log pass, then the
+    losses.
+
+    Class indices without weight or smoothing (``plain``) take the logits as
+    they are: the loss is log(1 + sum_{j != k} e_j / e_k), no row maximum is
+    needed, and every exp is as accurate as exp itself.  That holds for rows
+    within +-DIRECT_MAX; any other row (a far row, or a row with a NaN) is
+    redone shifted by its maximum (_sce_far_rows).  The dense, weighted and
+    smoothed losses shift every row by its maximum first."""
+    cdef SoftmaxScratch s
+    cdef double acc4[4]
+    cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride
+    cdef Py_ssize_t G = CAP // C, r = r1 - r0
+    cdef Py_ssize_t g0, n, nfar
+    cdef double div = 0.0
+    cdef bint plain = (not J.dense_target and J.class_weight == NULL
+                       and J.smoothing == 0.0)
+    cdef pfloat* g = <pfloat*>J.grad
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    g0 = 0
+    while g0 < r:
+        n = G if g0 + G <= r else r - g0
+        nfar = 0
+        if plain:
+            nfar = _plain_group_logs(J, x + (r0 + g0) * rs, g0, n, lab, &s)
+        else:
+            _shifted_group_logs(J, x + (r0 + g0) * rs, g0, n, &s)
+        _group_lse(g0, n, &s)
+        if plain and g != NULL:
+            _plain_group_grad(J, g + (r0 + g0) * J.grad_row_stride, g0, n, lab, &s)
+        if nfar != 0:
+            _sce_far_rows(J, x, r0, g0, g0 + n, s.is_far, lab, s.a, s.e_far, s.lse)
+        if plain and J.row_loss == NULL and (g == NULL or J.grad_col_stride == 1):
+            div += <double>_plain_group_sum(J, g0, n, lab, &s, acc4)
+        else:
+            _group_rows(J, r0, g0, n, lab, x, t, plain, nfar, &s, acc4, &div)
+        g0 += n
+    res.loss = _total4(acc4)
+    res.div = div
+
+
+cdef double _sce_long_row(const Job* J, const pfloat* x, const tfloat* t, int64_t k,
+                          pfloat* g) noexcept nogil:
+    """Softmax cross-entropy of one row with C > CAP (scalar libm path)."""
+    cdef Py_ssize_t j, C = J.n_classes, cs = J.pred_col_stride, gcs = J.grad_col_stride
+    cdef double m = -INFINITY, v, e, ssum = 0.0, tsum = 0.0, lse, loss = 0.0
+    cdef double coef, coef_sum = 0.0, scale = J.grad_scale
+    cdef Py_ssize_t jmax
+    for j in range(C):
+        v = x[j * cs]
+        if v > m:
+            m = v
+    jmax = -1
+    for j in range(C):
+        e = exp(<double>x[j * cs] - m)
+        if jmax < 0 and <double>x[j * cs] - m == 0.0:
+            jmax = j                    # its e = 1 stays out of T (see _sce_block)
+        else:
+            tsum += e
+    if jmax >= 0:
+        ssum = 1.0 + tsum
+        lse = log1p(tsum)
+    else:
+        ssum = tsum
+        lse = log(ssum)
+    for j in range(C):
+        coef = _coef(J, t, j, k, x)
+        coef_sum += coef
+        if coef != 0.0:
+            loss += coef * (lse - (<double>x[j * cs] - m))
+    if g != NULL:
+        for j in range(C):
+            coef = _coef(J, t, j, k, x)
+            # exp again rather than kept in g: a float32 g would flush tiny ones
+            e = exp(<double>x[j * cs] - m)
+            g[j * gcs] = <pfloat>(((e / ssum) * coef_sum - coef) * scale)
+    return loss
+
+
+cdef void _sce_long_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
+                          const int64_t* lab, const pfloat* x, const tfloat* t,
+                          BlockResult* res) noexcept nogil:
+    cdef double acc4[4]
+    cdef Py_ssize_t i
+    cdef double li, div = 0.0
+    cdef int64_t k = 0
+    cdef pfloat* g = <pfloat*>J.grad
+    cdef pfloat* grow = NULL
+    cdef const tfloat* trow = NULL
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    for i in range(r0, r1):
+        if g != NULL:
+            grow = g + i * J.grad_row_stride
+        if J.dense_target:
+            trow = t + i * J.target_row_stride
+            div += 1.0
+        else:
+            k = lab[i - r0]
+            if k < 0:
+                if grow != NULL:
+                    _zero_row(grow, J.n_classes, J.grad_col_stride)
+                _finish_row(J, i, 0.0, <pfloat*>J.row_loss)
+                continue
+            div += _row_weight(J, k)
+        li = _sce_long_row(J, x + i * J.pred_row_stride, trow, k, grow)
+        _add4(acc4, i, li)
+        _finish_row(J, i, li, <pfloat*>J.row_loss)
+    res.loss = _total4(acc4)
+    res.div = div
