@@ -1,0 +1,29 @@
+# Hooks for the tests: C routines exposed to Python so that tests can check
+# them directly, on inputs the public functions rarely reach.
+
+def _binary_product(p, t, double eps=1e-7, bint sparse=False):
+    """For tests: fl_binprod over p and t as float64 (same size, read
+    flattened, at most 2048 elements), the product form of a binary group's
+    loss, or with sparse=True fl_binprod_sparse over the factors at t != 0
+    (which must then all be 1).  None where it does not apply, else
+    (M, E, loss) with the product of p + eps over t == 1 equal to M * 2**E
+    and loss = -log of it."""
+    cdef cnp.ndarray P = np.ascontiguousarray(p, dtype=np.float64).ravel()
+    cdef cnp.ndarray T = np.ascontiguousarray(t, dtype=np.float64).ravel()
+    cdef cnp.ndarray U, F
+    cdef double M, E
+    cdef int ok
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(P)[0]
+    if cnp.PyArray_DIMS(T)[0] != n or n > CAP:
+        raise ValueError(f"p and t must have the same size, at most {CAP}")
+    if sparse:
+        U = np.flatnonzero(T).astype(np.int32)
+        F = np.ascontiguousarray(P[U] + eps)
+        ok = fl_binprod_sparse(<const int32_t*>cnp.PyArray_DATA(U),
+                               <const double*>cnp.PyArray_DATA(F), U.shape[0], &M, &E)
+    else:
+        ok = fl_binprod_dd(<const double*>cnp.PyArray_DATA(P),
+                           <const double*>cnp.PyArray_DATA(T), n, eps, &M, &E)
+    if not ok:
+        return None
+    return M, E, _bin_loss(M, E)
