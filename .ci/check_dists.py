@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SDIST_NEEDS = [
     "setup.py", "pyproject.toml", "MANIFEST.in", "README.md", "LICENSE", "PKG-INFO",
     "fastloss/__init__.py", "fastloss/_version.py", "fastloss/_core.pyx",
-    "fastloss/_vmath.h", "fastloss/_config.h", "fastloss/_core.pyi", "fastloss/py.typed",
+    "fastloss/_simd/simd.h", "fastloss/_simd/dispatch.c", "fastloss/_simd/avx512.c",
+    "fastloss/_simd/each_pair.h", "fastloss/_simd/gather.tpl.h", "fastloss/_config.h", "fastloss/_core.pyi", "fastloss/py.typed",
     "fastloss/reference/__init__.py", "fastloss/bench/__main__.py",
     "tests/conftest.py", "tests/support.py", "tests/test_stubs.py",
     "tests/stubtest_allowlist.txt",

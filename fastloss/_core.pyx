@@ -201,7 +201,7 @@ cdef Py_ssize_t _load_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
 # below and never by the memory layout, the vector width or the thread count.
 # ---------------------------------------------------------------------------
 
-cdef extern from "_vmath.h":
+cdef extern from "_simd/simd.h":
     void fl_vlog(const double* x, double* y, Py_ssize_t n) noexcept nogil
     void fl_prefetch(const void* base, Py_ssize_t offset) noexcept nogil
     void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil
