@@ -1,12 +1,17 @@
 """Check what `python -m build` made: python .ci/check_dists.py DIST_DIR
 
-The sdist must hold everything a build from it needs (and the tests); the
-wheel the compiled extension, the stubs and py.typed, and no sources it does
-not need; both carry the version of fastloss/_version.py. Prints the wheel's
-path on success, so that .ci/run can install exactly that file.
+The sdist must hold everything a build from it needs: every source of the
+extension in the checkout (.pyx, .pxd, .pxi, .c and .h files at any depth
+under fastloss/), and the tests. The wheel holds what users run: the
+compiled extension, built without debug information (no .debug_info
+section, checked where it is an ELF file), the Python modules, the stubs
+and py.typed, and none of those sources. Both carry the version of
+fastloss/_version.py. Prints the wheel's path on success, so that .ci/run
+can install exactly that file.
 """
 import importlib.machinery
 import re
+import struct
 import sys
 import tarfile
 import zipfile
@@ -17,8 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SDIST_NEEDS = [
     "setup.py", "pyproject.toml", "MANIFEST.in", "README.md", "LICENSE", "PKG-INFO",
     "fastloss/__init__.py", "fastloss/_version.py", "fastloss/_core.pyx",
-    "fastloss/_simd/simd.h", "fastloss/_simd/dispatch.c", "fastloss/_simd/avx512.c",
-    "fastloss/_simd/each_pair.h", "fastloss/_simd/gather.tpl.h", "fastloss/_config.h", "fastloss/_core.pyi", "fastloss/py.typed",
+    "fastloss/_core.pyi", "fastloss/py.typed",
     "fastloss/reference/__init__.py", "fastloss/bench/__main__.py",
     "tests/conftest.py", "tests/support.py", "tests/test_stubs.py",
     "tests/stubtest_allowlist.txt",
@@ -27,6 +31,39 @@ WHEEL_NEEDS = [
     "fastloss/__init__.py", "fastloss/_version.py", "fastloss/_core.pyi", "fastloss/py.typed",
     "fastloss/book.py", "fastloss/reference/__init__.py", "fastloss/bench/__main__.py",
 ]
+# the extension's sources: in the sdist, never in a wheel
+SOURCE_SUFFIXES = (".pyx", ".pxd", ".pxi", ".c", ".h")
+
+
+def extension_sources():
+    """The extension's source files of the checkout, as sdist paths."""
+    return sorted(path.relative_to(ROOT).as_posix()
+                  for path in (ROOT / "fastloss").rglob("*")
+                  if path.is_file() and path.suffix in SOURCE_SUFFIXES)
+
+
+def elf_section_names(data):
+    """The section names of an ELF file's bytes, or None if it is not ELF."""
+    if data[:4] != b"\x7fELF":
+        return None
+    wide, order = data[4] == 2, "<" if data[5] == 1 else ">"
+    if wide:
+        shoff, = struct.unpack_from(order + "Q", data, 0x28)
+        shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", data, 0x3A)
+    else:
+        shoff, = struct.unpack_from(order + "I", data, 0x20)
+        shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", data, 0x2E)
+
+    def header(i):                      # (name offset, file offset of the contents)
+        base = shoff + i * shentsize
+        name, = struct.unpack_from(order + "I", data, base)
+        offset, = struct.unpack_from(order + ("Q" if wide else "I"), data,
+                                     base + (0x18 if wide else 0x10))
+        return name, offset
+
+    strtab = header(shstrndx)[1]
+    return [data[strtab + name:data.index(b"\0", strtab + name)].decode("ascii", "replace")
+            for name, _ in map(header, range(shnum))]
 
 
 def fail(msg):
@@ -72,7 +109,7 @@ def main(dist):
     with tarfile.open(sdist) as tar:
         prefix = f"fastloss-{v}/"
         names = {n[len(prefix):] for n in tar.getnames() if n.startswith(prefix)}
-        missing = [n for n in SDIST_NEEDS if n not in names]
+        missing = [n for n in SDIST_NEEDS + extension_sources() if n not in names]
         if missing:
             fail(f"{sdist.name} lacks {missing}")
         stray = [n for n in names if n.endswith((".so", ".pyd", ".pyc", ".o"))]
@@ -86,11 +123,17 @@ def main(dist):
         if missing:
             fail(f"{wheel.name} lacks {missing}")
         suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-        if not any(n.startswith("fastloss/_core.") and n.endswith(suffixes) for n in names):
+        cores = [n for n in names if n.startswith("fastloss/_core.") and n.endswith(suffixes)]
+        if not cores:
             fail(f"{wheel.name} holds no compiled fastloss._core")
-        stray = [n for n in names if n.endswith(".c") or n.startswith(("tests/", "bench/"))]
+        stray = [n for n in names
+                 if n.endswith(SOURCE_SUFFIXES) or n.startswith(("tests/", "bench/"))]
         if stray:
             fail(f"{wheel.name} holds {stray}")
+        for core in cores:
+            sections = elf_section_names(zf.read(core))
+            if sections is not None and ".debug_info" in sections:
+                fail(f"{wheel.name}: {core} carries debug information (.debug_info)")
         check_metadata(zf.read(f"fastloss-{v}.dist-info/METADATA").decode(), wheel.name, v)
 
     print(f"check_dists: {sdist.name} and {wheel.name} are complete (version {v})",

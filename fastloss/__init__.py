@@ -12,13 +12,28 @@ import sys as _sys
 from ._version import __version__
 
 
+def _version_in(package_dir):
+    """The ``__version__`` that ``package_dir/_version.py`` writes, or None."""
+    import re
+    try:
+        with open(_os.path.join(package_dir, "_version.py")) as f:
+            text = f.read()
+    except OSError:
+        return None
+    match = re.search(r"""^__version__\s*=\s*["']([^"']+)["']""", text, re.M)
+    return match.group(1) if match else None
+
+
 def _find_installed_extension():
     """Let ``python -m fastloss.bench`` run from a source checkout.
 
     Run from the repository root, ``import fastloss`` finds this source tree
     first, while ``pip install .`` put the compiled ``_core`` into
-    site-packages.  Point the package at that installed extension; never fall
-    back to Python code.
+    site-packages.  Point the package at that installed extension, the first
+    one on ``sys.path``, if it was built for the same version as these Python
+    files (its package's ``_version.py`` says so); an extension of another
+    version would run these files against kernels they were not written for,
+    so that is an ImportError.  Never fall back to Python code.
     """
     here = _os.path.dirname(_os.path.abspath(__file__))
     suffixes = tuple(_machinery.EXTENSION_SUFFIXES)
@@ -27,6 +42,13 @@ def _find_installed_extension():
         if candidate == here or not _os.path.isdir(candidate):
             continue
         if any(f.startswith("_core.") and f.endswith(suffixes) for f in _os.listdir(candidate)):
+            theirs = _version_in(candidate)
+            if theirs != __version__:
+                raise ImportError(
+                    f"fastloss {__version__} in {here} has no compiled extension of its "
+                    f"own, and the one found in {candidate} belongs to fastloss "
+                    f"{theirs or '(unknown version)'}: build this checkout "
+                    f"(`python setup.py build_ext --inplace`) or install it (`pip install .`)")
             __path__.append(candidate)
             return
     raise ImportError(

@@ -1,8 +1,8 @@
 """Pure-NumPy reference of the fastloss losses: the oracle of the tests and
 the baseline of the benchmark.
 
-Same names, signatures, results and errors as the compiled functions (SPEC
-sections 1-4 and CONTRACT.md), written to be read rather than to be fast:
+Same names, signatures, results and error types as the compiled functions
+(the contract is docs/contract.md), written to be read rather than to be fast:
 every input is first converted to the computation dtype (float32 if `pred`
 is float32, float64 otherwise), then everything is computed in float64 on
 whole (N, C) arrays, and results are rounded once to the computation dtype.

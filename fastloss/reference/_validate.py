@@ -1,4 +1,4 @@
-"""Argument validation of the reference losses (SPEC sections 1-4, CONTRACT.md).
+"""Argument validation of the reference losses (the rules of docs/contract.md).
 
 Every check raises the error type and message the public API promises; the
 loss functions call them all before they look at a single label value, so

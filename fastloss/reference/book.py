@@ -1,10 +1,11 @@
 """The book's NumPy code, as published: the oracle of `fastloss.book`.
 
 *Deep Learning from Scratch* (O'Reilly Japan), ``common/functions.py`` and
-``common/layers.py``, with two departures (SPEC section 5): a 1-D `y` is one
-sample, with `t` reshaped alongside it (the published ``y = t.reshape`` typo
-is not reproduced), and ``SoftmaxWithLoss.backward`` multiplies by `dout` and
-treats a 1-D input as one sample. Results keep NumPy's dtypes (float32 stays
+``common/layers.py``, with the two departures that fastloss.book makes too
+(docs/contract.md lists them): a 1-D `y` is one sample, with `t` reshaped
+alongside it (the published ``y = t.reshape`` typo is not reproduced), and
+``SoftmaxWithLoss.backward`` multiplies by `dout` and treats a 1-D input as
+one sample. Results keep NumPy's dtypes (float32 stays
 float32, with the ``1e-7`` added in float32).
 """
 

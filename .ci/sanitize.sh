@@ -2,8 +2,8 @@
 # Run fastloss's test suite against a build of the extension instrumented with
 # AddressSanitizer and UndefinedBehaviorSanitizer (FASTLOSS_SANITIZE=1).
 #
-#   scripts/sanitize.sh                 # the whole suite (tests/)
-#   scripts/sanitize.sh -k fuzz -x      # extra arguments go to pytest
+#   .ci/sanitize.sh                 # the whole suite (tests/)
+#   .ci/sanitize.sh -k fuzz -x      # extra arguments go to pytest
 #
 # What it does:
 #   1. copies the source tree (git-ignored build outputs left out) to a
