@@ -11,6 +11,13 @@ FASTLOSS_DEBUG=1           build with -O0 -g and Cython's bounds checks.
 Any other build is -O3 -g0 (/O2 with MSVC): without debug information, even
 where Python's own CFLAGS ask for it (-g).
 
+C macro (through CFLAGS, e.g. CFLAGS=-DFASTLOSS_NO_SIMD_DISPATCH)
+-------
+FASTLOSS_NO_SIMD_DISPATCH  compile only the baseline (portable C) variants of
+                           the SIMD kernels, as MSVC and non-x86 builds do:
+                           to build and test that code on x86-64 with GCC or
+                           clang (fastloss/_simd/common.h).
+
 OpenMP is optional: the build probes the compiler (compile *and* link a small
 OpenMP program, honouring CC, CFLAGS, CPPFLAGS and LDFLAGS) and builds
 single-threaded when no candidate works. On macOS, Apple's clang has no
@@ -154,7 +161,11 @@ class BuildExt(build_ext):
 extensions = [
     Extension(
         "fastloss._core",
-        sources=["fastloss/_core.pyx"],
+        # the Cython module, then the SIMD kernels (fastloss/_simd: the
+        # dispatch table, one translation unit per instruction set)
+        sources=["fastloss/_core.pyx", "fastloss/_simd/dispatch.c",
+                 "fastloss/_simd/baseline.c", "fastloss/_simd/avx2.c",
+                 "fastloss/_simd/avx512.c"],
         include_dirs=[np.get_include(), "fastloss"],
         define_macros=[
             ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),

@@ -28,7 +28,7 @@
 #    whatever the storage dtype, fused over the pred and target dtypes
 #    (pfloat, tfloat).  Why block kernels rather than point functions (one
 #    call per element, as scikit-learn's _loss does): exp and log run as SIMD
-#    loops over a group of rows on stack buffers (_kernels/vmath.pxi declares
+#    loops over a group of rows on stack buffers (_kernels/simd_loops.pxi declares
 #    them, _kernels/typed_loops.pxi picks the one for the dtypes), and the
 #    common cases take short paths (one gathered element per row for class
 #    indices; one product and one log per group for 0/1 targets), which a
@@ -80,10 +80,10 @@ cdef extern from "_config.h":
 
 
 # the C loops, and the SIMD level they use, chosen once at import
-include "_kernels/vmath.pxi"
-include "_kernels/simd.pxi"
+include "_kernels/simd_loops.pxi"
+include "_kernels/simd_level.pxi"
 
-fl_vmath_init(_simd_level())
+fl_simd_init(_simd_level())
 
 # the engine and its inputs
 include "_kernels/typed_loops.pxi"

@@ -1,7 +1,7 @@
 """Binary dense targets (every entry exactly 0 or 1: one-hot, multi-hot).
 
 For "mean" and "sum" the kernel takes the loss of such a group of rows as
--log of the product of its p + eps over the ones (fl_binprod in _vmath.h,
+-log of the product of its p + eps over the ones (fl_binprod in fastloss/_simd,
 exposed for these tests as fastloss._core._binary_product): one pass of
 multiplications and one log instead of a log a row.  These tests check
 

@@ -5,7 +5,7 @@ cdef inline void _sq_lanes(const pfloat* p, const tfloat* t, Py_ssize_t n, doubl
     """lanes[f % 8] += (p[f] - t[f])**2 over contiguous p, t (and g)."""
     cdef Py_ssize_t f, l, n8 = n - (n & 7)
     cdef double d
-    if g == NULL:                       # the SIMD loop of _vmath.h
+    if g == NULL:                       # the SIMD loop of fastloss/_simd
         _sq_lanes_simd(p, t, n, lanes)
         return
     for f in range(0, n8, 8):

@@ -1,4 +1,4 @@
-# The typed face of the C loops.  _vmath.h has one function per storage
+# The typed face of the C loops.  fastloss/_simd has one function per storage
 # dtype (suffix _d/_f or _f64/_f32) or per pair of pred and target dtypes
 # (_dd, _df, _fd, _ff); the kernels are fused over pfloat (pred) and tfloat
 # (target) and call these wrappers, so the choice of suffix is written here

@@ -1,6 +1,6 @@
-# The SIMD loops of _vmath.h, as Cython sees them (exp, log, gathers, sums).
+# The C loops of fastloss/_simd (simd.h), as Cython sees them (exp, log, gathers, sums).
 
-cdef extern from "_vmath.h":
+cdef extern from "_simd/simd.h":
     void fl_vlog(const double* x, double* y, Py_ssize_t n) noexcept nogil
     void fl_prefetch(const void* base, Py_ssize_t offset) noexcept nogil
     void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil
@@ -58,5 +58,5 @@ cdef extern from "_vmath.h":
                           double* M, double* E) noexcept nogil
     Py_ssize_t fl_count_ones_d(const double* t, Py_ssize_t L) noexcept nogil
     Py_ssize_t fl_count_ones_f(const float* t, Py_ssize_t L) noexcept nogil
-    void fl_vmath_init(int max_level) noexcept
+    void fl_simd_init(int max_level) noexcept
     const char* fl_simd_name
