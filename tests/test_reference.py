@@ -16,11 +16,11 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import fastloss.reference as ref
 from fastloss.reference import book
+from support import REDUCTIONS
 
 # The reference promises no warning, ever.
 pytestmark = pytest.mark.filterwarnings("error")
 
-REDUCTIONS = ["mean", "sum", "none"]
 FAST = settings(max_examples=25, deadline=None)
 
 
