@@ -326,3 +326,14 @@ def test_digits_fails_loudly_below_the_accuracy(capsys):
 
     assert digits.main(["--iters", "2"]) == 1
     assert "FAILED" in capsys.readouterr().err
+
+
+def test_cli_repeats_takes_exactly_that_many_repeats(tmp_path, capsys):
+    """--repeats N lifts the time budget: each implementation is timed N times
+    (it once overflowed converting an infinite budget to a repeat count)."""
+    path = tmp_path / "bench.json"
+    assert bench_main(["--quick", "--repeats", "3", "--cases", "mean_squared_error-1x10-float64",
+                       "--json", str(path)]) == 0
+    data = json.loads(path.read_text())
+    assert data["settings"]["repeats"] == 3
+    assert data["settings"]["budget"] is None

@@ -117,9 +117,12 @@ def _time_all(timers, settings):
     """
     for timer in timers:
         timer.calibrate(settings.min_time)
-    wanted = {timer: max(MIN_REPEATS, min(settings.repeats,
-                                          int(settings.budget / (timer.best * timer.number))))
-              for timer in timers}
+    def repeats(timer):
+        if math.isinf(settings.budget):         # --repeats N: exactly N, no budget
+            return max(MIN_REPEATS, settings.repeats)
+        return max(MIN_REPEATS, min(settings.repeats,
+                                    int(settings.budget / (timer.best * timer.number))))
+    wanted = {timer: repeats(timer) for timer in timers}
     for round_ in range(1, max(wanted.values())):
         for timer in timers:
             if round_ < wanted[timer]:
