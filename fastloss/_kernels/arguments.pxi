@@ -390,16 +390,3 @@ cdef int _raise_bad_label(object target, Py_ssize_t row, Py_ssize_t c) except -1
     every path."""
     raise IndexError(f"target {_label_value(target, row)} is out of range "
                      f"for {c} classes (row {row})")
-
-
-cdef int _label_pass(Job* J, BlockResult* res, object target) except -1:
-    """The labels-only pass (FAM_LABELS, one thread), run before the kernel
-    writes anything: an out-of-range label raises IndexError; res.div gets
-    the divisor of a weighted or ignoring mean."""
-    cdef int family = J.family
-    J.family = FAM_LABELS
-    _run_job(J, 1, res)
-    J.family = family
-    if res.bad >= 0:
-        _raise_bad_label(target, res.bad, J.n_classes)
-    return 0

@@ -11,3 +11,16 @@ cdef void _labels_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             div += _row_weight(J, lab[i])
     res.loss = 0.0
     res.div = div
+
+
+cdef int _label_pass(Job* J, BlockResult* res, object target) except -1:
+    """The labels-only pass (FAM_LABELS, one thread), run before the kernel
+    writes anything: an out-of-range label raises IndexError; res.div gets
+    the divisor of a weighted or ignoring mean."""
+    cdef int family = J.family
+    J.family = FAM_LABELS
+    _run_job(J, 1, res)
+    J.family = family
+    if res.bad >= 0:
+        _raise_bad_label(target, res.bad, J.n_classes)
+    return 0
