@@ -51,7 +51,7 @@ def exact_loss(p, t, eps):
 
 
 def bound(n1, v):
-    """The error bound of the product form (see _bin_accurate in _core.pyx):
+    """The error bound of the product form (see _bin_accurate in fastloss/_kernels/cross_entropy.pxi):
     m + 2 ulps of 1 for the m rounding multiplications and the final log,
     plus an ulp of the result (a little above the half ulp stated)."""
     m = n1 + min(n1, 32) - 1

@@ -27,7 +27,7 @@
  * within (#ones + 31) 2^-53 relative, its log within that absolutely.  The
  * per-row logs it replaces carry half an ulp each, plus the rounding of
  * every addition.  The callers keep to the limit by calling it on one group
- * of a scratch buffer of CAP = 2048 doubles (_core.pyx) at a time.
+ * of a scratch buffer of CAP = 2048 doubles (fastloss/_core.pxd) at a time.
  */
 #ifndef FASTLOSS_SIMD_BINPROD_H
 #define FASTLOSS_SIMD_BINPROD_H

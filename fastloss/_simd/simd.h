@@ -1,5 +1,5 @@
-/* The SIMD kernels as the Cython code calls them (_core.pyx includes this
- * header and nothing else of fastloss/_simd).
+/* The SIMD kernels as the Cython code calls them (fastloss/_kernels/
+ * simd_loops.pxi declares this header, and nothing else of fastloss/_simd).
  *
  * glibc's scalar log/exp cost 15-20 cycles a call and cannot be vectorised,
  * which for a 100 x 10 batch is most of a call; likewise the loops over a
