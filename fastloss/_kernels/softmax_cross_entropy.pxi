@@ -28,11 +28,12 @@ cdef inline void _shifted_log_args(const double* a, const double* e, const doubl
     lc = d / lu with d = T - (lu - 1) its exact rounding error (Fast2Sum),
     log1p(T) to well under an ulp."""
     cdef Py_ssize_t i
-    cdef double tail
+    cdef double tail, row_sum
     for i in range(rows):
-        lu[i] = ssum[i]
+        row_sum = ssum[i]
+        lu[i] = row_sum
         lc[i] = 0.0
-        if ssum[i] < 1.25:
+        if row_sum < 1.25:
             tail = _exp_tail(a + i * C, e + i * C, C)
             if tail >= 0.0:
                 lu[i] = 1.0 + tail
