@@ -28,11 +28,12 @@ cdef inline void _shifted_log_args(const double* a, const double* e, const doubl
     lc = d / lu with d = T - (lu - 1) its exact rounding error (Fast2Sum),
     log1p(T) to well under an ulp."""
     cdef Py_ssize_t i
-    cdef double tail
+    cdef double tail, row_sum
     for i in range(rows):
-        lu[i] = ssum[i]
+        row_sum = ssum[i]
+        lu[i] = row_sum
         lc[i] = 0.0
-        if ssum[i] < 1.25:
+        if row_sum < 1.25:
             tail = _exp_tail(a + i * C, e + i * C, C)
             if tail >= 0.0:
                 lu[i] = 1.0 + tail
@@ -196,20 +197,38 @@ cdef inline Py_ssize_t _plain_group_sum(const Job* J, Py_ssize_t g0, Py_ssize_t 
     return kept
 
 
+cdef inline double _target_row(const Job* J, const tfloat* target_row, int64_t k,
+                               const pfloat* x, const SoftmaxScratch* s, Py_ssize_t i,
+                               Py_ssize_t base, pfloat* grow) noexcept nogil:
+    """A shifted row's loss, sum_j w_j q'_j (lse - a_j), from the dense
+    target row ``target_row`` or (NULL) class index k (_coef); and its
+    gradient row (if any), (p_j sum_c w_c q'_c - w_j q'_j) * scale."""
+    cdef Py_ssize_t j, C = J.n_classes, gcs = J.grad_col_stride
+    cdef double li = 0.0, coef, coef_sum = 0.0, ssum, scale = J.grad_scale
+    for j in range(C):
+        coef = _coef(J, target_row, j, k, x)
+        coef_sum += coef
+        if coef != 0.0:
+            li += coef * (s.lse[i] - s.a[base + j])
+    if grow != NULL:
+        ssum = s.ssum[i]
+        for j in range(C):
+            coef = _coef(J, target_row, j, k, x)
+            grow[j * gcs] = <pfloat>(((s.e[base + j] / ssum) * coef_sum - coef) * scale)
+    return li
+
+
 cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssize_t n,
-                             const int64_t* lab, const pfloat* x, const tfloat* t,
-                             bint plain, Py_ssize_t nfar, const SoftmaxScratch* s,
+                             const int64_t* lab, const pfloat* x, bint plain,
+                             Py_ssize_t nfar, const SoftmaxScratch* s,
                              double* acc4, double* div) noexcept nogil:
-    """Row by row: each row's loss, per-row output, divisor share and
-    gradient row.  Plain rows take lse as their loss; the others add
-    w_j q'_j (lse - a_j) over the columns, and their gradient is
-    (p_j sum_c w_c q'_c - w_j q'_j) * scale."""
-    cdef Py_ssize_t i, j, ii, base, C = J.n_classes
+    """Class-index targets, row by row: each row's loss, per-row output,
+    divisor share and gradient row.  Plain rows take lse as their loss;
+    the others (weighted or smoothed) go through _target_row."""
+    cdef Py_ssize_t i, ii, base, C = J.n_classes
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
-    cdef double li, coef, coef_sum, ssum, scale = J.grad_scale
-    cdef int64_t k = 0
-    cdef bint dense = J.dense_target
-    cdef const tfloat* target_row
+    cdef double li, scale = J.grad_scale
+    cdef int64_t k
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_loss
@@ -218,13 +237,12 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
         base = (i - g0) * C
         if g != NULL:
             grow = g + ii * grs
-        if not dense:
-            k = lab[i]
-            if k < 0:
-                if grow != NULL:
-                    _zero_row(grow, C, gcs)
-                _finish_row(J, ii, 0.0, rows)
-                continue
+        k = lab[i]
+        if k < 0:
+            if grow != NULL:
+                _zero_row(grow, C, gcs)
+            _finish_row(J, ii, 0.0, rows)
+            continue
         if plain:
             li = s.lse[i]
             # (a far row's gradient is written by _sce_far_rows)
@@ -234,20 +252,33 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
                 grow[k * gcs] = <pfloat>((s.pk[i] - 1.0) * scale)
             div[0] += 1.0
         else:
-            li = 0.0
-            coef_sum = 0.0
-            target_row = t + ii * J.target_row_stride if dense else NULL
-            for j in range(C):
-                coef = _coef(J, target_row, j, k, x)
-                coef_sum += coef
-                if coef != 0.0:
-                    li += coef * (s.lse[i] - s.a[base + j])
-            if grow != NULL:
-                ssum = s.ssum[i]
-                for j in range(C):
-                    coef = _coef(J, target_row, j, k, x)
-                    grow[j * gcs] = <pfloat>(((s.e[base + j] / ssum) * coef_sum - coef) * scale)
-            div[0] += 1.0 if dense else _row_weight(J, k)
+            # (no target row: class index k; the pointer's type only picks
+            # a specialisation of _target_row)
+            li = _target_row(J, <const pfloat*>NULL, k, x, s, i, base, grow)
+            div[0] += _row_weight(J, k)
+        _add4(acc4, i, li)
+        _finish_row(J, ii, li, rows)
+
+
+cdef inline void _dense_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssize_t n,
+                             const pfloat* x, const tfloat* t, const SoftmaxScratch* s,
+                             double* acc4, double* div) noexcept nogil:
+    """Dense targets, row by row: each row's loss (_target_row), per-row
+    output, divisor share 1 and gradient row.  A loop of its own, without
+    the label tests of _group_rows: the per-row flags cost the forward
+    pass a few percent."""
+    cdef Py_ssize_t i, ii, C = J.n_classes, grs = J.grad_row_stride
+    cdef Py_ssize_t trs = J.target_row_stride
+    cdef double li
+    cdef pfloat* g = <pfloat*>J.grad
+    cdef pfloat* grow = NULL
+    cdef pfloat* rows = <pfloat*>J.row_loss
+    for i in range(g0, g0 + n):
+        ii = r0 + i
+        if g != NULL:
+            grow = g + ii * grs
+        li = _target_row(J, t + ii * trs, 0, x, s, i, (i - g0) * C, grow)
+        div[0] += 1.0
         _add4(acc4, i, li)
         _finish_row(J, ii, li, rows)
 
@@ -290,8 +321,10 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             _sce_far_rows(J, x, r0, g0, g0 + n, s.is_far, lab, s.a, s.e_far, s.lse)
         if plain and J.row_loss == NULL and (g == NULL or J.grad_col_stride == 1):
             div += <double>_plain_group_sum(J, g0, n, lab, &s, acc4)
+        elif J.dense_target:
+            _dense_rows(J, r0, g0, n, x, t, &s, acc4, &div)
         else:
-            _group_rows(J, r0, g0, n, lab, x, t, plain, nfar, &s, acc4, &div)
+            _group_rows(J, r0, g0, n, lab, x, plain, nfar, &s, acc4, &div)
         g0 += n
     res.loss = _total4(acc4)
     res.div = div
