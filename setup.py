@@ -26,6 +26,7 @@ clang), then ``-Xpreprocessor -fopenmp -lomp`` with libomp found through
 CPPFLAGS/LDFLAGS or the compiler's default paths (conda's llvm-openmp), then
 with Homebrew's keg-only libomp (``brew install libomp``).
 """
+import glob
 import os
 import shlex
 import sys
@@ -166,6 +167,9 @@ extensions = [
         sources=["fastloss/_core.pyx", "fastloss/_simd/dispatch.c",
                  "fastloss/_simd/baseline.c", "fastloss/_simd/avx2.c",
                  "fastloss/_simd/avx512.c"],
+        # the headers the C sources include: an edit to one rebuilds them
+        # (setuptools compares only the sources' own times otherwise)
+        depends=sorted(glob.glob("fastloss/_simd/*.h")),
         include_dirs=[np.get_include(), "fastloss"],
         define_macros=[
             ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),

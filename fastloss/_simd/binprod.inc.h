@@ -4,8 +4,10 @@
  * are in binprod.tpl.h.
  *
  * A variant returns 0 where the product form does not apply, 2 with M and
- * E set, or 1 with the running products P[32] and mx (the largest factor's
- * bits) for fl_binprod_finish to check and combine in the caller's frame.
+ * E set, or 1 with the running products P[32] and mx for fl_binprod_finish
+ * to check and combine in the caller's frame.  mx is the largest factor's
+ * bits as an unsigned integer, or (AVX2) any value above the bits of 2.0
+ * where some factor is out of [+0, 2]: the only use of mx is that test.
  * No variant keeps an array in its own frame: ASan's fake stack
  * (detect_stack_use_after_return) mishandled one in an AVX-512 frame,
  * which GCC realigns (a SEGV on storing to it).
@@ -94,6 +96,17 @@ FL_TARGET ptrdiff_t fl_count_ones_f_avx512(const float *restrict t, ptrdiff_t L)
         n += t[u] == 1.0f;
     return n;
 }
+
+#elif FL_ISA == FL_ISA_AVX2
+
+/* AVX2: the targets' loaders fl_ldt4_<TP><TT>, 4 targets as doubles read in
+   the computation dtype TP (the predictions' loaders fl_ld4_<T> are in
+   rows.inc.h) */
+FL_TARGET static inline __m256d fl_ldt4_dd(const double *t) { return fl_ld4_d(t); }
+FL_TARGET static inline __m256d fl_ldt4_df(const float *t) { return fl_ld4_f(t); }
+FL_TARGET static inline __m256d fl_ldt4_fd(const double *t)
+{ return _mm256_cvtps_pd(_mm256_cvtpd_ps(fl_ld4_d(t))); }
+FL_TARGET static inline __m256d fl_ldt4_ff(const float *t) { return fl_ld4_f(t); }
 
 #endif
 

@@ -14,9 +14,9 @@ FL_TARGET ptrdiff_t FL_NAME(FL_CAT(fl_count_ones_, FL_TS))(const FL_T *restrict 
 }
 #endif
 
-#elif FL_ISA != FL_ISA_AVX512
+#elif FL_ISA == FL_ISA_BASELINE
 /* ---- per pair of dtypes (predictions FL_TP, targets FL_TT): fl_binprod,
- * baseline and AVX2.  32 running products in the caller's array P; the
+ * baseline.  32 running products in the caller's array P; the
  * first 32 elements are checked alone, so that a soft target leaves after
  * one chunk.  Returns 1 (the caller combines P) or 0 ---- */
 FL_TARGET_FMA int FL_NAME(FL_CAT(fl_binprod_, FL_PT))(const FL_TP *restrict p,
@@ -41,6 +41,75 @@ FL_TARGET_FMA int FL_NAME(FL_CAT(fl_binprod_, FL_PT))(const FL_TP *restrict p,
         }
         if (u0 == 0 && mx > 0x4000000000000000ULL)
             return 0;
+    }
+    *mxp = mx;
+    return 1;
+}
+
+#elif FL_ISA == FL_ISA_AVX2
+/* ---- per pair of dtypes: fl_binprod on AVX2, the running products in
+ * eight vectors (P[4q + l] is lane l of aq) and no branch per element: a
+ * one-hot target's position is data, and a branch on it mispredicts about
+ * once a row.  Returns 0 or 1, with P and mx as binprod.inc.h says ---- */
+
+/* one vector of 4 factors f = p + eps, 1 or NaN into the running product a;
+   bad gets all-ones lanes where f's bits, unsigned, exceed those of 2.0
+   (f negative, NaN or above 2): a signed compare after flipping the sign */
+FL_TARGET static inline __attribute__((always_inline)) void
+FL_CAT(fl_bin_step4_, FL_PT)(const FL_TP *p, const FL_TT *t, __m256d veps, __m256d *a,
+                             __m256i *bad)
+{
+    const __m256d one = _mm256_set1_pd(1.0), nan = _mm256_set1_pd((double)NAN);
+    const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
+    const __m256i lim = _mm256_set1_epi64x((int64_t)(0x4000000000000000ULL ^ 0x8000000000000000ULL));
+    const __m256d tv = FL_CAT(fl_ldt4_, FL_PT)(t);
+    const __m256d pe = _mm256_add_pd(FL_CAT(fl_ld4_, FL_TPS)(p), veps);
+    __m256d f = _mm256_blendv_pd(nan, pe, _mm256_cmp_pd(tv, one, _CMP_EQ_OQ));
+    f = _mm256_blendv_pd(f, one, _mm256_cmp_pd(tv, _mm256_setzero_pd(), _CMP_EQ_OQ));
+    *a = _mm256_mul_pd(*a, f);
+    *bad = _mm256_or_si256(*bad, _mm256_cmpgt_epi64(
+        _mm256_xor_si256(_mm256_castpd_si256(f), sign), lim));
+}
+
+FL_TARGET int FL_NAME(FL_CAT(fl_binprod_, FL_PT))(const FL_TP *restrict p,
+                                                  const FL_TT *restrict t, ptrdiff_t L,
+                                                  double eps, double *restrict P,
+                                                  uint64_t *restrict mxp, double *M, double *E)
+{
+    (void)M; (void)E;
+    const __m256d veps = _mm256_set1_pd(eps), one = _mm256_set1_pd(1.0);
+    __m256d a0 = one, a1 = one, a2 = one, a3 = one, a4 = one, a5 = one, a6 = one, a7 = one;
+    __m256i bad = _mm256_setzero_si256();
+    ptrdiff_t k = 0;
+    for (; k + 32 <= L; k += 32) {
+        FL_CAT(fl_bin_step4_, FL_PT)(p + k, t + k, veps, &a0, &bad);
+        FL_CAT(fl_bin_step4_, FL_PT)(p + k + 4, t + k + 4, veps, &a1, &bad);
+        FL_CAT(fl_bin_step4_, FL_PT)(p + k + 8, t + k + 8, veps, &a2, &bad);
+        FL_CAT(fl_bin_step4_, FL_PT)(p + k + 12, t + k + 12, veps, &a3, &bad);
+        FL_CAT(fl_bin_step4_, FL_PT)(p + k + 16, t + k + 16, veps, &a4, &bad);
+        FL_CAT(fl_bin_step4_, FL_PT)(p + k + 20, t + k + 20, veps, &a5, &bad);
+        FL_CAT(fl_bin_step4_, FL_PT)(p + k + 24, t + k + 24, veps, &a6, &bad);
+        FL_CAT(fl_bin_step4_, FL_PT)(p + k + 28, t + k + 28, veps, &a7, &bad);
+        if (k == 0 && !_mm256_testz_si256(bad, bad))
+            return 0;
+    }
+    _mm256_storeu_pd(P, a0);
+    _mm256_storeu_pd(P + 4, a1);
+    _mm256_storeu_pd(P + 8, a2);
+    _mm256_storeu_pd(P + 12, a3);
+    _mm256_storeu_pd(P + 16, a4);
+    _mm256_storeu_pd(P + 20, a5);
+    _mm256_storeu_pd(P + 24, a6);
+    _mm256_storeu_pd(P + 28, a7);
+    /* the last L - k < 32 elements, one at a time, to P[0 ..] */
+    uint64_t mx = _mm256_testz_si256(bad, bad) ? 0 : UINT64_MAX;
+    for (ptrdiff_t r = 0; k + r < L; r++) {
+        const double tv = (double)(FL_TP)t[k + r];
+        const double f = tv == 0.0 ? 1.0
+                       : tv == 1.0 ? (double)p[k + r] + eps : (double)NAN;
+        const uint64_t b = fl_as_u64(f);
+        mx = b > mx ? b : mx;
+        P[r] *= f;
     }
     *mxp = mx;
     return 1;
