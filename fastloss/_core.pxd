@@ -47,6 +47,14 @@ ctypedef struct Job:
     Py_ssize_t label_stride
     bint label_unsigned
     int label_size                  # bytes per label
+    # ... or labels taken from rows of pred's shape (fastloss.book's one-hot
+    # targets): each row's label is its argmax, NumPy's (the first maximum;
+    # the first NaN).  Any real dtype: label_float for float32/float64, else
+    # an integer (bool as uint8) as above.  label_stride is then the rows'
+    # stride and label_col_stride the columns'.
+    bint label_rows
+    bint label_float
+    Py_ssize_t label_col_stride
     bint has_ignore_index
     int64_t ignore_signed           # ignore_index as signed labels compare it
     uint64_t ignore_unsigned        # and as unsigned labels do
@@ -76,6 +84,19 @@ ctypedef fused label_t:
     uint16_t
     uint32_t
     uint64_t
+
+# the element types of rows whose argmax is a label (label_rows)
+ctypedef fused row_t:
+    int8_t
+    int16_t
+    int32_t
+    int64_t
+    uint8_t
+    uint16_t
+    uint32_t
+    uint64_t
+    float
+    double
 
 ctypedef fused pfloat:
     float

@@ -73,6 +73,7 @@ cnp.import_array()
 
 cdef extern from "numpy/arrayobject.h":
     object PyArray_Scalar(void* data, cnp.dtype descr, object base)
+    cnp.dtype PyArray_PromoteTypes(cnp.dtype a, cnp.dtype b)
 
 cdef extern from "_config.h":
     int fl_max_threads() noexcept nogil

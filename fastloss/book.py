@@ -1,18 +1,45 @@
 """The functions of *Deep Learning from Scratch*, computed by fastloss's kernels.
 
-Same names, same numbers as the book's ``common/functions.py`` and
-``common/layers.py`` (float64 within a relative 1e-12), much faster::
+Same names, same numbers and the same result dtypes as the book's
+``common/functions.py`` and ``common/layers.py``, many times faster::
 
     from fastloss.book import softmax, cross_entropy_error, SoftmaxWithLoss
 
-Unlike the book, ``SoftmaxWithLoss.backward`` honours ``dout``, and a 1-D
-``cross_entropy_error`` input is reshaped without the published
-``y = t.reshape(...)`` typo.
+Every target form the book's code takes works, the same way in
+:func:`cross_entropy_error`, ``SoftmaxWithLoss.forward`` and
+``SoftmaxWithLoss.backward``:
+
+- class indices of any integer dtype: shape ``(N,)``, ``(N, 1)``, or a
+  single index (a Python int, 0-d, ``(1,)`` or ``(1, 1)``), which, as NumPy's
+  indexing in the book broadcasts it, is every row's class;
+- one-hot or soft rows of ``y``'s shape, of any real dtype (bool, integer,
+  float): each row's class is its ``argmax``, NumPy's, as in the book;
+- a 1-D ``y`` (or ``x``) is one sample, with ``t`` its one index or its row.
+
+Float64 results equal the book's within a relative 1e-12, except where a
+row's ``y_t`` rounds to next to 1 (there one ulp of ``y_t`` moves the loss
+by about 1e-9 of itself). Where the book's code gives a wrong answer or
+none, fastloss differs, on purpose:
+
+- ``(N, 1)`` class indices are read as one index per row. The book's
+  ``y[np.arange(N), t]`` broadcasts them to an ``(N, N)`` table and sums it,
+  a wrong loss, and its ``backward`` subtracts 1 in N places per row.
+- The layer's ``backward`` for a 1-D sample divides by 1, the batch size;
+  the book's divides by ``t.shape[0]`` (the number of classes for a one-hot
+  ``t``), a gradient too small by that factor.
+- ``backward(dout)`` multiplies by ``dout``; the book's ignores it.
+- A negative class index raises ``IndexError``, as one past the last class
+  does; the book's NumPy indexing reads ``y[i, -1]``, the last class.
+- The published ``y = t.reshape(1, t.size)`` typo in the 1-D branch is not
+  reproduced: ``y`` is reshaped, ``t`` alongside it.
+- With a single class (``y`` of shape ``(N, 1)``), a ``t`` of shape ``(N,)``
+  holds class indices (each must be 0); the book's ``t.size == y.size``
+  test takes it for one-hot rows and fails in ``argmax(axis=1)``.
 """
 import numpy as np
 
 from . import _core
-from ._core import sum_squared_error
+from ._core import cross_entropy_error, softmax, sum_squared_error
 
 __all__ = ["softmax", "cross_entropy_error", "sum_squared_error",
            "mean_squared_error", "SoftmaxWithLoss"]
@@ -22,102 +49,46 @@ __all__ = ["softmax", "cross_entropy_error", "sum_squared_error",
 mean_squared_error = sum_squared_error
 
 
-def softmax(x):
-    """Row-wise softmax of a 1-D or 2-D array, shifted by the row maximum:
-    ``exp(x - max(x)) / sum(exp(x - max(x)))``."""
-    return _core._softmax(x)
-
-
-def _row_argmax(t):
-    """``t.argmax(axis=1)``: NumPy's answer, found in C for one-hot rows."""
-    labels = _core._argmax_rows(t)
-    return labels if labels is not None else t.argmax(axis=1)
-
-
-def _as_labels(y, t):
-    """The book's target handling: a 1-D ``y`` is one sample, and one-hot ``t``
-    (``t.size == y.size``) becomes class indices."""
-    if type(y) is np.ndarray and type(t) is np.ndarray and y.ndim == 2:
-        # the usual calls, without the NumPy calls below (about 1 us)
-        if t.ndim == 1:
-            return y, t
-        if t.ndim == 2 and t.size == y.size:
-            return y, _row_argmax(t)
-    y = np.asarray(y)
-    if type(t) is not int:
-        t = np.asarray(t)
-    if y.ndim == 1:
-        y = y.reshape(1, y.size)
-        t = np.reshape(t, (1, -1)) if np.ndim(t) else np.reshape(t, (1,))
-    if np.size(t) == y.size and np.ndim(t) == 2:
-        t = _row_argmax(t)
-    elif np.ndim(t) == 2 and t.shape[0] == 1 and y.shape[0] == 1:
-        t = t.reshape(1)
-    return y, t
-
-
-def cross_entropy_error(y, t):
-    """``-sum_i log(y[i, t_i] + 1e-7) / N`` for probabilities ``y`` and class
-    indices or one-hot rows ``t``.
-
-    ``t`` is read as the book reads it.  A 1-D ``y`` is one sample.  A 2-D
-    ``t`` with ``t.size == y.size`` is one-hot: each row's class is
-    ``t.argmax(axis=1)``, for soft rows too (this allocates the (N,) index
-    array, as the book's code does; rows with one positive entry are found
-    in C, about 6x faster than NumPy's argmax, and any other row gets
-    NumPy's answer).  Anything else holds class indices.
-
-    One difference: with a single class (``y`` of shape (N, 1)) and ``t`` of
-    shape (N,), the book's ``t.size == y.size`` test would take ``t`` for
-    one-hot rows and fail in ``argmax(axis=1)``.  Here ``t`` holds class
-    indices (each must be 0).
-    """
-    y, t = _as_labels(y, t)
-    return _core.cross_entropy(y, t)
-
-
 class SoftmaxWithLoss:
     """The book's output layer: softmax followed by the cross-entropy error.
 
     ``forward(x, t)`` returns ``cross_entropy_error(softmax(x), t)`` (the
-    ``+ 1e-7`` included); ``backward(dout=1)`` returns
-    ``(y - t) * dout / N`` (``t`` one-hot) or ``(y - onehot(t)) * dout / N``.
+    ``+ 1e-7`` included) for ``x`` of shape ``(N, C)`` or ``(C,)``, in one
+    pass. ``backward(dout=1)`` returns ``(y - t) * dout / N`` for rows ``t``
+    and ``(y - onehot(t)) * dout / N`` for class indices, with
+    ``y = softmax(x)`` and N the batch size (1 for a 1-D ``x``), in the dtype
+    of the book's NumPy code. ``t`` takes every form
+    :func:`cross_entropy_error` takes. The attributes ``loss``, ``y`` and
+    ``t`` hold what the book's layer holds.
     """
 
     def __init__(self):
         self.loss = None
         self.y = None   # output of softmax
-        self.t = None   # targets (one-hot rows or class indices)
+        self.t = None   # the target, as passed
 
     def forward(self, x, t):
         self.t = t
-        x = np.asarray(x)
-        t_arr = np.asarray(t)
-        if t_arr.size == x.size and t_arr.ndim == x.ndim:
-            self.y = _core._softmax(x)
-            self.loss = cross_entropy_error(self.y, t_arr)
-        else:
-            xs = x.reshape(1, -1) if x.ndim == 1 else x
-            self.y, self.loss = _core._softmax(xs, t_arr.reshape(-1) if x.ndim == 1 else t_arr)
-            if x.ndim == 1:
-                self.y = self.y.reshape(x.shape)
+        self.y, self.loss = _core._softmax_with_loss(x, t)
         return self.loss
 
     def backward(self, dout=1):
+        dx = _core._softmax_with_loss_backward(self.y, self.t, dout)
+        if dx is None:
+            dx = self._backward_numpy(dout)
+        return dx
+
+    def _backward_numpy(self, dout):
+        # the cases the compiled pass leaves out (a float16 y, a NumPy or
+        # array dout): the book's NumPy code, on the target as read above
         y = self.y
         batch_size = y.shape[0] if y.ndim == 2 else 1
-        t = np.asarray(self.t)
-        dx = _core._softmax_backward(y, t, dout)    # the common case, in one pass
-        if dx is not None:
-            return dx
-        if t.size == y.size:
-            dx = y - t.reshape(y.shape)
+        rows, t = _core._book_target_of(y, self.t)
+        if rows:
+            return (y - t) * dout / batch_size
+        dx = y.copy()
+        if y.ndim == 2:
+            dx[np.arange(batch_size), t] -= 1
         else:
-            dx = y.copy()
-            if y.ndim == 2:
-                dx[np.arange(batch_size), t] -= 1
-            else:
-                dx[t.reshape(())] -= 1
-        dx *= dout
-        dx /= batch_size
-        return dx
+            dx[t[0]] -= 1
+        return dx * dout / batch_size

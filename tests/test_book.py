@@ -361,3 +361,359 @@ def test_softmax_with_loss_does_not_modify_its_inputs():
         layer.backward(0.5)
     for a, s in zip((x, t, one_hot), saved):
         np.testing.assert_array_equal(a, s)
+
+
+# --- every target form the book's code takes --------------------------------
+#
+# The oracle of each form is the book's own code where that code is right,
+# and otherwise the loss written out per row (right_cee, right_backward):
+# row i's class k_i is its index, or the argmax of its one-hot row, and the
+# loss is -mean_i log(y[i, k_i] + 1e-7).
+
+def right_classes(t, n, c):
+    """Each row's class, for every form: the mathematically right reading."""
+    t = np.asarray(t)
+    if t.size == n * c and (t.ndim == 2 or n == 1):
+        return np.asarray(t).reshape(n, c).argmax(axis=1)
+    return np.broadcast_to(t.reshape(-1), (n,)).astype(np.int64)
+
+
+def right_cee(y, t):
+    y2 = y.reshape(1, -1) if y.ndim == 1 else y
+    n, c = y2.shape
+    k = right_classes(t, n, c)
+    return -np.sum(np.log(y2[np.arange(n), k] + 1e-7)) / n
+
+
+def right_backward(x, t, dout=1.0):
+    y = book_softmax(x)
+    y2 = y.reshape(1, -1) if y.ndim == 1 else y
+    n, c = y2.shape
+    t = np.asarray(t)
+    if t.size == n * c and (t.ndim == 2 or n == 1):
+        d = y2 - t.reshape(n, c)
+    else:
+        d = y2 - np.eye(c)[right_classes(t, n, c)]
+    return (d * dout / n).reshape(y.shape)
+
+
+INT_DTYPES = [np.int8, np.int16, np.int32, np.int64,
+              np.uint8, np.uint16, np.uint32, np.uint64]
+ROW_DTYPES = INT_DTYPES + [np.bool_, np.float16, np.float32, np.float64]
+
+
+def probs_and_labels(n=6, c=10, seed=3):
+    x, t = logits_and_labels(n, c, seed)
+    return book_softmax(x), x, t
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+@pytest.mark.parametrize("form", ["(N,)", "(N, 1)", "strided"])
+def test_class_indices_of_every_integer_dtype_and_form(dtype, form):
+    y, x, t = probs_and_labels()
+    labels = {"(N,)": t.astype(dtype), "(N, 1)": t.astype(dtype).reshape(-1, 1),
+              "strided": np.repeat(t.astype(dtype), 3)[::3]}[form]
+    want = right_cee(y, t)
+    if form != "(N, 1)":                   # the book broadcasts (N, 1): wrong
+        close(book_cross_entropy_error(y, labels), want)
+    close(book.cross_entropy_error(y, labels), want)
+    layer = book.SoftmaxWithLoss()
+    close(layer.forward(x, labels), right_cee(book_softmax(x), t))
+    close_grad(layer.backward(), right_backward(x, t))
+    assert layer.t is labels
+
+
+def test_n_by_1_labels_are_read_as_one_class_per_row():
+    y, x, t = probs_and_labels()
+    column = t.reshape(-1, 1)
+    got = book.cross_entropy_error(y, column)
+    close(got, right_cee(y, t))
+    # the book's broadcast sums an (N, N) table instead
+    assert not np.isclose(book_cross_entropy_error(y, column), got)
+    layer = book.SoftmaxWithLoss()
+    layer.forward(x, column)
+    close_grad(layer.backward(), right_backward(x, t))
+
+
+@pytest.mark.parametrize("label", [2, np.int64(2), np.array(2), np.array([2]),
+                                   np.array([[2]]), np.array([[2]], np.uint8)],
+                         ids=repr)
+def test_a_single_class_index_of_one_sample(label):
+    # the book's convolutional-network gradient check: x (1, 10), t [[1]]
+    y, x, _ = probs_and_labels(n=1)
+    for yy, xx in ((y, x), (y[0], x[0])):
+        want = book_cross_entropy_error(yy, np.asarray(label))
+        close(want, -np.log(yy.reshape(-1)[2] + 1e-7))
+        close(book.cross_entropy_error(yy, label), want)
+        layer = book.SoftmaxWithLoss()
+        close(layer.forward(xx, label), book_cross_entropy_error(book_softmax(xx),
+                                                                  np.asarray(label)))
+        close_grad(layer.backward(), right_backward(xx, np.asarray(label).reshape(-1)[:1]))
+
+
+def test_a_single_class_index_is_every_rows_class():
+    # NumPy's indexing in the book broadcasts one label to every row
+    y, x, _ = probs_and_labels()
+    for label in (3, np.array(3), np.array([3]), np.array([[3]])):
+        want = book_cross_entropy_error(y, np.asarray(label))
+        close(want, right_cee(y, np.full(len(y), 3)))
+        close(book.cross_entropy_error(y, label), want)
+        layer = book.SoftmaxWithLoss()
+        layer.forward(x, label)
+        close_grad(layer.backward(), right_backward(x, np.full(len(x), 3)))
+
+
+@pytest.mark.parametrize("dtype", ROW_DTYPES)
+def test_one_hot_rows_of_every_real_dtype(dtype):
+    y, x, t = probs_and_labels()
+    rows = np.eye(10, dtype=dtype)[t]
+    want = book_cross_entropy_error(y, rows)
+    close(want, right_cee(y, t))
+    close(book.cross_entropy_error(y, rows), want)
+    layer, theirs = book.SoftmaxWithLoss(), BookSoftmaxWithLoss()
+    close(layer.forward(x, rows), theirs.forward(x, rows))
+    dx = layer.backward()
+    close_grad(dx, theirs.backward())
+    # (y - t) * dout / N in NumPy's promotion of y and t, as the book's code
+    assert dx.dtype == (book_softmax(x) - rows).dtype
+    close_grad(book.SoftmaxWithLoss().forward(x[0], rows[0]) * 0 + layer.backward(), dx)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int8, np.float16])
+def test_soft_and_odd_rows_take_numpys_argmax(dtype):
+    rng = np.random.default_rng(5)
+    y, x, _ = probs_and_labels(n=40)
+    rows = (rng.integers(-3, 4, y.shape)).astype(dtype)
+    rows[0] = 0                              # all equal: the first column
+    if np.dtype(dtype).kind == "f":
+        rows[1, 4] = np.nan                  # NaN: the first NaN
+        rows[2, [3, 7]] = np.nan
+    k = rows.argmax(axis=1)
+    close(book.cross_entropy_error(y, rows), right_cee(y, k))
+    close(book_cross_entropy_error(y, rows), right_cee(y, k))
+    layer = book.SoftmaxWithLoss()
+    close(layer.forward(x, rows), right_cee(book_softmax(x), k))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.bool_])
+def test_one_sample_one_hot_row(dtype):
+    y, x, t = probs_and_labels(n=1)
+    row = np.eye(10, dtype=dtype)[t[0]]
+    for form in (row, row.reshape(1, 10), row.reshape(10, 1)):
+        close(book.cross_entropy_error(y[0], form), book_cross_entropy_error(y[0], form))
+    close(book.cross_entropy_error(y, row), right_cee(y, t))   # (1, C) y, (C,) t
+    layer = book.SoftmaxWithLoss()
+    close(layer.forward(x[0], row), book_cross_entropy_error(book_softmax(x[0]), row))
+    # one sample: divided by N = 1, where the book divides by t.shape[0] = 10
+    close_grad(layer.backward(), book_softmax(x[0]) - row)
+
+
+def test_the_books_small_examples_in_every_target_form():
+    y = np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
+    wrong = np.array([0.1, 0.05, 0.1, 0.0, 0.05, 0.1, 0.0, 0.6, 0.0, 0.0])
+    forms = [np.eye(10)[2], np.eye(10, dtype=int)[2], 2, np.array(2), np.array([2]),
+             np.array([[2]])]
+    for t in forms:
+        np.testing.assert_allclose(book.cross_entropy_error(y, t), 0.510825457099338,
+                                   rtol=1e-12)
+        np.testing.assert_allclose(book.cross_entropy_error(wrong, t), 2.302584092994546,
+                                   rtol=1e-12)
+    for t in forms[:2]:
+        np.testing.assert_allclose(book.mean_squared_error(y, t), 0.0975, rtol=1e-12)
+        np.testing.assert_allclose(book.sum_squared_error(wrong, t), 0.5975, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.array([0, 1, 2, 3, 4, 10]), np.array([0, 1, -1, 3, 4, 5]),
+                                 np.array([[0], [1], [2], [3], [4], [99]], np.uint8)],
+                         ids=["past the end", "negative", "(N, 1) uint8"])
+def test_out_of_range_class_indices_raise_everywhere(bad):
+    y, x, _ = probs_and_labels()
+    row = int(np.flatnonzero((bad.reshape(-1) < 0) | (bad.reshape(-1) >= 10))[0])
+    with pytest.raises(IndexError, match=rf"row {row}"):
+        book.cross_entropy_error(y, bad)
+    with pytest.raises(IndexError, match=rf"row {row}"):
+        book.SoftmaxWithLoss().forward(x, bad)
+    layer = book.SoftmaxWithLoss()
+    layer.forward(x, np.zeros(6, np.int64))
+    layer.t = bad
+    with pytest.raises(IndexError, match=rf"row {row}"):
+        layer.backward()
+
+
+@pytest.mark.parametrize("t, error", [
+    (np.zeros(5, np.int64), ValueError),            # 5 labels for 6 rows
+    (np.zeros((6, 2), np.int64), ValueError),
+    (np.zeros((3, 20)), ValueError),                # y's size, not y's shape
+    (np.zeros(6), TypeError),                       # float class indices
+    (np.zeros(6, bool), TypeError),
+    (np.zeros(6, complex), TypeError),
+])
+def test_target_shape_and_dtype_errors(t, error):
+    y, x, _ = probs_and_labels()
+    with pytest.raises(error):
+        book.cross_entropy_error(y, t)
+    with pytest.raises(error):
+        book.SoftmaxWithLoss().forward(x, t)
+
+
+# --- the book's dtypes ------------------------------------------------------
+
+@pytest.mark.parametrize("ydtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("tdtype", [np.int64, np.uint8, np.float64, np.float32, np.int32])
+def test_result_dtypes_are_numpys_promotion_of_the_books_formula(ydtype, tdtype):
+    y, x, t = probs_and_labels()
+    y, x = y.astype(ydtype), x.astype(ydtype)
+    target = (np.eye(10)[t] if np.dtype(tdtype).kind == "f" else t).astype(tdtype)
+    rows = np.eye(10, dtype=tdtype)[t]
+    got = book.cross_entropy_error(y, target)
+    want = book_cross_entropy_error(y, target)
+    assert type(got) is type(want)
+    tol = 1e-12 if ydtype == np.float64 else 1e-6 if ydtype == np.float32 else 2e-3
+    np.testing.assert_allclose(got, right_cee(y.astype(np.float64), t), rtol=tol)
+    got, want = book.sum_squared_error(y, rows), book_sum_squared_error(y, rows)
+    assert type(got) is type(want)
+    np.testing.assert_allclose(got, book_sum_squared_error(y.astype(np.float64),
+                                                            rows.astype(np.float64)),
+                               rtol=tol)
+    layer, theirs = book.SoftmaxWithLoss(), BookSoftmaxWithLoss()
+    loss = layer.forward(x, target)
+    assert type(loss) is type(theirs.forward(x, target))
+    assert layer.y.dtype == theirs.y.dtype
+    assert layer.backward().dtype == theirs.backward().dtype
+
+
+def test_sum_squared_error_keeps_a_float64_target_in_float64():
+    rng = np.random.default_rng(2)
+    y, t = rng.uniform(size=(7, 3)).astype(np.float32), rng.uniform(size=(7, 3))
+    got = book.sum_squared_error(y, t)
+    assert got.dtype == np.float64
+    close(got, book_sum_squared_error(y, t))
+
+
+@pytest.mark.parametrize("dout", [np.float64(0.5), np.float32(0.5), np.array(0.5), 1e300, 2**70],
+                         ids=repr)
+def test_backward_with_any_dout_follows_numpy(dout):
+    _, x, t = probs_and_labels()
+    x = x.astype(np.float32)
+    layer = book.SoftmaxWithLoss()
+    layer.forward(x, t)
+    y = layer.y
+    with np.errstate(over="ignore"):
+        want = y.copy()
+        want[np.arange(len(t)), t] -= 1
+        want = want * dout / len(t)
+        got = layer.backward(dout)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_float16_layer_keeps_float16():
+    _, x, t = probs_and_labels()
+    layer, theirs = book.SoftmaxWithLoss(), BookSoftmaxWithLoss()
+    x16 = x.astype(np.float16)
+    loss = layer.forward(x16, t)
+    assert layer.y.dtype == np.float16 and loss.dtype == theirs.forward(x16, t).dtype
+    np.testing.assert_allclose(layer.y, book_softmax(x16.astype(np.float64)), rtol=1e-3,
+                               atol=1e-4)
+    np.testing.assert_allclose(layer.backward(), right_backward(x16.astype(np.float64), t),
+                               rtol=2e-3, atol=1e-4)
+
+
+# --- softmax over the last axis ---------------------------------------------
+
+def last_axis_softmax(x):
+    x = x - np.max(x, axis=-1, keepdims=True)
+    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5), (2, 3, 4, 5), (0, 3, 4), (1, 1, 1)])
+def test_softmax_over_the_last_axis_of_any_rank(shape):
+    x = np.random.default_rng(0).normal(0, 3, shape)
+    got = book.softmax(x)
+    assert got.shape == x.shape
+    close(got, last_axis_softmax(x))
+    close(book.softmax(np.moveaxis(x, 0, -2)), last_axis_softmax(np.moveaxis(x, 0, -2)))
+
+
+@pytest.mark.parametrize("x", [np.float64(3.0), np.array(-2.0), 5.0, np.array(7, np.int32)],
+                         ids=repr)
+def test_softmax_of_a_0d_value_is_the_scalar_one(x):
+    got, want = book.softmax(x), ref_book.softmax(x)
+    assert np.ndim(got) == 0 and type(got) is type(want) and got == want == 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int64, np.uint8])
+def test_softmax_dtype_is_the_books(dtype):
+    x = (np.random.default_rng(1).normal(0, 3, (5, 4)) + 5).astype(dtype)
+    with np.errstate(all="ignore"):           # the book's uint8 x - max(x) wraps around
+        want = ref_book.softmax(x)
+    got = book.softmax(x)
+    assert got.dtype == want.dtype
+    rtol = 1e-12 if want.dtype == np.float64 else 1e-6 if want.dtype == np.float32 else 1e-3
+    np.testing.assert_allclose(got, last_axis_softmax(x.astype(np.float64)), rtol=rtol)
+
+
+def test_softmax_of_booleans_raises_type_error_as_the_book():
+    x = np.array([[True, False]])
+    with pytest.raises(TypeError):
+        ref_book.softmax(x)
+    with pytest.raises(TypeError, match="bool"):
+        book.softmax(x)
+
+
+# --- a gradient check in the book's style (chapter 5) ----------------------
+
+class TinyTwoLayerNet:
+    """Affine - ReLU - Affine - SoftmaxWithLoss, as the book's TwoLayerNet."""
+
+    def __init__(self, loss_layer, seed=0):
+        rng = np.random.default_rng(seed)
+        self.params = {"W1": rng.normal(0, 0.5, (4, 5)), "b1": rng.normal(0, 0.1, 5),
+                       "W2": rng.normal(0, 0.5, (5, 3)), "b2": rng.normal(0, 0.1, 3)}
+        self.last = loss_layer()
+
+    def loss(self, x, t):
+        p = self.params
+        self.x, self.h = x, x @ p["W1"] + p["b1"]
+        self.a = np.maximum(self.h, 0)
+        return self.last.forward(self.a @ p["W2"] + p["b2"], t)
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        p, d = self.params, self.last.backward(1)
+        g = {"W2": self.a.T @ d, "b2": d.sum(axis=0)}
+        da = d @ p["W2"].T * (self.h > 0)
+        g["W1"], g["b1"] = self.x.T @ da, da.sum(axis=0)
+        return g
+
+    def numerical_gradient(self, x, t, h=1e-4):
+        grads = {}
+        for key, w in self.params.items():
+            g = np.zeros_like(w)
+            for idx in np.ndindex(w.shape):
+                keep = w[idx]
+                w[idx] = keep + h
+                up = self.loss(x, t)
+                w[idx] = keep - h
+                down = self.loss(x, t)
+                w[idx] = keep
+                g[idx] = (up - down) / (2 * h)
+            grads[key] = g
+        return grads
+
+
+@pytest.mark.parametrize("target", ["uint8 labels", "one-hot rows", "(N, 1) labels"])
+def test_gradient_check_of_a_two_layer_net(target):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 4))
+    labels = rng.integers(0, 3, 8).astype(np.uint8)
+    t = {"uint8 labels": labels, "one-hot rows": np.eye(3)[labels],
+         "(N, 1) labels": labels.reshape(-1, 1)}[target]
+    net = TinyTwoLayerNet(book.SoftmaxWithLoss)
+    backprop, numerical = net.gradient(x, t), net.numerical_gradient(x, t)
+    for key in backprop:
+        np.testing.assert_allclose(backprop[key], numerical[key], rtol=1e-5, atol=1e-8)
+    if target != "(N, 1) labels":            # the book's own layer agrees
+        theirs = TinyTwoLayerNet(BookSoftmaxWithLoss).gradient(x, t)
+        for key in backprop:
+            close_grad(backprop[key], theirs[key])

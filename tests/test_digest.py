@@ -268,6 +268,53 @@ def _book_corpus():
         yield f"book/SoftmaxWithLoss-{tag}", layer
 
 
+def _book_forms_corpus():
+    """The book's other target forms and dtypes: (N, 1) and single labels,
+    rows of integer and bool dtypes, softmax of any rank, float16."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((6, 10)) * 3
+    y = np.exp(x - x.max(axis=1, keepdims=True))
+    y /= y.sum(axis=1, keepdims=True)
+    labels = rng.integers(0, 10, 6)
+    forms = {
+        "column-int32": labels.astype(np.int32).reshape(-1, 1),
+        "single-int": 4,
+        "single-11": np.array([[4]], np.uint8),
+        "rows-uint8": np.eye(10, dtype=np.uint8)[labels],
+        "rows-bool": np.eye(10, dtype=bool)[labels],
+        "rows-float16": np.eye(10, dtype=np.float16)[labels],
+        "rows-soft": rng.uniform(size=(6, 10)),
+    }
+    for name, t in forms.items():
+        def cee(t=t):
+            from fastloss import book
+            return outcome(book.cross_entropy_error, y, t)
+
+        def layer(t=t):
+            from fastloss import book
+            lay = book.SoftmaxWithLoss()
+
+            def step():
+                return lay.forward(x, t), lay.backward(), lay.backward(np.float32(0.5))
+            return outcome(step)
+        yield f"book/forms/cross_entropy_error-{name}", cee
+        yield f"book/forms/SoftmaxWithLoss-{name}", layer
+    for name, arg in {"3d": x.reshape(2, 3, 10), "0d": np.array(1.5),
+                      "float16": x.astype(np.float16), "uint8": (x * 3 + 9).astype(np.uint8),
+                      "int32": (x * 3).astype(np.int32)}.items():
+        def softmax(arg=arg):
+            from fastloss import book
+            return outcome(book.softmax, arg)
+        yield f"book/forms/softmax-{name}", softmax
+    for name, (a, b) in {"f32-f64": (y.astype(np.float32), y), "f32-uint8": (
+            y.astype(np.float32), forms["rows-uint8"]), "f16-f16": (
+            y.astype(np.float16), y.astype(np.float16))}.items():
+        def sse(a=a, b=b):
+            from fastloss import book
+            return outcome(book.sum_squared_error, a, b)
+        yield f"book/forms/sum_squared_error-{name}", sse
+
+
 def _error_corpus():
     p = np.full((4, 3), 1 / 3)
     t = np.array([0, 1, 2, 1])
@@ -339,6 +386,7 @@ def corpus():
     yield from _bench_corpus()
     yield from _grid_corpus()
     yield from _book_corpus()
+    yield from _book_forms_corpus()
     yield from _error_corpus()
     yield from _digits_corpus()
 

@@ -381,8 +381,8 @@ cdef object _scalar(double v, bint f32):
 cdef object _label_value(object target, Py_ssize_t row):
     if type(target) is int:
         return target
-    arr = np.asarray(target)
-    return int(arr[()] if arr.ndim == 0 else arr[row])
+    arr = np.asarray(target).reshape(-1)     # (N,), (N, 1), or one label for every row
+    return int(arr[row if arr.size > 1 else 0])
 
 
 cdef int _raise_bad_label(object target, Py_ssize_t row, Py_ssize_t c) except -1:

@@ -1,63 +1,430 @@
-# The book's functions (fastloss.book): its squared error, its softmax (with
-# the layer's loss), one-hot rows to class indices, and the layer's backward.
+# The book's functions (fastloss.book): how the book's code reads a target,
+# its softmax over the last axis, its layer's forward and backward, its
+# squared error, and the dtypes its NumPy formulas return.
 
-cdef void _softmax_backward_typed(const pfloat* y, const int64_t* lab, const pfloat* t,
-                                  Py_ssize_t n, Py_ssize_t c, pfloat dout, pfloat n_rows,
-                                  pfloat* dx) noexcept nogil:
-    """dx = (y - onehot(t)) * dout / N, element by element in the order (and
-    the dtype) of the book's NumPy code: y - t, then * dout, then / N."""
-    cdef Py_ssize_t i, j
-    cdef int64_t k
-    for i in range(n):
-        if t != NULL:
-            for j in range(c):
-                dx[i * c + j] = ((y[i * c + j] - t[i * c + j]) * dout) / n_rows
+# ---- the book's result dtypes ----------------------------------------------
+#
+# A book function returns the dtype that NumPy gives its formula for the
+# inputs' dtypes.  That is not always the input's dtype (a float32 loss is
+# float64 under NumPy 1.x, whose scalar arithmetic promotes; an int8 target
+# makes a float32 squared error float64), so it is found by running the
+# formula itself, fastloss.reference.book, on one-element inputs of those
+# dtypes, once per pair of dtypes.
+
+cdef enum BookFormula:
+    BOOK_CEE = 0                # cross_entropy_error (and the layer's loss)
+    BOOK_SSE = 1                # sum_squared_error
+
+cdef dict _BOOK_DTYPES = {}
+
+
+cdef object _book_probe(int formula, object dy, object dt):
+    from fastloss.reference import book as reference_book
+    try:
+        if formula == BOOK_CEE:
+            r = reference_book.cross_entropy_error(np.ones((1, 2), dy), np.zeros(1, np.intp))
         else:
-            for j in range(c):
-                dx[i * c + j] = (y[i * c + j] * dout) / n_rows
-            k = lab[i]
-            dx[i * c + k] = ((y[i * c + k] - <pfloat>1) * dout) / n_rows
+            r = reference_book.sum_squared_error(np.ones(1, dy), np.zeros(1, dt))
+        return np.asarray(r).dtype
+    except TypeError:           # a pair the book's code refuses (bool - bool)
+        return _F64
 
+
+cdef object _book_result(double v, int formula, int ty, int tt):
+    """``v`` as the NumPy scalar the book's formula returns for inputs of
+    type numbers ``ty`` (y) and ``tt`` (t; unused for BOOK_CEE)."""
+    if ty == cnp.NPY_DOUBLE and (formula == BOOK_CEE or tt == cnp.NPY_DOUBLE):
+        return _scalar(v, False)
+    key = (formula, ty, tt if formula == BOOK_SSE else 0)
+    dt = _BOOK_DTYPES.get(key)
+    if dt is None:
+        dt = _book_probe(formula, cnp.PyArray_DescrFromType(ty),
+                         cnp.PyArray_DescrFromType(tt) if formula == BOOK_SSE else None)
+        _BOOK_DTYPES[key] = dt
+    if dt is _F64 or dt == _F64:
+        return _scalar(v, False)
+    if dt == _F32:
+        return _scalar(v, True)
+    return dt.type(v)
+
+
+cdef cnp.ndarray _book_array(object a, str name):
+    """``a`` as an ndarray of a real dtype (TypeError otherwise)."""
+    if cnp.PyArray_Check(a):
+        if cnp.PyArray_ISFLOAT(<cnp.ndarray>a) or cnp.PyArray_ISINTEGER(<cnp.ndarray>a) \
+                or cnp.PyArray_ISBOOL(<cnp.ndarray>a):
+            return <cnp.ndarray>a
+    return _real_array(a, name)
+
+
+cdef cnp.ndarray _book_compute(cnp.ndarray X, str name):
+    """The float32/float64 array a book function computes on for input X:
+    X itself when it is native float32/float64; float16 as float32; other
+    floats and integers as float64 (bool raises TypeError: the book's
+    ``x - max(x)`` is a boolean subtraction, which NumPy refuses)."""
+    if _is_native_float(X):
+        return X
+    if cnp.PyArray_ISBOOL(X):
+        raise TypeError(f"unsupported dtype bool for {name}: the book's softmax subtracts "
+                        f"the maximum, which NumPy refuses for booleans")
+    if cnp.PyArray_ISFLOAT(X) and cnp.PyArray_ITEMSIZE(X) <= 4:
+        return _to_dtype(X, _F32)
+    return _to_dtype(X, _F64)
+
+
+cdef dict _EXP_DTYPES = {}
+
+
+cdef cnp.dtype _book_float_dtype(cnp.ndarray X):
+    """The dtype of the book's softmax of X: that of NumPy's exp of X's dtype
+    (a float dtype stays; int8 and uint8 give float16, int16 and uint16
+    float32, wider integers float64)."""
+    cdef int tn = cnp.PyArray_TYPE(X)
+    if cnp.PyArray_ISFLOAT(X):
+        return cnp.PyArray_DescrFromType(tn)
+    dt = _EXP_DTYPES.get(tn)
+    if dt is None:
+        dt = np.exp(np.zeros(1, cnp.PyArray_DescrFromType(tn))).dtype
+        _EXP_DTYPES[tn] = dt
+    return dt
+
+
+# ---- targets, as the book's code reads them --------------------------------
+
+cdef inline Py_ssize_t _element_stride(cnp.ndarray T, int axis) except? -1:
+    """The stride of T's ``axis`` in elements (0 for length <= 1)."""
+    if cnp.PyArray_DIMS(T)[axis] <= 1:
+        return 0
+    return cnp.PyArray_STRIDES(T)[axis] // cnp.PyArray_ITEMSIZE(T)
+
+
+cdef bint _strides_whole(cnp.ndarray T):
+    """Every stride of T is a whole number of elements."""
+    cdef int i
+    for i in range(cnp.PyArray_NDIM(T)):
+        if cnp.PyArray_STRIDES(T)[i] % cnp.PyArray_ITEMSIZE(T) != 0:
+            return False
+    return True
+
+
+cdef object _book_target(Job* J, object t, cnp.ndarray P, int64_t* scalar_label, str name):
+    """Point J's labels at ``t`` as the book reads it against ``P`` (y or x,
+    of shape (N, C) or (C,), already in J).  Returns the array J reads (to
+    keep it alive).
+
+    Rows of P's shape (one-hot or soft, any real dtype; for a 1-D P, any t
+    of P's size, which the book reshapes to one row) become labels by their
+    argmax, NumPy's, in the kernel (J.label_rows).  Anything else holds class
+    indices, of any integer dtype: shape (N,) or (N, 1), or a single label
+    (a Python int, 0-d, (1,) or (1, 1)) that, as NumPy's indexing in the
+    book broadcasts it, is every row's label."""
+    cdef Py_ssize_t n = J.n_rows, c = J.n_classes
+    cdef bint one_sample = cnp.PyArray_NDIM(P) == 1
+    cdef cnp.ndarray T
+    cdef int nd
+    cdef Py_ssize_t size
+    if type(t) is int and n * c != 1:
+        try:
+            scalar_label[0] = t
+        except OverflowError:
+            raise IndexError(f"target {t} is out of range for {c} classes (row 0)") from None
+        _set_scalar_label(J, scalar_label)
+        return t
+    T = _book_array(t, "target")
+    nd = cnp.PyArray_NDIM(T)
+    size = cnp.PyArray_SIZE(T)
+    if size == n * c and (one_sample or (nd == 1 and n == 1) or (
+            nd == 2 and cnp.PyArray_DIMS(T)[0] == n and cnp.PyArray_DIMS(T)[1] == c)):
+        # one-hot or soft rows (t.size == y.size: the book's test)
+        if not (_is_native_float(T) or _is_native_int(T)) or not _strides_whole(T):
+            T = _to_dtype(T, _F32 if cnp.PyArray_ISFLOAT(T) and cnp.PyArray_ITEMSIZE(T) <= 4
+                          else _F64 if cnp.PyArray_ISFLOAT(T)
+                          else T.dtype.newbyteorder("="))
+            if not _strides_whole(T):
+                T = np.ascontiguousarray(T)
+        if nd != 2 or (one_sample and cnp.PyArray_DIMS(T)[0] != 1):
+            T = T.reshape(1, c)           # one sample's row (a view where it can be)
+        J.label_rows = True
+        J.labels = cnp.PyArray_DATA(T)
+        J.label_float = cnp.PyArray_ISFLOAT(T)
+        J.label_unsigned = cnp.PyArray_ISUNSIGNED(T) or cnp.PyArray_ISBOOL(T)
+        J.label_size = <int>cnp.PyArray_ITEMSIZE(T)
+        J.label_stride = _element_stride(T, 0)
+        J.label_col_stride = _element_stride(T, 1)
+        return T
+    if not cnp.PyArray_ISINTEGER(T) and (size == 1 or (cnp.PyArray_DIMS(T)[0] == n and (
+            nd == 1 or (nd == 2 and cnp.PyArray_DIMS(T)[1] == 1)))):
+        raise TypeError(f"class indices must be integers, got target dtype {T.dtype} "
+                        f"(a target of {(<object>P).shape}'s shape holds one-hot rows)")
+    if cnp.PyArray_ISINTEGER(T) and (not _is_native_int(T) or not _strides_whole(T)):
+        T = np.ascontiguousarray(T, dtype=T.dtype.newbyteorder("="))
+    cdef bint integer = cnp.PyArray_ISINTEGER(T)
+    if integer and size == 1 and nd <= 2:
+        J.label_stride = 0                # one label, every row's
+    elif integer and cnp.PyArray_DIMS(T)[0] == n and (
+            nd == 1 or (nd == 2 and cnp.PyArray_DIMS(T)[1] == 1)):
+        J.label_stride = _element_stride(T, 0)
+    else:                                 # (other dtypes: not of a label's shape)
+        shape, dims = (<object>P).shape, (<object>T).shape
+        indices = "()" if one_sample else f"{shape[:1]} or {shape[:1] + (1,)}"
+        raise ValueError(
+            f"target shape {dims} does not match {name} shape {shape}: expected class "
+            f"indices of shape {indices}, one class index, or one-hot rows of shape {shape}")
+    J.labels = cnp.PyArray_DATA(T)
+    J.label_unsigned = cnp.PyArray_ISUNSIGNED(T)
+    J.label_size = <int>cnp.PyArray_ITEMSIZE(T)
+    return T
+
+
+def _book_target_of(y, t):
+    """``t`` as the book reads it against ``y`` (for the layer's NumPy path):
+    ``(True, t reshaped to y's shape)`` for rows, or ``(False, labels)``
+    with one int64 class index per row (checked against y's classes)."""
+    cdef Job J
+    cdef int64_t scalar_label = 0
+    cdef int64_t lab[BLOCK]
+    cdef Py_ssize_t r0, r1, bad, i
+    P = _start_job(&J, FAM_LABELS, _book_compute(_book_array(y, "y"), "y"), "y")
+    T = _book_target(&J, t, P, &scalar_label, "y")
+    if J.label_rows:
+        return True, np.reshape(t, np.shape(y))
+    labels = np.empty(J.n_rows, np.int64)
+    cdef int64_t[::1] out = labels
+    for r0 in range(0, J.n_rows, BLOCK):
+        r1 = min(r0 + BLOCK, J.n_rows)
+        bad = _read_labels(&J, r0, r1, <const double*>NULL, lab, NULL)
+        if bad >= 0:
+            _raise_bad_label(t, bad, J.n_classes)
+        for i in range(r0, r1):
+            out[i] = lab[i - r0]
+    return False, labels
+
+
+# ---- the functions ---------------------------------------------------------
 
 def sum_squared_error(y, t):
-    """The book's ``0.5 * np.sum((y - t)**2)``, for ``t`` of exactly ``y``'s
-    shape."""
+    """sum_squared_error(y, t)
+
+    The book's squared error, ``0.5 * sum((y - t)**2)`` over every element,
+    for ``t`` of exactly ``y``'s shape.  Returns a NumPy scalar of the dtype
+    the book's formula gives (NumPy's promotion of ``y`` and ``t``)."""
     cdef Job J
     cdef BlockResult total
-    P = _start_job(&J, FAM_MSE, y, "y")
-    T = _dense_target(&J, t, P, "y")     # (T: the array the job reads, kept alive)
+    cdef cnp.ndarray Y = _book_array(y, "y"), T0 = _book_array(t, "target")
+    cdef int ty = cnp.PyArray_TYPE(Y), tt = cnp.PyArray_TYPE(T0)
+    if ty == cnp.NPY_FLOAT and tt != cnp.NPY_FLOAT and \
+            PyArray_PromoteTypes(Y.dtype, T0.dtype).type_num == cnp.NPY_DOUBLE:
+        Y = _to_dtype(Y, _F64)            # the book subtracts in float64: so do we
+    P = _start_job(&J, FAM_MSE, Y, "y")
+    # a target that is not float32/float64 is read as float64: the kernel
+    # subtracts in float64, whatever NumPy's promotion would round to
+    T = _dense_target(&J, T0 if _is_native_float(T0) else _to_dtype(T0, _F64), P, "y")
     cdef int nt = _pick_threads(&J, 0)
     _run_job(&J, nt, &total)
-    return _scalar(0.5 * total.loss, J.pred_f32)
+    return _book_result(0.5 * total.loss, BOOK_SSE, ty, tt)
 
 
-def _softmax(x, t=None, double eps=1e-7):
-    """Row-wise softmax of ``x`` (1-D or 2-D) as a new array; with class
-    indices ``t`` also the book's loss ``-mean(log(y[i, t_i] + eps))``.
-    Returns ``y`` or ``(y, loss)``."""
+def cross_entropy_error(y, t):
+    """cross_entropy_error(y, t)
+
+    The book's cross-entropy error, ``-sum_i log(y[i, t_i] + 1e-7) / N``,
+    for probabilities ``y`` of shape ``(N, C)`` (or ``(C,)``, one sample)
+    and a target ``t`` in any of the book's forms (see fastloss.book):
+    class indices, or rows whose ``argmax`` is the class.
+
+    Returns a NumPy scalar of the dtype the book's formula gives (float64
+    for float64 ``y``; for float32 ``y``, float32 under NumPy 2 and float64
+    under NumPy 1.x).  A class index outside ``[0, C)``, negative included,
+    raises ``IndexError`` naming its row."""
     cdef Job J
     cdef BlockResult total
-    cdef cnp.ndarray P, Y
-    P = _start_job(&J, FAM_SOFTMAX, x, "x")
-    J.eps = eps
-    T = None
-    if t is not None:
-        T = _label_target(&J, t, P, "x")  # (T: the array the job reads, kept alive)
-        if J.dense_target:
-            raise ValueError("_softmax takes class indices")
-    Y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P), cnp.PyArray_TYPE(P), 0)
-    _set_grad(&J, Y)
     cdef int64_t scalar_label = 0
-    if t is not None and J.labels == NULL:
-        scalar_label = t
-        _set_scalar_label(&J, &scalar_label)
-    cdef int nt = _pick_threads(&J, 0)
-    _run_job(&J, nt, &total)
+    cdef cnp.ndarray Y = _book_array(y, "y")
+    P = _start_job(&J, FAM_CE, Y, "y")
+    J.eps = 1e-7
+    T = _book_target(&J, t, P, &scalar_label, "y")
+    _run_job(&J, _pick_threads(&J, 0), &total)
     if total.bad >= 0:
         _raise_bad_label(t, total.bad, J.n_classes)
-    if t is None:
-        return Y
-    return Y, _scalar(total.loss / total.div, J.pred_f32)
+    return _book_result(total.loss / total.div, BOOK_CEE, cnp.PyArray_TYPE(Y), 0)
+
+
+cdef object _softmax_rows(Job* J, cnp.ndarray X, object t, int64_t* scalar_label,
+                          BlockResult* total):
+    """y = the softmax of the rows of X (2-D or 1-D, float32/float64) in a
+    new array of X's dtype; with a target ``t`` (not None) also the book's
+    loss of y, in total."""
+    cdef cnp.ndarray P, Y
+    P = _start_job(J, FAM_SOFTMAX, X, "x")
+    J.eps = 1e-7
+    T = _book_target(J, t, P, scalar_label, "x") if t is not None else None
+    Y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P), cnp.PyArray_TYPE(P), 0)
+    _set_grad(J, Y)
+    _run_job(J, _pick_threads(J, 0), total)
+    if total.bad >= 0:
+        _raise_bad_label(t, total.bad, J.n_classes)
+    return Y
+
+
+def softmax(x):
+    """softmax(x)
+
+    The book's softmax over the last axis, shifted by its maximum:
+    ``exp(x - max(x)) / sum(exp(x - max(x)))``.
+
+    ``x`` may have any number of axes; a 0-d ``x`` gives the scalar 1.0.
+    The result has the dtype of the book's NumPy code: a float dtype stays
+    (float16 in, float16 out, computed in float32), integers give float64,
+    and a bool ``x`` raises ``TypeError``, as NumPy does in ``x - max(x)``."""
+    cdef Job J
+    cdef BlockResult total
+    cdef int64_t scalar_label = 0
+    cdef cnp.ndarray X = _book_array(x, "x"), C = _book_compute(X, "x"), Y
+    cdef int nd = cnp.PyArray_NDIM(X)
+    if nd == 1 or nd == 2:
+        Y = _softmax_rows(&J, C, None, &scalar_label, &total)
+    else:
+        shape = (<object>X).shape
+        rows = C.reshape(1, 1) if nd == 0 else C.reshape(-1, shape[nd - 1])
+        Y = _softmax_rows(&J, rows, None, &scalar_label, &total).reshape(shape)
+    out = _book_float_dtype(X)
+    if cnp.PyArray_TYPE(Y) != out.type_num:
+        Y = Y.astype(out)
+    return Y[()] if nd == 0 else Y
+
+
+def _softmax_with_loss(x, t):
+    """SoftmaxWithLoss.forward: ``(y, loss)``, y = softmax(x) for x of
+    shape (N, C) or (C,) and loss = cross_entropy_error(y, t), in one pass."""
+    cdef Job J
+    cdef BlockResult total
+    cdef int64_t scalar_label = 0
+    cdef cnp.ndarray X = _book_array(x, "x"), Y
+    cdef int nd = cnp.PyArray_NDIM(X)
+    if nd != 1 and nd != 2:
+        raise ValueError(f"x must have shape (N, C) or (C,), got shape {(<object>X).shape}")
+    Y = _softmax_rows(&J, _book_compute(X, "x"), t, &scalar_label, &total)
+    out = _book_float_dtype(X)
+    if cnp.PyArray_TYPE(Y) != out.type_num:
+        Y = Y.astype(out)
+    return Y, _book_result(total.loss / total.div, BOOK_CEE, out.type_num, 0)
+
+
+# ---- the layer's backward --------------------------------------------------
+
+cdef void _backward_rows_typed(const Job* J, const row_t* t, pfloat dout, pfloat n_rows,
+                               pfloat* dx) noexcept nogil:
+    """dx = (y - t) * dout / N for rows t of y's shape, element by element
+    in the order and the dtype (pfloat, NumPy's promotion of y and t) of the
+    book's NumPy code."""
+    cdef Py_ssize_t i, j, c = J.n_classes
+    cdef Py_ssize_t prs = J.pred_row_stride, pcs = J.pred_col_stride
+    cdef Py_ssize_t trs = J.label_stride, tcs = J.label_col_stride
+    cdef const float* y32 = <const float*>J.pred
+    cdef const double* y64 = <const double*>J.pred
+    cdef pfloat yv
+    for i in range(J.n_rows):
+        for j in range(c):
+            if J.pred_f32:
+                yv = <pfloat>y32[i * prs + j * pcs]
+            else:
+                yv = <pfloat>y64[i * prs + j * pcs]
+            dx[i * c + j] = ((yv - <pfloat>t[i * trs + j * tcs]) * dout) / n_rows
+
+
+cdef void _backward_rows(const Job* J, pfloat dout, pfloat n_rows, pfloat* dx) noexcept nogil:
+    """_backward_rows_typed, by the rows' dtype."""
+    if J.label_float:
+        if J.label_size == 4:
+            _backward_rows_typed(J, <const float*>J.labels, dout, n_rows, dx)
+        else:
+            _backward_rows_typed(J, <const double*>J.labels, dout, n_rows, dx)
+    elif J.label_unsigned:
+        if J.label_size == 1:
+            _backward_rows_typed(J, <const uint8_t*>J.labels, dout, n_rows, dx)
+        elif J.label_size == 2:
+            _backward_rows_typed(J, <const uint16_t*>J.labels, dout, n_rows, dx)
+        elif J.label_size == 4:
+            _backward_rows_typed(J, <const uint32_t*>J.labels, dout, n_rows, dx)
+        else:
+            _backward_rows_typed(J, <const uint64_t*>J.labels, dout, n_rows, dx)
+    elif J.label_size == 1:
+        _backward_rows_typed(J, <const int8_t*>J.labels, dout, n_rows, dx)
+    elif J.label_size == 2:
+        _backward_rows_typed(J, <const int16_t*>J.labels, dout, n_rows, dx)
+    elif J.label_size == 4:
+        _backward_rows_typed(J, <const int32_t*>J.labels, dout, n_rows, dx)
+    else:
+        _backward_rows_typed(J, <const int64_t*>J.labels, dout, n_rows, dx)
+
+
+cdef Py_ssize_t _backward_labels(const Job* J, const pfloat* y, pfloat dout, pfloat n_rows,
+                                 pfloat* dx) noexcept nogil:
+    """dx = (y - onehot(t)) * dout / N for class indices, in the order of the
+    book's ``dx = y.copy(); dx[i, t_i] -= 1; dx * dout / N``.  Returns the
+    first row whose label is out of range, or -1."""
+    cdef int64_t lab[BLOCK]
+    cdef Py_ssize_t i, j, k, r0, r1, bad, c = J.n_classes
+    cdef Py_ssize_t rs = J.pred_row_stride, cs = J.pred_col_stride
+    r0 = 0
+    while r0 < J.n_rows:
+        r1 = r0 + BLOCK if r0 + BLOCK < J.n_rows else J.n_rows
+        bad = _read_labels(J, r0, r1, y, lab, NULL)
+        if bad >= 0:
+            return bad
+        for i in range(r0, r1):
+            for j in range(c):
+                dx[i * c + j] = (y[i * rs + j * cs] * dout) / n_rows
+            k = lab[i - r0]
+            dx[i * c + k] = ((y[i * rs + k * cs] - <pfloat>1) * dout) / n_rows
+        r0 = r1
+    return -1
+
+
+def _softmax_with_loss_backward(y, t, dout):
+    """SoftmaxWithLoss.backward for the layer's ``y`` (float32 or float64,
+    1-D or 2-D), any target form and a Python int or float ``dout``: ``dx``
+    in one pass, in the dtype of the book's NumPy code; None for the other
+    cases (float16 y, a NumPy or array dout), which take NumPy's path."""
+    cdef Job J
+    cdef int64_t scalar_label = 0
+    cdef cnp.ndarray Y, DX, T0
+    cdef int rt
+    cdef Py_ssize_t bad = -1
+    cdef double d
+    if not _is_native_float(y) or (type(dout) is not int and type(dout) is not float):
+        return None
+    Y = <cnp.ndarray>y
+    if cnp.PyArray_NDIM(Y) != 1 and cnp.PyArray_NDIM(Y) != 2:
+        return None
+    if type(dout) is int and not (-(1 << 53) <= dout <= (1 << 53)):
+        return None                 # NumPy's promotion of a huge int: its path
+    d = dout
+    if cnp.PyArray_TYPE(Y) == cnp.NPY_FLOAT and fabs(d) > 3.4028234663852886e38 and d - d == 0.0:
+        return None                 # NumPy 1.x makes float32 * 1e300 float64: its path
+    P = _start_job(&J, FAM_LABELS, Y, "y")
+    T0 = _book_array(t, "target")
+    T = _book_target(&J, T0, P, &scalar_label, "y")
+    rt = cnp.PyArray_TYPE(Y)
+    if J.label_rows:
+        rt = PyArray_PromoteTypes(Y.dtype, T0.dtype).type_num
+        if rt != cnp.NPY_FLOAT and rt != cnp.NPY_DOUBLE:
+            return None
+    DX = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(Y), cnp.PyArray_DIMS(Y), rt, 0)
+    if J.label_rows:
+        if rt == cnp.NPY_FLOAT:
+            _backward_rows(&J, <float>d, <float>J.n_rows, <float*>cnp.PyArray_DATA(DX))
+        else:
+            _backward_rows(&J, d, <double>J.n_rows, <double*>cnp.PyArray_DATA(DX))
+    elif rt == cnp.NPY_FLOAT:
+        bad = _backward_labels(&J, <const float*>J.pred, <float>d, <float>J.n_rows,
+                               <float*>cnp.PyArray_DATA(DX))
+    else:
+        bad = _backward_labels(&J, <const double*>J.pred, d, <double>J.n_rows,
+                               <double*>cnp.PyArray_DATA(DX))
+    if bad >= 0:
+        _raise_bad_label(t, bad, J.n_classes)
+    return DX
 
 
 def _argmax_rows(t):
@@ -118,46 +485,3 @@ def _argmax_rows(t):
             T[i0:i0 + m].argmax(axis=1, out=L[i0:i0 + m])
         i0 += m
     return L
-
-
-def _softmax_backward(y, t, dout):
-    """The book's SoftmaxWithLoss.backward for a C-contiguous 2-D ``y`` (the
-    layer's own softmax output), int64 class indices or a dense ``t`` of y's
-    shape and dtype, and a Python/NumPy scalar ``dout``; returns ``dx`` or
-    None when the arguments need the general (NumPy) path."""
-    cdef cnp.ndarray Y, T, DX
-    cdef Py_ssize_t n, c, i
-    cdef int64_t v
-    if not (cnp.PyArray_Check(y) and cnp.PyArray_NDIM(<cnp.ndarray>y) == 2
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>y) and _is_native_float(y)):
-        return None
-    if not isinstance(dout, (int, float, np.floating, np.integer)) or isinstance(dout, bool):
-        return None
-    Y = <cnp.ndarray>y
-    n = cnp.PyArray_DIMS(Y)[0]
-    c = cnp.PyArray_DIMS(Y)[1]
-    if not (cnp.PyArray_Check(t) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>t)):
-        return None
-    T = <cnp.ndarray>t
-    if cnp.PyArray_TYPE(T) == cnp.NPY_INT64 and cnp.PyArray_ISNOTSWAPPED(T) \
-            and cnp.PyArray_NDIM(T) == 1 and cnp.PyArray_DIMS(T)[0] == n:
-        for i in range(n):                    # the same check as every kernel
-            v = (<const int64_t*>cnp.PyArray_DATA(T))[i]
-            if v < 0 or v >= c:
-                raise IndexError(f"target {v} is out of range for {c} classes (row {i})")
-        dense = False
-    elif cnp.PyArray_TYPE(T) == cnp.PyArray_TYPE(Y) and _is_native_float(T) \
-            and _same_shape(T, Y):
-        dense = True
-    else:
-        return None
-    DX = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(Y), cnp.PyArray_TYPE(Y), 0)
-    if cnp.PyArray_TYPE(Y) == cnp.NPY_FLOAT:
-        _softmax_backward_typed(<const float*>cnp.PyArray_DATA(Y), <const int64_t*>cnp.PyArray_DATA(T),
-                                <const float*>cnp.PyArray_DATA(T) if dense else NULL,
-                                n, c, <float>dout, <float>n, <float*>cnp.PyArray_DATA(DX))
-    else:
-        _softmax_backward_typed(<const double*>cnp.PyArray_DATA(Y), <const int64_t*>cnp.PyArray_DATA(T),
-                                <const double*>cnp.PyArray_DATA(T) if dense else NULL,
-                                n, c, <double>dout, <double>n, <double*>cnp.PyArray_DATA(DX))
-    return DX

@@ -14,7 +14,7 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
     res.bad = -1
     res.loss = 0.0
     res.div = 0.0
-    if (fam == FAM_CE and J.labels != NULL and not J.dense_target
+    if (fam == FAM_CE and J.labels != NULL and not J.dense_target and not J.label_rows
             and J.class_weight == NULL and J.smoothing == 0.0
             and not J.has_ignore_index and J.grad == NULL and J.row_loss == NULL):
         _ce_gather_plain_block(J, r0, r1, p, res)

@@ -78,12 +78,96 @@ cdef inline Py_ssize_t _labels_typed(const Job* J, const label_t* t, Py_ssize_t 
     return _load_labels_typed(J, t, r0, r1, out)
 
 
+cdef inline int64_t _argmax_row(const row_t* row, Py_ssize_t c, Py_ssize_t cs) noexcept nogil:
+    """NumPy's argmax of one row: the first maximum, or the first NaN."""
+    cdef Py_ssize_t j, k = 0
+    cdef row_t best = row[0], v
+    if row_t is float or row_t is double:
+        if best != best:
+            return 0
+        for j in range(1, c):
+            v = row[j * cs]
+            if v != v:
+                return j
+            if v > best:
+                best = v
+                k = j
+    else:
+        for j in range(1, c):
+            v = row[j * cs]
+            if v > best:
+                best = v
+                k = j
+    return k
+
+
+cdef inline void _argmax_rows_typed(const Job* J, const row_t* t, Py_ssize_t r0, Py_ssize_t r1,
+                                    int64_t* out) noexcept nogil:
+    """out[i - r0] = the argmax of row i of J's label rows, for rows [r0, r1).
+
+    Float rows of at most 64 contiguous columns first go through
+    fl_onehot_cols, one SIMD test a row: a row whose only nonzero is
+    positive or NaN has its argmax there.  Every other row (soft, all zero,
+    a negative entry) is scanned in full, so each row gets NumPy's answer."""
+    cdef int32_t col[BLOCK]
+    cdef Py_ssize_t i, c = J.n_classes, rs = J.label_stride, cs = J.label_col_stride
+    cdef int32_t k
+    cdef row_t v
+    if (row_t is float or row_t is double) and c <= 64 and (cs == 1 or c == 1):
+        if row_t is double:
+            fl_onehot_cols_d(t + r0 * rs, r1 - r0, c, rs, col)
+        else:
+            fl_onehot_cols_f(t + r0 * rs, r1 - r0, c, rs, col)
+        for i in range(r0, r1):
+            k = col[i - r0]
+            if k >= 0:
+                v = t[i * rs + k]
+                if v > 0 or v != v:
+                    out[i - r0] = k
+                    continue
+            out[i - r0] = _argmax_row(t + i * rs, c, cs)
+        return
+    for i in range(r0, r1):
+        out[i - r0] = _argmax_row(t + i * rs, c, cs)
+
+
+cdef void _argmax_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1, int64_t* out) noexcept nogil:
+    """The labels of rows [r0, r1) of a label_rows job, by the rows' dtype."""
+    if J.label_float:
+        if J.label_size == 4:
+            _argmax_rows_typed(J, <const float*>J.labels, r0, r1, out)
+        else:
+            _argmax_rows_typed(J, <const double*>J.labels, r0, r1, out)
+    elif J.label_unsigned:
+        if J.label_size == 1:
+            _argmax_rows_typed(J, <const uint8_t*>J.labels, r0, r1, out)
+        elif J.label_size == 2:
+            _argmax_rows_typed(J, <const uint16_t*>J.labels, r0, r1, out)
+        elif J.label_size == 4:
+            _argmax_rows_typed(J, <const uint32_t*>J.labels, r0, r1, out)
+        else:
+            _argmax_rows_typed(J, <const uint64_t*>J.labels, r0, r1, out)
+    elif J.label_size == 1:
+        _argmax_rows_typed(J, <const int8_t*>J.labels, r0, r1, out)
+    elif J.label_size == 2:
+        _argmax_rows_typed(J, <const int16_t*>J.labels, r0, r1, out)
+    elif J.label_size == 4:
+        _argmax_rows_typed(J, <const int32_t*>J.labels, r0, r1, out)
+    else:
+        _argmax_rows_typed(J, <const int64_t*>J.labels, r0, r1, out)
+
+
 cdef Py_ssize_t _read_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1, const pfloat* p,
                              int64_t* out, double* pe) noexcept nogil:
     """The labels of rows [r0, r1), read in their own dtype: with pe NULL,
     copied to ``out`` (_load_labels_typed); else gathered, pe[i - r0] =
     p[i, t_i] + eps (_gather_typed).  Returns the first row whose label is
-    out of range, or -1.  The one place that maps the label dtype to a type."""
+    out of range, or -1.  The one place that maps the label dtype to a type.
+    Label rows (J.label_rows) are argmaxed into ``out``; they are never out
+    of range, and their callers pass ``out``."""
+    if J.label_rows:
+        _argmax_labels(J, r0, r1, out)
+        return -1
     if J.label_unsigned:
         if J.label_size == 1:
             return _labels_typed(J, <const uint8_t*>J.labels, r0, r1, p, out, pe)

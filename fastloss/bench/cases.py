@@ -93,6 +93,11 @@ DEFAULT_SHAPES = {
     "float64": ((1, 10), (10, 10), (100, 10), (1000, 10), (1_000_000, 10)),
     "float32": ((1, 10), (10, 10), (100, 10), (1000, 10), (100_000, 10)),
 }
+# The book's own call patterns (the fastloss.book ops below): a training
+# step's mini-batch, the chapter 4 and 5 examples (1 and 3 samples) and a
+# 6000-row evaluation slice. These ops run on these shapes only, float64.
+BOOK_SHAPES = ((1, 10), (3, 10), (100, 10), (6000, 10))
+
 # A smoke-test configuration (the CLI's hidden ``--quick``).
 QUICK_SHAPES = ((1, 10), (100, 10))
 
@@ -239,6 +244,33 @@ def _layer(layer_class, code):
     return build
 
 
+class _LayerForward:
+    """One book layer's ``forward(x, t)`` alone, as an evaluation or a
+    gradient check calls it."""
+
+    def __init__(self, layer_class):
+        self.layer = layer_class()
+
+    def __call__(self, x, t):
+        return self.layer.forward(x, t)
+
+
+def _layer_forward(layer_class, code):
+    def build(pred, target, n_threads):
+        return Call(_LayerForward(layer_class), (pred, target), {}, code)
+
+    return build
+
+
+def _unary(fn, code):
+    """A builder of ``fn(pred)``: an op without a target (softmax)."""
+
+    def build(pred, target, n_threads):
+        return Call(fn, (pred,), {}, code)
+
+    return build
+
+
 @dataclass(frozen=True, eq=False)
 class Op:
     """One computation, written by each implementation that has it.
@@ -251,15 +283,18 @@ class Op:
 
     key: str            # identifier used in case ids
     label: str          # what the table prints
-    family: str         # "cross_entropy", "softmax_cross_entropy", "squared_error"
+    family: str         # "cross_entropy", "softmax_cross_entropy", "squared_error", "softmax"
     api: str            # the fastloss name timed, e.g. "book.SoftmaxWithLoss"
     pred: str           # "probs" or "logits"
-    target: str         # "index" or "onehot"
+    target: str         # "index" (int64), "uint8" (labels as load_mnist gives them),
+                        # "onehot" or "none"
     grad: bool          # the calls return (loss, gradient)
     threaded: bool      # the fastloss call takes n_threads
     baseline: str       # implementation shown in the table's NumPy column
     builders: Mapping[str, Callable[..., Call]]
     approx: frozenset = frozenset()
+    shapes: tuple = ()  # the op's own shapes (float64 only), instead of SHAPES
+    output: str = "loss"  # "array" for an op whose result is an array (softmax)
 
     def implementations(self, torch=True):
         names = [name for name in IMPLEMENTATIONS if name in self.builders]
@@ -281,7 +316,7 @@ _TORCH_CE = "F.nll_loss(torch.log(y + 1e-7), t)"
 _TORCH_CE_ONEHOT = "-(t_onehot * torch.log(y + 1e-7)).sum() / n"
 _LAYER = "layer.forward(x, {t}); layer.backward()  # layer = {m}SoftmaxWithLoss(), made once"
 
-OPS = (
+OPS: "tuple[Op, ...]" = (
     Op("cross_entropy_index", "cross_entropy (index)", "cross_entropy", "cross_entropy",
        "probs", "index", grad=False, threaded=True, baseline="numpy", builders={
            "fastloss": _plain(fastloss.cross_entropy, _FL + "cross_entropy(y, t)", True),
@@ -401,6 +436,40 @@ OPS = (
        }, approx=frozenset({"torch"})),
 )
 
+_BOOK_OPS = (
+    Op("book_softmax", "book.softmax", "softmax", "book.softmax", "logits", "none",
+       grad=False, threaded=False, baseline="book", shapes=BOOK_SHAPES, output="array",
+       builders={
+           "fastloss": _unary(fastloss_book.softmax, _FB + "softmax(x)"),
+           "book": _unary(reference_book.softmax, _RB + "softmax(x)"),
+       }),
+    Op("book_cross_entropy_error_uint8", "book.cross_entropy_error (uint8 labels)",
+       "cross_entropy", "book.cross_entropy_error", "probs", "uint8", grad=False,
+       threaded=False, baseline="book", shapes=BOOK_SHAPES, builders={
+           "fastloss": _plain(fastloss_book.cross_entropy_error,
+                              _FB + "cross_entropy_error(y, t_uint8)"),
+           "book": _plain(reference_book.cross_entropy_error,
+                          _RB + "cross_entropy_error(y, t_uint8)"),
+       }),
+    Op("book_SoftmaxWithLoss_uint8", "book.SoftmaxWithLoss fwd+bwd (uint8 labels)",
+       "softmax_cross_entropy", "book.SoftmaxWithLoss", "logits", "uint8", grad=True,
+       threaded=False, baseline="book", shapes=BOOK_SHAPES, builders={
+           "fastloss": _layer(fastloss_book.SoftmaxWithLoss, _LAYER.format(t="t_uint8", m=_FB)),
+           "book": _layer(reference_book.SoftmaxWithLoss, _LAYER.format(t="t_uint8", m=_RB)),
+       }),
+    Op("book_SoftmaxWithLoss_forward", "book.SoftmaxWithLoss forward (index)",
+       "softmax_cross_entropy", "book.SoftmaxWithLoss", "logits", "index", grad=False,
+       threaded=False, baseline="book", shapes=BOOK_SHAPES, builders={
+           "fastloss": _layer_forward(fastloss_book.SoftmaxWithLoss,
+                                      "layer.forward(x, t)  # layer = " + _FB
+                                      + "SoftmaxWithLoss(), made once"),
+           "book": _layer_forward(reference_book.SoftmaxWithLoss,
+                                  "layer.forward(x, t)  # layer = " + _RB
+                                  + "SoftmaxWithLoss(), made once"),
+       }),
+)
+OPS = OPS + _BOOK_OPS
+
 OPS_BY_KEY = {op.key: op for op in OPS}
 
 # The public fastloss names the cases must cover (tests check it).
@@ -408,6 +477,7 @@ PUBLIC_APIS = (
     "cross_entropy", "softmax_cross_entropy", "mean_squared_error",
     "cross_entropy_and_grad", "softmax_cross_entropy_and_grad", "mean_squared_error_and_grad",
     "book.sum_squared_error", "book.cross_entropy_error", "book.SoftmaxWithLoss",
+    "book.softmax",
 )
 
 
@@ -469,6 +539,10 @@ def make_inputs(n, c, dtype, pred="probs", target="index"):
         logits, probs, t = _wide_batch(n, c)
         x = logits if pred == "logits" else probs
     x = np.ascontiguousarray(x, dtype=dtype)
+    if target == "none":
+        return Inputs(x, None)
+    if target == "uint8":
+        t = t.astype(np.uint8)
     if target == "onehot":
         onehot = np.zeros((n, c), dtype=dtype)
         onehot[np.arange(n), t] = 1
@@ -537,11 +611,16 @@ class Case:
 
 
 def all_cases(shapes=SHAPES, dtypes=DTYPES, ops=OPS):
-    return [Case(op, n, c, dtype) for op in ops for dtype in dtypes for (n, c) in shapes]
+    """Every op on ``shapes`` and ``dtypes``; an op with shapes of its own
+    runs on those, in float64."""
+    return [Case(op, n, c, dtype) for op in ops
+            for dtype in (dtypes if not op.shapes else [d for d in dtypes if d == "float64"])
+            for (n, c) in (op.shapes or shapes)]
 
 
 def default_cases():
-    return [case for case in all_cases() if case.shape in DEFAULT_SHAPES[case.dtype]]
+    return [case for case in all_cases()
+            if case.op.shapes or case.shape in DEFAULT_SHAPES[case.dtype]]
 
 
 def quick_cases():
@@ -570,7 +649,10 @@ def as_loss_and_grad(result):
     if isinstance(result, tuple):
         loss, grad = result
         return float(to_numpy(loss)), to_numpy(grad)
-    return float(to_numpy(result)), None
+    value = to_numpy(result)
+    if value.ndim:                  # an array result (softmax): no loss, the array
+        return 0.0, value
+    return float(value), None
 
 
 def tolerance(case, implementation):
@@ -595,7 +677,7 @@ def disagreements(case, results):
         loss, grad = as_loss_and_grad(result)
         loss_rtol, grad_rtol = tolerance(case, name)
         ok = np.isclose(loss, loss0, rtol=loss_rtol, atol=0.0)
-        if case.op.grad:
+        if case.op.grad or case.op.output == "array":
             ok = ok and grad is not None and grad.shape == grad0.shape and np.allclose(
                 grad, grad0, rtol=grad_rtol, atol=grad_rtol * float(np.max(np.abs(grad0))))
         if not ok:
