@@ -15,7 +15,10 @@ cdef enum BookFormula:
     BOOK_CEE = 0                # cross_entropy_error (and the layer's loss)
     BOOK_SSE = 1                # sum_squared_error
 
-cdef dict _BOOK_DTYPES = {}
+# the result type number by formula and the inputs' type numbers (-1: not
+# probed yet); the builtin type numbers are below 32
+cdef signed char _BOOK_TYPES[2][32][32]
+memset(_BOOK_TYPES, -1, sizeof(_BOOK_TYPES))
 
 
 cdef object _book_probe(int formula, object dy, object dt):
@@ -33,19 +36,22 @@ cdef object _book_probe(int formula, object dy, object dt):
 cdef object _book_result(double v, int formula, int ty, int tt):
     """``v`` as the NumPy scalar the book's formula returns for inputs of
     type numbers ``ty`` (y) and ``tt`` (t; unused for BOOK_CEE)."""
-    if ty == cnp.NPY_DOUBLE and (formula == BOOK_CEE or tt == cnp.NPY_DOUBLE):
-        return _scalar(v, False)
-    key = (formula, ty, tt if formula == BOOK_SSE else 0)
-    dt = _BOOK_DTYPES.get(key)
-    if dt is None:
+    cdef int rt = -1
+    if formula == BOOK_CEE:
+        tt = 0
+    if 0 <= ty < 32 and 0 <= tt < 32:
+        rt = _BOOK_TYPES[formula][ty][tt]
+    if rt < 0:
         dt = _book_probe(formula, cnp.PyArray_DescrFromType(ty),
                          cnp.PyArray_DescrFromType(tt) if formula == BOOK_SSE else None)
-        _BOOK_DTYPES[key] = dt
-    if dt is _F64 or dt == _F64:
+        rt = dt.num
+        if 0 <= ty < 32 and 0 <= tt < 32:
+            _BOOK_TYPES[formula][ty][tt] = rt
+    if rt == cnp.NPY_DOUBLE:
         return _scalar(v, False)
-    if dt == _F32:
+    if rt == cnp.NPY_FLOAT:
         return _scalar(v, True)
-    return dt.type(v)
+    return (<object>cnp.PyArray_DescrFromType(rt)).type(v)
 
 
 cdef cnp.ndarray _book_array(object a, str name):
