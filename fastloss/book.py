@@ -32,9 +32,12 @@ none, fastloss differs, on purpose:
   does; the book's NumPy indexing reads ``y[i, -1]``, the last class.
 - The published ``y = t.reshape(1, t.size)`` typo in the 1-D branch is not
   reproduced: ``y`` is reshaped, ``t`` alongside it.
-- With a single class (``y`` of shape ``(N, 1)``), a ``t`` of shape ``(N,)``
-  holds class indices (each must be 0); the book's ``t.size == y.size``
-  test takes it for one-hot rows and fails in ``argmax(axis=1)``.
+- With a single class (``y`` of shape ``(N, 1)``), an integer ``t`` holds
+  class indices in every form (each must be 0), and a Python int is always
+  a class index. The book's ``t.size == y.size`` test takes such a ``t`` for
+  one-hot rows: its ``(N,)`` form fails in ``argmax(axis=1)``, and its
+  ``(N, 1)`` form gives a gradient of ``1 / N`` for a label 0 (the right
+  one is 0).
 """
 import numpy as np
 

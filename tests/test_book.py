@@ -717,3 +717,55 @@ def test_gradient_check_of_a_two_layer_net(target):
         theirs = TinyTwoLayerNet(BookSoftmaxWithLoss).gradient(x, t)
         for key in backprop:
             close_grad(backprop[key], theirs[key])
+
+
+def test_a_missing_target_is_a_type_error_in_the_layer_as_in_the_function():
+    _, x, _ = probs_and_labels()
+    with pytest.raises(TypeError):
+        book.cross_entropy_error(book_softmax(x), None)
+    with pytest.raises(TypeError):
+        book.SoftmaxWithLoss().forward(x, None)
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_with_a_single_class_integer_targets_are_class_indices(n):
+    x = np.random.default_rng(0).normal(size=(n, 1))
+    for t in (np.zeros(n, np.int64), np.zeros((n, 1), np.uint8), 0):
+        layer = book.SoftmaxWithLoss()
+        close(layer.forward(x, t), -np.log(1.0 + 1e-7))
+        np.testing.assert_array_equal(layer.backward(), np.zeros((n, 1)))   # y = 1, label 0
+    for t in (np.full(n, 5), 5, np.array(-1)):
+        with pytest.raises(IndexError):
+            book.cross_entropy_error(np.ones((n, 1)), t)
+        with pytest.raises(IndexError):
+            book.SoftmaxWithLoss().forward(x, t)
+    # float rows of one class are rows, as in the book: argmax 0
+    close(book.cross_entropy_error(np.ones((n, 1)), np.full((n, 1), 0.3)), -np.log(1 + 1e-7))
+
+
+def test_backward_names_a_huge_python_int_label_as_forward_does():
+    _, x, t = probs_and_labels()
+    layer = book.SoftmaxWithLoss()
+    layer.forward(x, t)
+    for huge in (2**64 + 1, -(2**70)):
+        with pytest.raises(IndexError, match="out of range"):
+            book.cross_entropy_error(layer.y, huge)
+        layer.t = huge
+        with pytest.raises(IndexError, match="out of range"):
+            layer.backward()
+
+
+def test_softmax_of_zero_classes_says_so():
+    for shape in [(2, 3, 0), (0,), (4, 0)]:
+        with pytest.raises(ValueError, match="0 classes"):
+            book.softmax(np.zeros(shape))
+
+
+def test_backward_of_a_batch_past_the_gil_threshold_matches():
+    # 30,000 elements: the backward pass runs without the GIL, same numbers
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3000, 10))
+    for t in (rng.integers(0, 10, 3000).astype(np.uint16), np.eye(10)[rng.integers(0, 10, 3000)]):
+        layer = book.SoftmaxWithLoss()
+        layer.forward(x, t)
+        close_grad(layer.backward(0.5), right_backward(x, t, 0.5))

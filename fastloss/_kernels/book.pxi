@@ -129,7 +129,7 @@ cdef object _book_target(Job* J, object t, cnp.ndarray P, int64_t* scalar_label,
     cdef cnp.ndarray T
     cdef int nd
     cdef Py_ssize_t size
-    if type(t) is int and n * c != 1:
+    if type(t) is int:
         try:
             scalar_label[0] = t
         except OverflowError:
@@ -139,7 +139,8 @@ cdef object _book_target(Job* J, object t, cnp.ndarray P, int64_t* scalar_label,
     T = _book_array(t, "target")
     nd = cnp.PyArray_NDIM(T)
     size = cnp.PyArray_SIZE(T)
-    if size == n * c and (one_sample or (nd == 1 and n == 1) or (
+    if size == n * c and nd > 0 and not (c == 1 and cnp.PyArray_ISINTEGER(T)) and (
+            one_sample or (nd == 1 and n == 1) or (
             nd == 2 and cnp.PyArray_DIMS(T)[0] == n and cnp.PyArray_DIMS(T)[1] == c)):
         # one-hot or soft rows (t.size == y.size: the book's test)
         if not (_is_native_float(T) or _is_native_int(T)) or not _strides_whole(T):
@@ -180,6 +181,23 @@ cdef object _book_target(Job* J, object t, cnp.ndarray P, int64_t* scalar_label,
     J.label_unsigned = cnp.PyArray_ISUNSIGNED(T)
     J.label_size = <int>cnp.PyArray_ITEMSIZE(T)
     return T
+
+
+cdef object _wide_rows_to_indices(Job* J, object T):
+    """For label rows of more than 64 columns (T, from _book_target), their
+    argmax by NumPy's SIMD loop into an index array that J then reads: the
+    kernel's row scan is made for the book's 10 classes, and is slower than
+    NumPy's over long rows.  Returns the array J reads."""
+    if not J.label_rows or J.n_classes <= 64:
+        return T
+    labels = T.argmax(axis=1)
+    J.label_rows = False
+    J.label_float = False
+    J.labels = cnp.PyArray_DATA(<cnp.ndarray>labels)
+    J.label_size = <int>cnp.PyArray_ITEMSIZE(<cnp.ndarray>labels)
+    J.label_unsigned = False
+    J.label_stride = _element_stride(<cnp.ndarray>labels, 0)
+    return labels
 
 
 def _book_target_of(y, t):
@@ -248,22 +266,23 @@ def cross_entropy_error(y, t):
     cdef cnp.ndarray Y = _book_array(y, "y")
     P = _start_job(&J, FAM_CE, Y, "y")
     J.eps = 1e-7
-    T = _book_target(&J, t, P, &scalar_label, "y")
+    T = _wide_rows_to_indices(&J, _book_target(&J, t, P, &scalar_label, "y"))
     _run_job(&J, _pick_threads(&J, 0), &total)
     if total.bad >= 0:
         _raise_bad_label(t, total.bad, J.n_classes)
     return _book_result(total.loss / total.div, BOOK_CEE, cnp.PyArray_TYPE(Y), 0)
 
 
-cdef object _softmax_rows(Job* J, cnp.ndarray X, object t, int64_t* scalar_label,
-                          BlockResult* total):
+cdef object _softmax_rows(Job* J, cnp.ndarray X, bint with_target, object t,
+                          int64_t* scalar_label, BlockResult* total):
     """y = the softmax of the rows of X (2-D or 1-D, float32/float64) in a
-    new array of X's dtype; with a target ``t`` (not None) also the book's
-    loss of y, in total."""
+    new array of X's dtype; with_target, also the book's loss of y for the
+    target ``t``, in total."""
     cdef cnp.ndarray P, Y
     P = _start_job(J, FAM_SOFTMAX, X, "x")
     J.eps = 1e-7
-    T = _book_target(J, t, P, scalar_label, "x") if t is not None else None
+    T = _wide_rows_to_indices(J, _book_target(J, t, P, scalar_label, "x")) \
+        if with_target else None
     Y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P), cnp.PyArray_TYPE(P), 0)
     _set_grad(J, Y)
     _run_job(J, _pick_threads(J, 0), total)
@@ -280,19 +299,24 @@ def softmax(x):
 
     ``x`` may have any number of axes; a 0-d ``x`` gives the scalar 1.0.
     The result has the dtype of the book's NumPy code: a float dtype stays
-    (float16 in, float16 out, computed in float32), integers give float64,
-    and a bool ``x`` raises ``TypeError``, as NumPy does in ``x - max(x)``."""
+    (float16 in, float16 out, computed in float32); integers give the dtype
+    of NumPy's ``exp`` of them (float64 for 32- and 64-bit ones, float32 for
+    16-bit, float16 for 8-bit), with the softmax of their values (the book's
+    ``x - max(x)`` wraps around in unsigned ones); a bool ``x`` raises
+    ``TypeError``, as NumPy does in ``x - max(x)``."""
     cdef Job J
     cdef BlockResult total
     cdef int64_t scalar_label = 0
     cdef cnp.ndarray X = _book_array(x, "x"), C = _book_compute(X, "x"), Y
     cdef int nd = cnp.PyArray_NDIM(X)
     if nd == 1 or nd == 2:
-        Y = _softmax_rows(&J, C, None, &scalar_label, &total)
+        Y = _softmax_rows(&J, C, False, None, &scalar_label, &total)
     else:
         shape = (<object>X).shape
+        if nd > 2 and shape[nd - 1] == 0:
+            raise ValueError(f"x has 0 classes (shape {shape}); need at least one class")
         rows = C.reshape(1, 1) if nd == 0 else C.reshape(-1, shape[nd - 1])
-        Y = _softmax_rows(&J, rows, None, &scalar_label, &total).reshape(shape)
+        Y = _softmax_rows(&J, rows, False, None, &scalar_label, &total).reshape(shape)
     out = _book_float_dtype(X)
     if cnp.PyArray_TYPE(Y) != out.type_num:
         Y = Y.astype(out)
@@ -309,7 +333,7 @@ def _softmax_with_loss(x, t):
     cdef int nd = cnp.PyArray_NDIM(X)
     if nd != 1 and nd != 2:
         raise ValueError(f"x must have shape (N, C) or (C,), got shape {(<object>X).shape}")
-    Y = _softmax_rows(&J, _book_compute(X, "x"), t, &scalar_label, &total)
+    Y = _softmax_rows(&J, _book_compute(X, "x"), True, t, &scalar_label, &total)
     out = _book_float_dtype(X)
     if cnp.PyArray_TYPE(Y) != out.type_num:
         Y = Y.astype(out)
@@ -387,6 +411,21 @@ cdef Py_ssize_t _backward_labels(const Job* J, const pfloat* y, pfloat dout, pfl
     return -1
 
 
+cdef Py_ssize_t _backward(const Job* J, bint f32, double dout, void* dx) noexcept nogil:
+    """The layer's backward into dx (float32 if f32, else float64) for label
+    rows or class indices; returns the first bad label's row, or -1."""
+    if J.label_rows:
+        if f32:
+            _backward_rows(J, <float>dout, <float>J.n_rows, <float*>dx)
+        else:
+            _backward_rows(J, dout, <double>J.n_rows, <double*>dx)
+        return -1
+    if f32:
+        return _backward_labels(J, <const float*>J.pred, <float>dout, <float>J.n_rows,
+                                <float*>dx)
+    return _backward_labels(J, <const double*>J.pred, dout, <double>J.n_rows, <double*>dx)
+
+
 def _softmax_with_loss_backward(y, t, dout):
     """SoftmaxWithLoss.backward for the layer's ``y`` (float32 or float64,
     1-D or 2-D), any target form and a Python int or float ``dout``: ``dx``
@@ -409,25 +448,20 @@ def _softmax_with_loss_backward(y, t, dout):
     if cnp.PyArray_TYPE(Y) == cnp.NPY_FLOAT and fabs(d) > 3.4028234663852886e38 and d - d == 0.0:
         return None                 # NumPy 1.x makes float32 * 1e300 float64: its path
     P = _start_job(&J, FAM_LABELS, Y, "y")
-    T0 = _book_array(t, "target")
-    T = _book_target(&J, T0, P, &scalar_label, "y")
+    T0 = None if type(t) is int else _book_array(t, "target")
+    T = _book_target(&J, t if T0 is None else T0, P, &scalar_label, "y")
     rt = cnp.PyArray_TYPE(Y)
     if J.label_rows:
         rt = PyArray_PromoteTypes(Y.dtype, T0.dtype).type_num
         if rt != cnp.NPY_FLOAT and rt != cnp.NPY_DOUBLE:
             return None
     DX = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(Y), cnp.PyArray_DIMS(Y), rt, 0)
-    if J.label_rows:
-        if rt == cnp.NPY_FLOAT:
-            _backward_rows(&J, <float>d, <float>J.n_rows, <float*>cnp.PyArray_DATA(DX))
-        else:
-            _backward_rows(&J, d, <double>J.n_rows, <double*>cnp.PyArray_DATA(DX))
-    elif rt == cnp.NPY_FLOAT:
-        bad = _backward_labels(&J, <const float*>J.pred, <float>d, <float>J.n_rows,
-                               <float*>cnp.PyArray_DATA(DX))
+    cdef void* dx = cnp.PyArray_DATA(DX)
+    if J.n_rows * J.n_classes < NOGIL_MIN_ELEMENTS:
+        bad = _backward(&J, rt == cnp.NPY_FLOAT, d, dx)
     else:
-        bad = _backward_labels(&J, <const double*>J.pred, d, <double>J.n_rows,
-                               <double*>cnp.PyArray_DATA(DX))
+        with nogil:
+            bad = _backward(&J, rt == cnp.NPY_FLOAT, d, dx)
     if bad >= 0:
         _raise_bad_label(t, bad, J.n_classes)
     return DX

@@ -13,7 +13,7 @@ import numpy as np
 
 
 def softmax(x):
-    """Row-wise softmax of a 1-D or 2-D `x`: ``exp(x - max) / sum(exp(x - max))``."""
+    """Softmax over the last axis of `x`: ``exp(x - max) / sum(exp(x - max))``."""
     x = x - np.max(x, axis=-1, keepdims=True)  # guards against overflow
     return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
 
