@@ -10,6 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 import fastloss.reference.book as ref_book
 from fastloss import book
+from support import INT_DTYPES
 
 
 # --- the book's code --------------------------------------------------------
@@ -397,8 +398,6 @@ def right_backward(x, t, dout=1.0):
     return (d * dout / n).reshape(y.shape)
 
 
-INT_DTYPES = [np.int8, np.int16, np.int32, np.int64,
-              np.uint8, np.uint16, np.uint32, np.uint64]
 ROW_DTYPES = INT_DTYPES + [np.bool_, np.float16, np.float32, np.float64]
 
 

@@ -38,8 +38,7 @@ def make_target(fn, kind, n=N, c=C, seed=1):
 # dtypes of pred
 # ---------------------------------------------------------------------------
 
-CONVERTED_DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
-                    np.uint32, np.uint64, np.bool_, np.float16]
+CONVERTED_DTYPES = INT_DTYPES + [np.bool_, np.float16]
 
 
 @pytest.mark.parametrize("fn,kind", CASES, ids=CASE_IDS)

@@ -362,32 +362,6 @@ cdef void _backward_rows_typed(const Job* J, const row_t* t, pfloat dout, pfloat
             dx[i * c + j] = ((yv - <pfloat>t[i * trs + j * tcs]) * dout) / n_rows
 
 
-cdef void _backward_rows(const Job* J, pfloat dout, pfloat n_rows, pfloat* dx) noexcept nogil:
-    """_backward_rows_typed, by the rows' dtype."""
-    if J.label_float:
-        if J.label_size == 4:
-            _backward_rows_typed(J, <const float*>J.labels, dout, n_rows, dx)
-        else:
-            _backward_rows_typed(J, <const double*>J.labels, dout, n_rows, dx)
-    elif J.label_unsigned:
-        if J.label_size == 1:
-            _backward_rows_typed(J, <const uint8_t*>J.labels, dout, n_rows, dx)
-        elif J.label_size == 2:
-            _backward_rows_typed(J, <const uint16_t*>J.labels, dout, n_rows, dx)
-        elif J.label_size == 4:
-            _backward_rows_typed(J, <const uint32_t*>J.labels, dout, n_rows, dx)
-        else:
-            _backward_rows_typed(J, <const uint64_t*>J.labels, dout, n_rows, dx)
-    elif J.label_size == 1:
-        _backward_rows_typed(J, <const int8_t*>J.labels, dout, n_rows, dx)
-    elif J.label_size == 2:
-        _backward_rows_typed(J, <const int16_t*>J.labels, dout, n_rows, dx)
-    elif J.label_size == 4:
-        _backward_rows_typed(J, <const int32_t*>J.labels, dout, n_rows, dx)
-    else:
-        _backward_rows_typed(J, <const int64_t*>J.labels, dout, n_rows, dx)
-
-
 cdef Py_ssize_t _backward_labels(const Job* J, const pfloat* y, pfloat dout, pfloat n_rows,
                                  pfloat* dx) noexcept nogil:
     """dx = (y - onehot(t)) * dout / N for class indices, in the order of the
@@ -415,10 +389,8 @@ cdef Py_ssize_t _backward(const Job* J, bint f32, double dout, void* dx) noexcep
     """The layer's backward into dx (float32 if f32, else float64) for label
     rows or class indices; returns the first bad label's row, or -1."""
     if J.label_rows:
-        if f32:
-            _backward_rows(J, <float>dout, <float>J.n_rows, <float*>dx)
-        else:
-            _backward_rows(J, dout, <double>J.n_rows, <double*>dx)
+        _on_label_rows(J, ROWS_BACKWARD_F32 if f32 else ROWS_BACKWARD_F64, 0, J.n_rows, NULL,
+                       dout, dx)
         return -1
     if f32:
         return _backward_labels(J, <const float*>J.pred, <float>dout, <float>J.n_rows,

@@ -131,30 +131,51 @@ cdef inline void _argmax_rows_typed(const Job* J, const row_t* t, Py_ssize_t r0,
         out[i - r0] = _argmax_row(t + i * rs, c, cs)
 
 
-cdef void _argmax_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1, int64_t* out) noexcept nogil:
-    """The labels of rows [r0, r1) of a label_rows job, by the rows' dtype."""
+cdef enum RowsOp:
+    ROWS_ARGMAX = 0             # out[i - r0] = the argmax of row i, rows [r0, r1)
+    ROWS_BACKWARD_F32 = 1       # the book layer's backward into a float32 dx
+    ROWS_BACKWARD_F64 = 2       # ... into a float64 dx
+
+
+cdef inline void _rows_typed(const Job* J, const row_t* t, int op, Py_ssize_t r0, Py_ssize_t r1,
+                             int64_t* out, double dout, void* dx) noexcept nogil:
+    if op == ROWS_ARGMAX:
+        _argmax_rows_typed(J, t, r0, r1, out)
+    elif op == ROWS_BACKWARD_F32:
+        _backward_rows_typed(J, t, <float>dout, <float>J.n_rows, <float*>dx)
+    else:
+        _backward_rows_typed(J, t, dout, <double>J.n_rows, <double*>dx)
+
+
+cdef void _on_label_rows(const Job* J, int op, Py_ssize_t r0, Py_ssize_t r1, int64_t* out,
+                         double dout, void* dx) noexcept nogil:
+    """Run ``op`` (a RowsOp) on the label rows of J, read in their own dtype:
+    the one place that maps a label-rows dtype to a type, as _read_labels
+    is for class indices.  The backward ops (book.pxi) take every row and
+    ignore r0, r1 and out; the argmax takes rows [r0, r1) and ignores dout
+    and dx."""
     if J.label_float:
         if J.label_size == 4:
-            _argmax_rows_typed(J, <const float*>J.labels, r0, r1, out)
+            _rows_typed(J, <const float*>J.labels, op, r0, r1, out, dout, dx)
         else:
-            _argmax_rows_typed(J, <const double*>J.labels, r0, r1, out)
+            _rows_typed(J, <const double*>J.labels, op, r0, r1, out, dout, dx)
     elif J.label_unsigned:
         if J.label_size == 1:
-            _argmax_rows_typed(J, <const uint8_t*>J.labels, r0, r1, out)
+            _rows_typed(J, <const uint8_t*>J.labels, op, r0, r1, out, dout, dx)
         elif J.label_size == 2:
-            _argmax_rows_typed(J, <const uint16_t*>J.labels, r0, r1, out)
+            _rows_typed(J, <const uint16_t*>J.labels, op, r0, r1, out, dout, dx)
         elif J.label_size == 4:
-            _argmax_rows_typed(J, <const uint32_t*>J.labels, r0, r1, out)
+            _rows_typed(J, <const uint32_t*>J.labels, op, r0, r1, out, dout, dx)
         else:
-            _argmax_rows_typed(J, <const uint64_t*>J.labels, r0, r1, out)
+            _rows_typed(J, <const uint64_t*>J.labels, op, r0, r1, out, dout, dx)
     elif J.label_size == 1:
-        _argmax_rows_typed(J, <const int8_t*>J.labels, r0, r1, out)
+        _rows_typed(J, <const int8_t*>J.labels, op, r0, r1, out, dout, dx)
     elif J.label_size == 2:
-        _argmax_rows_typed(J, <const int16_t*>J.labels, r0, r1, out)
+        _rows_typed(J, <const int16_t*>J.labels, op, r0, r1, out, dout, dx)
     elif J.label_size == 4:
-        _argmax_rows_typed(J, <const int32_t*>J.labels, r0, r1, out)
+        _rows_typed(J, <const int32_t*>J.labels, op, r0, r1, out, dout, dx)
     else:
-        _argmax_rows_typed(J, <const int64_t*>J.labels, r0, r1, out)
+        _rows_typed(J, <const int64_t*>J.labels, op, r0, r1, out, dout, dx)
 
 
 cdef Py_ssize_t _read_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1, const pfloat* p,
@@ -166,7 +187,7 @@ cdef Py_ssize_t _read_labels(const Job* J, Py_ssize_t r0, Py_ssize_t r1, const p
     Label rows (J.label_rows) are argmaxed into ``out``; they are never out
     of range, and their callers pass ``out``."""
     if J.label_rows:
-        _argmax_labels(J, r0, r1, out)
+        _on_label_rows(J, ROWS_ARGMAX, r0, r1, out, 0.0, NULL)
         return -1
     if J.label_unsigned:
         if J.label_size == 1:

@@ -197,9 +197,9 @@ cdef inline Py_ssize_t _plain_group_sum(const Job* J, Py_ssize_t g0, Py_ssize_t 
     return kept
 
 
-cdef inline double _target_row(const Job* J, const tfloat* target_row, int64_t k,
-                               const pfloat* x, const SoftmaxScratch* s, Py_ssize_t i,
-                               Py_ssize_t base, pfloat* grow) noexcept nogil:
+cdef inline double _row_loss_and_grad(const Job* J, const tfloat* target_row, int64_t k,
+                                      const pfloat* x, const SoftmaxScratch* s, Py_ssize_t i,
+                                      Py_ssize_t base, pfloat* grow) noexcept nogil:
     """A shifted row's loss, sum_j w_j q'_j (lse - a_j), from the dense
     target row ``target_row`` or (NULL) class index k (_coef); and its
     gradient row (if any), (p_j sum_c w_c q'_c - w_j q'_j) * scale."""
@@ -224,7 +224,7 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
                              double* acc4, double* div) noexcept nogil:
     """Class-index targets, row by row: each row's loss, per-row output,
     divisor share and gradient row.  Plain rows take lse as their loss;
-    the others (weighted or smoothed) go through _target_row."""
+    the others (weighted or smoothed) go through _row_loss_and_grad."""
     cdef Py_ssize_t i, ii, base, C = J.n_classes
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef double li, scale = J.grad_scale
@@ -253,8 +253,8 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
             div[0] += 1.0
         else:
             # (no target row: class index k; the pointer's type only picks
-            # a specialisation of _target_row)
-            li = _target_row(J, <const pfloat*>NULL, k, x, s, i, base, grow)
+            # a specialisation of _row_loss_and_grad)
+            li = _row_loss_and_grad(J, <const pfloat*>NULL, k, x, s, i, base, grow)
             div[0] += _row_weight(J, k)
         _add4(acc4, i, li)
         _finish_row(J, ii, li, rows)
@@ -263,7 +263,7 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
 cdef inline void _dense_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssize_t n,
                              const pfloat* x, const tfloat* t, const SoftmaxScratch* s,
                              double* acc4, double* div) noexcept nogil:
-    """Dense targets, row by row: each row's loss (_target_row), per-row
+    """Dense targets, row by row: each row's loss (_row_loss_and_grad), per-row
     output, divisor share 1 and gradient row.  A loop of its own, without
     the label tests of _group_rows: the per-row flags cost the forward
     pass a few percent."""
@@ -277,7 +277,7 @@ cdef inline void _dense_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
         ii = r0 + i
         if g != NULL:
             grow = g + ii * grs
-        li = _target_row(J, t + ii * trs, 0, x, s, i, (i - g0) * C, grow)
+        li = _row_loss_and_grad(J, t + ii * trs, 0, x, s, i, (i - g0) * C, grow)
         div[0] += 1.0
         _add4(acc4, i, li)
         _finish_row(J, ii, li, rows)
