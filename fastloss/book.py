@@ -32,6 +32,9 @@ none, fastloss differs, on purpose:
   does; the book's NumPy indexing reads ``y[i, -1]``, the last class.
 - The published ``y = t.reshape(1, t.size)`` typo in the 1-D branch is not
   reproduced: ``y`` is reshaped, ``t`` alongside it.
+- ``softmax`` of integers is the softmax of their values, in the dtype the
+  book's code returns; the book's ``x - max(x)`` wraps around in unsigned
+  (and can overflow in narrow signed) integers first.
 - With a single class (``y`` of shape ``(N, 1)``), an integer ``t`` holds
   class indices in every form (each must be 0), and a Python int is always
   a class index. The book's ``t.size == y.size`` test takes such a ``t`` for

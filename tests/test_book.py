@@ -589,7 +589,8 @@ def test_sum_squared_error_keeps_a_float64_target_in_float64():
     close(got, book_sum_squared_error(y, t))
 
 
-@pytest.mark.parametrize("dout", [np.float64(0.5), np.float32(0.5), np.array(0.5), 1e300, 2**70],
+@pytest.mark.parametrize("dout", [np.float64(0.5), np.float32(0.5), np.array(0.5), 1e300]
+                         + ([2**70] if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else []),
                          ids=repr)
 def test_backward_with_any_dout_follows_numpy(dout):
     _, x, t = probs_and_labels()

@@ -449,9 +449,17 @@ def _compare(level, digits):
     got, want = part(got["digests"]), part(_load(level)["digests"])
     assert set(got) == set(want), (
         "the corpus changed: re-record with python tests/test_digest.py --record")
-    changed = sorted(k for k in want if got[k] != want[k])
+    changed = sorted(k for k in want if got[k] != want[k] and not _follows_numpy_1(k))
     assert not changed, (f"{len(changed)} of {len(want)} results changed at "
                          f"{level}: {changed[:40]}")
+
+
+def _follows_numpy_1(key):
+    """The recorded digest is NumPy 2's. fastloss.book returns the dtype the
+    book's formula has under the installed NumPy, and NumPy 1.x promotes its
+    float32 and float16 losses to float64: those book entries are not
+    compared under NumPy 1.x (tests/test_book.py checks their dtypes)."""
+    return np.lib.NumpyVersion(np.__version__) < "2.0.0" and "book" in key
 
 
 @pytest.mark.parametrize("level", LEVELS)
