@@ -42,6 +42,13 @@ static inline double fl_split2(double x, int64_t *e)
     return fl_as_double((b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
 }
 
+/* one factor f_u of the product: 1 for a target of +-0, p + eps for a
+   target of 1, NaN for any other target (the product form then fails) */
+static inline double fl_bin_factor(double tv, double p, double eps)
+{
+    return tv == 0.0 ? 1.0 : tv == 1.0 ? p + eps : (double)NAN;
+}
+
 /* the checks and the fixed combination order above, from P[32] and the
    largest factor's bits mx */
 static inline int fl_binprod_finish(const double *P, uint64_t mx, double *M, double *E)

@@ -32,9 +32,7 @@ FL_TARGET_FMA int FL_NAME(FL_CAT(fl_binprod_, FL_PT))(const FL_TP *restrict p,
     for (ptrdiff_t u0 = 0; u0 < L; u0 += 32) {
         const ptrdiff_t n = L - u0 < 32 ? L - u0 : 32;
         for (ptrdiff_t r = 0; r < n; r++) {
-            const double tv = (double)(FL_TP)t[u0 + r];
-            const double f = tv == 0.0 ? 1.0
-                           : tv == 1.0 ? (double)p[u0 + r] + eps : (double)NAN;
+            const double f = fl_bin_factor((double)(FL_TP)t[u0 + r], (double)p[u0 + r], eps);
             const uint64_t b = fl_as_u64(f);
             mx = b > mx ? b : mx;
             P[r] *= f;
@@ -104,9 +102,7 @@ FL_TARGET int FL_NAME(FL_CAT(fl_binprod_, FL_PT))(const FL_TP *restrict p,
     /* the last L - k < 32 elements, one at a time, to P[0 ..] */
     uint64_t mx = _mm256_testz_si256(bad, bad) ? 0 : UINT64_MAX;
     for (ptrdiff_t r = 0; k + r < L; r++) {
-        const double tv = (double)(FL_TP)t[k + r];
-        const double f = tv == 0.0 ? 1.0
-                       : tv == 1.0 ? (double)p[k + r] + eps : (double)NAN;
+        const double f = fl_bin_factor((double)(FL_TP)t[k + r], (double)p[k + r], eps);
         const uint64_t b = fl_as_u64(f);
         mx = b > mx ? b : mx;
         P[r] *= f;
