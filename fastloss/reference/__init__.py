@@ -4,11 +4,14 @@ the baseline of the benchmark.
 Same names, signatures, results and error types as the compiled functions
 (the contract is docs/contract.md), written to be read rather than to be fast:
 every input is first converted to the computation dtype (float32 if `pred`
-is float32, float64 otherwise), then everything is computed in float64 on
-whole (N, C) arrays, and results are rounded once to the computation dtype.
+is float32, float16 or bfloat16, float64 otherwise), the class axis is moved
+last and the positions (every other index, in C order) become the rows of a
+whole (N, C) array, everything is computed in float64, and results are
+rounded once to the computation dtype (gradients to the gradient dtype:
+float16 and bfloat16 for those inputs).
 
-Notation of the docstrings, for row i and class c of a batch of N rows and C
-classes:
+Notation of the docstrings, for row (position) i and class c of a batch of
+N rows and C classes:
 
 - ``q_ic``: the target distribution (one-hot of the class index ``t_i``, or
   the dense target row); ``q'_ic = (1 - s) q_ic + s / C`` with
@@ -17,9 +20,11 @@ classes:
 - ``a_ic = w_c q'_ic``, with ``w_c = weight[c]`` (1 without a weight); where
   ``q'_ic == 0`` (or the product is 0) the term of that element is exactly 0,
   whatever the value of the log or the logit.
-- ``D``, the divisor of ``"mean"``: ``sum_i w_{t_i}`` over the rows that are
-  not ignored for class-index targets, ``N`` for dense targets, ``N*C`` for
-  squared error; 1 for ``"sum"`` and ``"none"``.
+- ``s_i``, the sample weight of row i (1 without ``sample_weight``); a row
+  with ``s_i == 0`` or an ignored one contributes exactly 0.
+- ``D``, the divisor of ``"mean"``: ``sum_i s_i w_{t_i}`` over the rows that
+  are not ignored for class-index targets, ``sum_i s_i`` for dense targets,
+  ``C sum_i s_i`` for squared error; 1 for ``"sum"`` and ``"none"``.
 
 Semantics of weight, ignore_index, label_smoothing, the weighted-mean divisor
 and all-ignored batches are those of torch.nn.functional.cross_entropy.
@@ -43,43 +48,78 @@ __all__ = [
 
 
 class _ClassBatch(NamedTuple):
-    """A validated cross-entropy problem, as float64 (N, C) arrays."""
+    """A validated cross-entropy problem, as float64 (N, C) arrays: the
+    positions in C order are the rows, the class axis is last."""
 
     x: np.ndarray  # probabilities or logits, rounded to the computation dtype
     coef: np.ndarray  # a_ic = w_c q'_ic, exactly 0 where q'_ic == 0
-    ignored: np.ndarray  # (N,) bool, rows whose label equals ignore_index
+    row_weight: np.ndarray  # (N,) s_i, exactly 0 on ignored rows
     divisor: np.float64  # D of the reduction (1 for "sum" and "none")
     reduction: str
-    shape: tuple  # pred's shape: (N, C) or (C,)
+    shape: tuple  # pred's shape
+    axis: int  # the class axis of pred, in [0, pred.ndim)
     dtype: np.dtype  # the computation dtype
+    grad_dtype: np.dtype
 
 
-def _class_batch(pred, target, *, pred_name, reduction, weight, ignore_index,
-                 label_smoothing, n_threads, out):
-    """Validate every argument of a cross-entropy, then its labels, and build a_ic."""
+def _rows(array, axis):
+    """An array of pred's shape as (positions, C) rows, class axis last."""
+    return np.moveaxis(array, axis, -1).reshape(-1, array.shape[axis])
+
+
+def _unrows(rows, shape, axis):
+    """(positions, C) rows back in pred's shape (a new C-contiguous array)."""
+    moved = shape[:axis] + shape[axis + 1:] + (shape[axis],)
+    return np.ascontiguousarray(np.moveaxis(rows.reshape(moved), -1, axis))
+
+
+_NO_EPS = object()
+
+
+def _common(pred, pred_name, axis, reduction, n_threads, eps=_NO_EPS):
+    """Validate pred, axis and the scalar arguments, in the contract's order."""
+    pred, grad_dtype = v.as_pred(pred, pred_name)
+    axis = v.check_axis(axis, pred, pred_name)
+    if eps is not _NO_EPS:
+        eps = v.check_eps(eps)
     reduction = v.check_reduction(reduction)
     v.check_n_threads(n_threads)
-    pred = v.as_pred(pred, pred_name)
-    labels, dense = v.as_class_target(target, pred)
-    weight = v.as_weight(weight, pred)
-    ignore_index = v.check_ignore_index(ignore_index, dense_target=dense is not None)
-    smoothing = v.check_label_smoothing(label_smoothing)
-    v.check_out(out, pred)
+    return pred, grad_dtype, axis, reduction, eps
 
-    n_classes = pred.shape[-1]
-    x = pred.reshape(-1, n_classes).astype(np.float64)
+
+def _sample_weights(sample_weight, n_rows):
+    """(N,) float64 sample weights s_i (ones without any)."""
+    if sample_weight is None:
+        return np.ones(n_rows)
+    return sample_weight.reshape(n_rows).astype(np.float64)
+
+
+def _class_batch(pred, grad_dtype, axis, reduction, target, *, weight, ignore_index,
+                 label_smoothing, sample_weight, out):
+    """Validate the rest of a cross-entropy's arguments, then its labels,
+    and build a_ic and the row weights."""
+    ignore_index = v.check_ignore_index(ignore_index)
+    smoothing = v.check_label_smoothing(label_smoothing)
+    labels, dense = v.as_class_target(target, pred, axis)
+    v.check_ignore_index_target(ignore_index, dense_target=dense is not None)
+    weight = v.as_weight(weight, pred, axis)
+    sample_weight = v.as_sample_weight(sample_weight, pred, axis)
+    v.check_out(out, pred, grad_dtype)
+
+    n_classes = pred.shape[axis]
+    x = _rows(pred, axis).astype(np.float64)
     n_rows = len(x)
     if labels is not None:
         labels = labels.reshape(n_rows)
         ignored = v.ignored_rows(labels, ignore_index)
-        v.check_labels(labels, n_classes, ignored)
+        v.check_labels(labels, n_classes, ignored, v.positions_shape(pred, axis))
         kept = np.flatnonzero(~ignored)
         kept_labels = labels[kept].astype(np.intp)
         q = np.zeros_like(x)
         q[kept, kept_labels] = 1.0
     else:
         ignored = np.zeros(n_rows, dtype=bool)
-        q = dense.reshape(n_rows, n_classes).astype(np.float64)
+        q = _rows(dense, axis).astype(np.float64)
     q = (1.0 - smoothing) * q + smoothing / n_classes
     q[ignored] = 0.0
 
@@ -87,20 +127,28 @@ def _class_batch(pred, target, *, pred_name, reduction, weight, ignore_index,
     with np.errstate(all="ignore"):  # inf or nan weights times a zero target
         coef = np.where(q == 0.0, 0.0, w * q)
 
+    s = _sample_weights(sample_weight, n_rows)
+    s[ignored] = 0.0
     if reduction != "mean":
         divisor = 1.0
-    elif dense is not None:
-        divisor = n_rows
     else:
-        divisor = w[kept_labels].sum()
-    return _ClassBatch(x, coef, ignored, np.float64(divisor), reduction, pred.shape,
-                       pred.dtype)
+        row_w = np.ones(n_rows) if labels is None else w[np.where(ignored, 0, labels)]
+        with np.errstate(all="ignore"):
+            divisor = np.where(s == 0.0, 0.0, s * row_w).sum()
+    return _ClassBatch(x, coef, s, np.float64(divisor), reduction, pred.shape, axis,
+                       pred.dtype, grad_dtype)
 
 
-def _reduce(row_losses, reduction, divisor, batch_shape, dtype):
+def _weigh_rows(row_losses, row_weight):
+    """s_i l_i, exactly 0 where s_i is 0 (even for an inf or nan l_i)."""
+    with np.errstate(all="ignore"):
+        return np.where(row_weight == 0.0, 0.0, row_weight * row_losses)
+
+
+def _reduce(row_losses, reduction, divisor, positions, dtype):
     """Reduce float64 per-row losses to the result of `reduction` in `dtype`."""
     if reduction == "none":
-        return row_losses.reshape(batch_shape).astype(dtype)
+        return row_losses.reshape(positions).astype(dtype)
     total = row_losses.sum()
     if reduction == "mean":
         with np.errstate(all="ignore"):  # empty batch or zero divisor: nan
@@ -108,20 +156,25 @@ def _reduce(row_losses, reduction, divisor, batch_shape, dtype):
     return dtype.type(total)
 
 
+def _positions(batch):
+    return batch.shape[:batch.axis] + batch.shape[batch.axis + 1:]
+
+
 def _class_loss(batch, elementwise_loss):
-    """Reduce sum_c a_ic L_ic, where a zero a_ic contributes exactly 0."""
+    """Reduce s_i sum_c a_ic L_ic, where a zero a_ic or s_i contributes exactly 0."""
     with np.errstate(all="ignore"):
         terms = np.where(batch.coef == 0.0, 0.0, batch.coef * elementwise_loss)
-    return _reduce(terms.sum(axis=1), batch.reduction, batch.divisor, batch.shape[:-1],
-                   batch.dtype)
+    rows = _weigh_rows(terms.sum(axis=1), batch.row_weight)
+    return _reduce(rows, batch.reduction, batch.divisor, _positions(batch), batch.dtype)
 
 
 def _class_grad(batch, numerator, out):
-    """Return numerator / D in pred's shape and dtype, ignored rows exactly 0."""
+    """Return s_i numerator / D in pred's shape and the gradient dtype;
+    rows with s_i = 0 (ignored ones included) exactly 0."""
     with np.errstate(all="ignore"):  # D == 0 gives numerator / 0, as in PyTorch;
-        grad = numerator / batch.divisor  # float32 may overflow to inf in the cast
-        grad[batch.ignored] = 0.0
-        grad = grad.reshape(batch.shape).astype(batch.dtype)
+        grad = _weigh_rows(numerator, batch.row_weight[:, None]) / batch.divisor
+        grad[batch.row_weight == 0.0] = 0.0  # float32 may overflow to inf in the cast
+        grad = _unrows(grad, batch.shape, batch.axis).astype(batch.grad_dtype)
     return _fill(grad, out)
 
 
@@ -150,39 +203,44 @@ def _log_softmax_parts(x):
 
 
 def cross_entropy(probs, target, *, reduction="mean", eps=1e-7, weight=None,
-                  ignore_index=None, label_smoothing=0.0, n_threads=None):
+                  ignore_index=None, label_smoothing=0.0, sample_weight=None, axis=-1,
+                  n_threads=None):
     """Cross-entropy of probabilities.
 
-    l_i = -sum_c w_c q'_ic log(p_ic + eps), reduced as ``sum_i l_i / D``
-    ("mean"), ``sum_i l_i`` ("sum") or one ``l_i`` per row ("none").
-
-    `probs` has shape (N, C) or (C,); `target` holds class indices (integers
-    of shape ``probs.shape[:-1]``) or a dense target of ``probs``' shape. A
-    term with ``w_c q'_ic == 0`` is exactly 0, even where ``p_ic + eps == 0``.
+    l_i = -sum_c w_c q'_ic log(p_ic + eps) for each position i (every index
+    of `probs` but the class axis `axis`), reduced as
+    ``sum_i s_i l_i / D`` ("mean"), ``sum_i s_i l_i`` ("sum") or one
+    ``s_i l_i`` per position ("none"), with ``s_i = sample_weight[i]`` (1
+    without one). `target` holds class indices (integers of the positions'
+    shape) or a dense target of `probs`' shape. A term with
+    ``w_c q'_ic == 0`` is exactly 0, even where ``p_ic + eps == 0``, and so
+    is a position with ``s_i == 0``.
     """
-    eps = v.check_eps(eps)
-    batch = _class_batch(probs, target, pred_name="probs", reduction=reduction,
-                         weight=weight, ignore_index=ignore_index,
-                         label_smoothing=label_smoothing, n_threads=n_threads, out=None)
+    probs, grad_dtype, axis, reduction, eps = _common(probs, "probs", axis, reduction,
+                                                      n_threads, eps)
+    batch = _class_batch(probs, grad_dtype, axis, reduction, target, weight=weight,
+                         ignore_index=ignore_index, label_smoothing=label_smoothing,
+                         sample_weight=sample_weight, out=None)
     with np.errstate(all="ignore"):  # log(0) = -inf, log(negative) = nan
         return _class_loss(batch, -np.log(batch.x + eps))
 
 
 def cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7, weight=None,
-                           ignore_index=None, label_smoothing=0.0, n_threads=None,
-                           out=None):
+                           ignore_index=None, label_smoothing=0.0, sample_weight=None,
+                           axis=-1, n_threads=None, out=None):
     """Cross-entropy of probabilities and its gradient with respect to `probs`.
 
     Returns ``(cross_entropy(...), grad)`` with
-    ``grad_ic = -w_c q'_ic / (p_ic + eps) / D``: exactly 0 where
-    ``w_c q'_ic == 0`` (even where ``p_ic + eps == 0``) and on ignored rows;
-    ``D`` is 1 for "sum" and "none". `out`, if given, receives the gradient
-    and is returned.
+    ``grad_ic = -s_i w_c q'_ic / (p_ic + eps) / D``: exactly 0 where
+    ``w_c q'_ic == 0`` (even where ``p_ic + eps == 0``), where ``s_i == 0``
+    and on ignored positions; ``D`` is 1 for "sum" and "none". `out`, if
+    given, receives the gradient and is returned.
     """
-    eps = v.check_eps(eps)
-    batch = _class_batch(probs, target, pred_name="probs", reduction=reduction,
-                         weight=weight, ignore_index=ignore_index,
-                         label_smoothing=label_smoothing, n_threads=n_threads, out=out)
+    probs, grad_dtype, axis, reduction, eps = _common(probs, "probs", axis, reduction,
+                                                      n_threads, eps)
+    batch = _class_batch(probs, grad_dtype, axis, reduction, target, weight=weight,
+                         ignore_index=ignore_index, label_smoothing=label_smoothing,
+                         sample_weight=sample_weight, out=out)
     with np.errstate(all="ignore"):
         shifted = batch.x + eps
         loss = _class_loss(batch, -np.log(shifted))
@@ -191,35 +249,41 @@ def cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7, weight=
 
 
 def softmax_cross_entropy(logits, target, *, reduction="mean", weight=None,
-                          ignore_index=None, label_smoothing=0.0, n_threads=None):
-    """Cross-entropy of softmax(logits), computed stably.
+                          ignore_index=None, label_smoothing=0.0, sample_weight=None,
+                          axis=-1, n_threads=None):
+    """Cross-entropy of softmax(logits) over the class axis, computed stably.
 
     l_i = sum_c w_c q'_ic (LSE_i - x_ic), with
     ``LSE_i - x_ic = (m_i - x_ic) + log sum_k exp(x_ik - m_i)`` and
     ``m_i = max_k x_ik``; reduced as in `cross_entropy`. A ``-inf`` logit with
     ``w_c q'_ic == 0`` contributes exactly 0.
     """
-    batch = _class_batch(logits, target, pred_name="logits", reduction=reduction,
-                         weight=weight, ignore_index=ignore_index,
-                         label_smoothing=label_smoothing, n_threads=n_threads, out=None)
+    logits, grad_dtype, axis, reduction, _ = _common(logits, "logits", axis, reduction,
+                                                     n_threads)
+    batch = _class_batch(logits, grad_dtype, axis, reduction, target, weight=weight,
+                         ignore_index=ignore_index, label_smoothing=label_smoothing,
+                         sample_weight=sample_weight, out=None)
     neg_log_softmax, _ = _log_softmax_parts(batch.x)
     return _class_loss(batch, neg_log_softmax)
 
 
 def softmax_cross_entropy_and_grad(logits, target, *, reduction="mean", weight=None,
                                    ignore_index=None, label_smoothing=0.0,
-                                   n_threads=None, out=None):
+                                   sample_weight=None, axis=-1, n_threads=None, out=None):
     """Softmax cross-entropy and its gradient with respect to `logits`.
 
     Returns ``(softmax_cross_entropy(...), grad)`` with
-    ``grad_ic = (p_ic sum_k w_k q'_ik - w_c q'_ic) / D`` and
-    ``p = softmax(x)`` (``(p_ic - q'_ic) / D`` without weight for target rows
-    summing to 1); ignored rows are exactly 0 and ``D`` is 1 for "sum" and
-    "none". `out`, if given, receives the gradient and is returned.
+    ``grad_ic = s_i (p_ic sum_k w_k q'_ik - w_c q'_ic) / D`` and
+    ``p = softmax(x)`` (``s_i (p_ic - q'_ic) / D`` without weight for target
+    rows summing to 1); positions with ``s_i == 0`` and ignored ones are
+    exactly 0 and ``D`` is 1 for "sum" and "none". `out`, if given, receives
+    the gradient and is returned.
     """
-    batch = _class_batch(logits, target, pred_name="logits", reduction=reduction,
-                         weight=weight, ignore_index=ignore_index,
-                         label_smoothing=label_smoothing, n_threads=n_threads, out=out)
+    logits, grad_dtype, axis, reduction, _ = _common(logits, "logits", axis, reduction,
+                                                     n_threads)
+    batch = _class_batch(logits, grad_dtype, axis, reduction, target, weight=weight,
+                         ignore_index=ignore_index, label_smoothing=label_smoothing,
+                         sample_weight=sample_weight, out=out)
     neg_log_softmax, softmax = _log_softmax_parts(batch.x)
     loss = _class_loss(batch, neg_log_softmax)
     with np.errstate(all="ignore"):
@@ -227,43 +291,66 @@ def softmax_cross_entropy_and_grad(logits, target, *, reduction="mean", weight=N
     return loss, _class_grad(batch, numerator, out)
 
 
-def _squared_error_parts(pred, target, reduction, n_threads, out):
-    """Validate the arguments; return (p - t in float64, loss, pred)."""
-    reduction = v.check_reduction(reduction)
-    v.check_n_threads(n_threads)
-    pred = v.as_pred(pred, "pred")
+class _SquaredError(NamedTuple):
+    diff: np.ndarray  # (N, C) p - t in float64, class axis last
+    row_weight: np.ndarray  # (N,) s_i
+    loss: object
+    pred: np.ndarray
+    axis: int
+    grad_dtype: np.dtype
+
+
+def _squared_error_parts(pred, target, reduction, sample_weight, axis, n_threads, out):
+    """Validate the arguments; return the difference, the loss and the rest."""
+    pred, grad_dtype, axis, reduction, _ = _common(pred, "pred", axis, reduction, n_threads)
     target = v.as_dense_like(target, pred)
-    v.check_out(out, pred)
+    sample_weight = v.as_sample_weight(sample_weight, pred, axis)
+    v.check_out(out, pred, grad_dtype)
 
-    n_classes = pred.shape[-1]
-    diff = pred.astype(np.float64) - target.astype(np.float64)
-    row_sums = np.square(diff).reshape(-1, n_classes).sum(axis=1)
+    n_classes = pred.shape[axis]
+    diff = _rows(pred, axis).astype(np.float64) - _rows(target, axis).astype(np.float64)
+    s = _sample_weights(sample_weight, len(diff))
+    row_sums = _weigh_rows(np.square(diff).sum(axis=1), s)
     per_row = row_sums / n_classes if reduction == "none" else row_sums
-    loss = _reduce(per_row, reduction, np.float64(diff.size), pred.shape[:-1], pred.dtype)
-    return diff, loss, pred
+    with np.errstate(all="ignore"):
+        divisor = n_classes * np.where(s == 0.0, 0.0, s).sum()
+    loss = _reduce(per_row, reduction, divisor, v.positions_shape(pred, axis), pred.dtype)
+    return _SquaredError(diff, s, loss, pred, axis, grad_dtype)
 
 
-def mean_squared_error(pred, target, *, reduction="mean", n_threads=None):
+def mean_squared_error(pred, target, *, reduction="mean", sample_weight=None, axis=-1,
+                       n_threads=None):
     """Squared error (p - t)^2, element-wise over arrays of the same shape.
 
-    "mean": ``sum_ic (p_ic - t_ic)^2 / (N*C)``; "sum": ``sum_ic (p_ic - t_ic)^2``;
-    "none": ``l_i = sum_c (p_ic - t_ic)^2 / C``, one value per row (unlike
-    PyTorch's element-wise "none").
+    With ``l_i = sum_c (p_ic - t_ic)^2`` over the class axis of position i
+    and ``s_i = sample_weight[i]`` (1 without one): "mean" is
+    ``sum_i s_i l_i / (C sum_i s_i)`` (the mean over all elements without
+    sample weights); "sum" is ``sum_i s_i l_i``; "none" is ``s_i l_i / C``,
+    one value per position (unlike PyTorch's element-wise "none").
     """
-    _, loss, _ = _squared_error_parts(pred, target, reduction, n_threads, None)
-    return loss
+    return _squared_error_parts(pred, target, reduction, sample_weight, axis, n_threads,
+                                None).loss
 
 
-def mean_squared_error_and_grad(pred, target, *, reduction="mean", n_threads=None,
-                                out=None):
+def mean_squared_error_and_grad(pred, target, *, reduction="mean", sample_weight=None,
+                                axis=-1, n_threads=None, out=None):
     """Squared error and its gradient with respect to `pred`.
 
-    Returns ``(mean_squared_error(...), grad)`` with ``grad = 2 (p - t) / (N*C)``
-    for "mean", ``2 (p - t)`` for "sum" and ``2 (p - t) / C`` for "none".
-    `out`, if given, receives the gradient and is returned.
+    Returns ``(mean_squared_error(...), grad)`` with
+    ``grad = 2 s_i (p - t) / (C sum_i s_i)`` for "mean" (``2 (p - t) / (N*C)``
+    without sample weights), ``2 s_i (p - t)`` for "sum" and
+    ``2 s_i (p - t) / C`` for "none"; positions with ``s_i == 0`` are
+    exactly 0. `out`, if given, receives the gradient and is returned.
     """
-    diff, loss, pred = _squared_error_parts(pred, target, reduction, n_threads, out)
-    scale = {"mean": diff.size, "sum": 1, "none": pred.shape[-1]}[reduction]
+    parts = _squared_error_parts(pred, target, reduction, sample_weight, axis, n_threads,
+                                 out)
+    n_classes = parts.pred.shape[parts.axis]
+    if reduction == "mean":
+        scale = n_classes * np.where(parts.row_weight == 0.0, 0.0, parts.row_weight).sum()
+    else:
+        scale = {"sum": 1, "none": n_classes}[reduction]
     with np.errstate(all="ignore"):  # empty batch: an empty 0 / 0
-        grad = 2.0 * diff / scale
-    return loss, _fill(grad.astype(pred.dtype), out)
+        grad = _weigh_rows(2.0 * parts.diff, parts.row_weight[:, None]) / scale
+        grad[parts.row_weight == 0.0] = 0.0
+    grad = _unrows(grad, parts.pred.shape, parts.axis).astype(parts.grad_dtype)
+    return parts.loss, _fill(grad, out)
