@@ -60,6 +60,10 @@ ctypedef struct Job:
     uint64_t ignore_unsigned        # and as unsigned labels do
     # options
     const double* class_weight      # NULL when unweighted
+    # per-row (position) weights s_i, rounded to the computation dtype;
+    # NULL without any
+    const double* sample_weight
+    Py_ssize_t sample_weight_stride
     double eps
     double smoothing                # label smoothing
     # outputs: per-row losses (reduction "none") and the gradient, NULL when

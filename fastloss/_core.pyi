@@ -1,12 +1,13 @@
 # Stubs of the compiled extension fastloss._core (fastloss/_core.pyx).
 # tests/test_stubs.py runs mypy.stubtest on them against the built extension.
 #
-# The loss is a NumPy scalar of the computation dtype (np.float32 for float32
-# input, else np.float64) for reduction="mean" or "sum", and an ndarray of
-# shape pred.shape[:-1] for "none"; the overloads tell the two apart when the
-# reduction is a literal. The gradient is an ndarray of pred's shape and the
-# computation dtype.
-from typing import Any, Literal, Optional, Tuple, Union, overload
+# The loss is a NumPy scalar of the computation dtype (np.float32 for float32,
+# float16 and bfloat16 input, else np.float64) for reduction="mean" or "sum",
+# and an ndarray of the positions' shape (pred's without the class axis
+# `axis`) for "none"; the overloads tell the two apart when the reduction is a
+# literal. The gradient is an ndarray of pred's shape and the gradient dtype
+# (float16, bfloat16 or float32 for those inputs, else float64).
+from typing import Any, Literal, Optional, SupportsIndex, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,8 @@ def cross_entropy(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
 ) -> _Scalar: ...
 @overload
@@ -38,6 +41,8 @@ def cross_entropy(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
 ) -> _Array: ...
 @overload
@@ -50,6 +55,8 @@ def cross_entropy(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
 ) -> _Loss: ...
 @overload
@@ -61,6 +68,8 @@ def softmax_cross_entropy(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
 ) -> _Scalar: ...
 @overload
@@ -72,6 +81,8 @@ def softmax_cross_entropy(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
 ) -> _Array: ...
 @overload
@@ -83,6 +94,8 @@ def softmax_cross_entropy(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
 ) -> _Loss: ...
 @overload
@@ -91,6 +104,8 @@ def mean_squared_error(
     target: npt.ArrayLike,
     *,
     reduction: Literal["mean", "sum"] = "mean",
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
 ) -> _Scalar: ...
 @overload
@@ -99,6 +114,8 @@ def mean_squared_error(
     target: npt.ArrayLike,
     *,
     reduction: Literal["none"],
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
 ) -> _Array: ...
 @overload
@@ -107,6 +124,8 @@ def mean_squared_error(
     target: npt.ArrayLike,
     *,
     reduction: str = "mean",
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
 ) -> _Loss: ...
 @overload
@@ -119,6 +138,8 @@ def cross_entropy_and_grad(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
     out: Optional[_Array] = None,
 ) -> Tuple[_Scalar, _Array]: ...
@@ -132,6 +153,8 @@ def cross_entropy_and_grad(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
     out: Optional[_Array] = None,
 ) -> Tuple[_Array, _Array]: ...
@@ -145,6 +168,8 @@ def cross_entropy_and_grad(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
     out: Optional[_Array] = None,
 ) -> Tuple[_Loss, _Array]: ...
@@ -157,6 +182,8 @@ def softmax_cross_entropy_and_grad(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
     out: Optional[_Array] = None,
 ) -> Tuple[_Scalar, _Array]: ...
@@ -169,6 +196,8 @@ def softmax_cross_entropy_and_grad(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
     out: Optional[_Array] = None,
 ) -> Tuple[_Array, _Array]: ...
@@ -181,6 +210,8 @@ def softmax_cross_entropy_and_grad(
     weight: Optional[npt.ArrayLike] = None,
     ignore_index: Optional[_Index] = None,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
     out: Optional[_Array] = None,
 ) -> Tuple[_Loss, _Array]: ...
@@ -190,6 +221,8 @@ def mean_squared_error_and_grad(
     target: npt.ArrayLike,
     *,
     reduction: Literal["mean", "sum"] = "mean",
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
     out: Optional[_Array] = None,
 ) -> Tuple[_Scalar, _Array]: ...
@@ -199,6 +232,8 @@ def mean_squared_error_and_grad(
     target: npt.ArrayLike,
     *,
     reduction: Literal["none"],
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
     out: Optional[_Array] = None,
 ) -> Tuple[_Array, _Array]: ...
@@ -208,6 +243,8 @@ def mean_squared_error_and_grad(
     target: npt.ArrayLike,
     *,
     reduction: str = "mean",
+    sample_weight: Optional[npt.ArrayLike] = None,
+    axis: SupportsIndex = -1,
     n_threads: Optional[int] = None,
     out: Optional[_Array] = None,
 ) -> Tuple[_Loss, _Array]: ...

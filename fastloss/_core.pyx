@@ -57,6 +57,7 @@
 # 4. The reference in fastloss/reference, tests (tests/support.py holds the
 #    shared cases), and a bench case in fastloss/bench.
 
+cimport cython
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport log, log1p, exp, fabs, INFINITY
@@ -111,7 +112,8 @@ include "_kernels/test_hooks.pxi"
 # ---------------------------------------------------------------------------
 
 def cross_entropy(probs, target, *, reduction="mean", eps=1e-7, weight=None,
-                  ignore_index=None, label_smoothing=0.0, n_threads=None):
+                  ignore_index=None, label_smoothing=0.0, sample_weight=None, axis=-1,
+                  n_threads=None):
     """Cross-entropy of probabilities against class indices or dense targets.
 
     Per sample, with ``q' = (1 - s) q + s / C`` the (smoothed) target row and
@@ -125,11 +127,12 @@ def cross_entropy(probs, target, *, reduction="mean", eps=1e-7, weight=None,
     read one element per row.
     """
     return _run(FAM_CE, probs, target, reduction, eps, weight, ignore_index,
-                label_smoothing, n_threads, False, None, "probs")
+                label_smoothing, sample_weight, axis, n_threads, False, None, "probs")
 
 
 def softmax_cross_entropy(logits, target, *, reduction="mean", weight=None,
-                          ignore_index=None, label_smoothing=0.0, n_threads=None):
+                          ignore_index=None, label_smoothing=0.0, sample_weight=None,
+                          axis=-1, n_threads=None):
     """Cross-entropy of ``softmax(logits)``, computed stably from the logits.
 
     Per sample, with ``LSE_i = m_i + log sum_c exp(x_ic - m_i)`` and ``m_i``
@@ -141,19 +144,20 @@ def softmax_cross_entropy(logits, target, *, reduction="mean", weight=None,
     :func:`cross_entropy` (PyTorch's ``F.cross_entropy`` semantics).
     """
     return _run(FAM_SCE, logits, target, reduction, None, weight, ignore_index,
-                label_smoothing, n_threads, False, None, "logits")
+                label_smoothing, sample_weight, axis, n_threads, False, None, "logits")
 
 
-def mean_squared_error(pred, target, *, reduction="mean", n_threads=None):
+def mean_squared_error(pred, target, *, reduction="mean", sample_weight=None, axis=-1,
+                       n_threads=None):
     """Squared error ``(p - t)**2``: mean over all ``N*C`` elements, sum, or
     (``"none"``) the mean over the last axis per sample."""
     return _run(FAM_MSE, pred, target, reduction, None, None, None, None,
-                n_threads, False, None, "pred")
+                sample_weight, axis, n_threads, False, None, "pred")
 
 
 def cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7, weight=None,
-                           ignore_index=None, label_smoothing=0.0, n_threads=None,
-                           out=None):
+                           ignore_index=None, label_smoothing=0.0, sample_weight=None,
+                           axis=-1, n_threads=None, out=None):
     """``(cross_entropy(...), gradient)`` in one pass.
 
     The gradient with respect to ``probs`` is ``-w_c q'_ic / (p_ic + eps) / D``
@@ -161,12 +165,12 @@ def cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7, weight=
     target term; ignored rows get 0.  ``out`` receives it if given.
     """
     return _run(FAM_CE, probs, target, reduction, eps, weight, ignore_index,
-                label_smoothing, n_threads, True, out, "probs")
+                label_smoothing, sample_weight, axis, n_threads, True, out, "probs")
 
 
 def softmax_cross_entropy_and_grad(logits, target, *, reduction="mean", weight=None,
                                    ignore_index=None, label_smoothing=0.0,
-                                   n_threads=None, out=None):
+                                   sample_weight=None, axis=-1, n_threads=None, out=None):
     """``(softmax_cross_entropy(...), gradient)`` in one pass.
 
     The gradient with respect to the logits is
@@ -174,15 +178,15 @@ def softmax_cross_entropy_and_grad(logits, target, *, reduction="mean", weight=N
     unweighted with one-hot targets, ``(p - onehot(t)) / D``.
     """
     return _run(FAM_SCE, logits, target, reduction, None, weight, ignore_index,
-                label_smoothing, n_threads, True, out, "logits")
+                label_smoothing, sample_weight, axis, n_threads, True, out, "logits")
 
 
-def mean_squared_error_and_grad(pred, target, *, reduction="mean", n_threads=None,
-                                out=None):
+def mean_squared_error_and_grad(pred, target, *, reduction="mean", sample_weight=None,
+                                axis=-1, n_threads=None, out=None):
     """``(mean_squared_error(...), gradient)``: the gradient is ``2 (p - t)``
     divided by ``N*C`` (mean), 1 (sum) or ``C`` (none)."""
     return _run(FAM_MSE, pred, target, reduction, None, None, None, None,
-                n_threads, True, out, "pred")
+                sample_weight, axis, n_threads, True, out, "pred")
 
 
 def openmp_enabled():

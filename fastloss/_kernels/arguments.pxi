@@ -30,10 +30,34 @@ cdef inline bint _is_native_int(object a):
             and cnp.PyArray_ISALIGNED(<cnp.ndarray>a))
 
 
+cdef object _NUMPY_FLOATS = (np.float16, np.float32, np.float64, np.longdouble)
+
+
 cdef _real_array(object obj, str name):
-    """np.asarray(obj), or TypeError if its dtype is not real."""
+    """np.asarray(obj), or TypeError if its dtype is not real (NumPy's own
+    floats only: ml_dtypes' float8 types are floats too)."""
     arr = np.asarray(obj)
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in "biu" and not (arr.dtype.kind == "f"
+                                            and arr.dtype.type in _NUMPY_FLOATS):
+        raise TypeError(
+            f"unsupported dtype {arr.dtype} for {name}: expected a real "
+            f"(bool, integer or floating) array")
+    return arr
+
+
+cdef inline bint _is_half(object dtype):
+    """float16 (either byte order) or ml_dtypes' bfloat16, recognised by the
+    dtype itself (no import of ml_dtypes)."""
+    return (dtype.itemsize == 2 and (dtype.type is np.float16
+                                     or (dtype.kind == "V" and dtype.name == "bfloat16")))
+
+
+cdef _real_or_half_array(object obj, str name):
+    """np.asarray(obj): a real array (bool, integers, floats, bfloat16), or
+    TypeError."""
+    arr = np.asarray(obj)
+    if (arr.dtype.kind not in "biu" and not _is_half(arr.dtype)
+            and not (arr.dtype.kind == "f" and arr.dtype.type in _NUMPY_FLOATS)):
         raise TypeError(
             f"unsupported dtype {arr.dtype} for {name}: expected a real "
             f"(bool, integer or floating) array")
@@ -67,6 +91,107 @@ cdef cnp.ndarray _coerce_pred(object pred, str name):
         raise ValueError(
             f"{name} has 0 classes (shape {(<object>P).shape}); need at least one class")
     return P
+
+
+cdef cnp.ndarray _loss_pred(object pred, str name):
+    """``pred`` of a loss: a native float32/float64 array as it is, float16
+    or bfloat16 as they are (converted later), any other real dtype as
+    float64; at least one axis."""
+    cdef cnp.ndarray P
+    if _is_native_float(pred):
+        P = <cnp.ndarray>pred
+    else:
+        arr = _real_or_half_array(pred, name)
+        if _is_half(arr.dtype):
+            P = arr
+        elif arr.dtype.kind == "f" and arr.dtype.itemsize == 4:
+            P = _to_dtype(arr, _F32)
+        else:
+            P = _to_dtype(arr, _F64)
+    if cnp.PyArray_NDIM(P) == 0:
+        raise ValueError(f"{name} must have at least one axis (the classes), got shape ()")
+    return P
+
+
+cdef int _class_axis(object axis, cnp.ndarray P, str name) except -1:
+    """The class axis in [0, ndim): AxisError when out of range, TypeError
+    when not an int; and the axis must hold at least one class."""
+    cdef int nd = cnp.PyArray_NDIM(P)
+    cdef Py_ssize_t a
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int, got {axis!r}")
+    if not -nd <= axis < nd:
+        raise np.exceptions.AxisError(int(axis), nd)
+    a = axis
+    if a < 0:
+        a += nd
+    if cnp.PyArray_DIMS(P)[a] == 0:
+        raise ValueError(f"{name} has 0 classes (shape {(<object>P).shape}, axis {a}); "
+                         f"need at least one class")
+    return <int>a
+
+
+@cython.wraparound(True)   # negative indices of Python tuples
+cdef object _rows_view(object A, int axis):
+    """An array of pred's shape as (positions, C) rows (class axis last,
+    positions in C order) without a copy, or None where the positions'
+    strides do not collapse into one."""
+    moved = np.moveaxis(A, axis, -1) if axis != A.ndim - 1 else A
+    if moved.ndim <= 2:
+        return moved
+    shape, strides = moved.shape, moved.strides
+    n = 1
+    for d in shape[:-1]:
+        n *= d
+    step = None
+    inner = 0                               # the stride of the positions' flat index
+    for d in range(moved.ndim - 2, -1, -1):
+        if shape[d] == 1:
+            continue
+        if step is None:
+            inner = strides[d]
+        elif strides[d] != step:
+            if n != 0:
+                return None
+        step = strides[d] * shape[d]
+    return np.lib.stride_tricks.as_strided(moved, (n, shape[-1]), (inner, strides[-1]),
+                                           writeable=moved.flags.writeable)
+
+
+@cython.wraparound(True)   # negative indices of Python tuples
+cdef object _as_rows(object A, int axis):
+    """_rows_view, or a C-ordered copy of the rows where the positions do
+    not collapse into one stride."""
+    rows = _rows_view(A, axis)
+    if rows is None:
+        moved = np.moveaxis(A, axis, -1)
+        rows = np.ascontiguousarray(moved).reshape(-1, moved.shape[-1])
+    return rows
+
+
+cdef object _set_sample_weight(Job* J, object sample_weight, object positions,
+                               object pred_shape, int axis):
+    """Point the job at the per-row weights (float64, rounded to the
+    computation dtype); returns the array it points into."""
+    cdef cnp.ndarray S
+    if sample_weight is None:
+        return None
+    arr = sample_weight
+    if not _is_native_float(arr) or cnp.PyArray_TYPE(<cnp.ndarray>arr) != cnp.NPY_DOUBLE \
+            or J.pred_f32:
+        arr = _real_or_half_array(sample_weight, "sample_weight")
+    if arr.shape != positions:
+        raise ValueError(
+            f"sample_weight shape {arr.shape} does not match the positions' shape "
+            f"{positions} (pred shape {pred_shape} without axis {axis})")
+    if cnp.PyArray_NDIM(<cnp.ndarray>arr) > 1:
+        arr = arr.reshape(-1)
+    if J.pred_f32:
+        arr = arr.astype(_F32)
+    S = _to_dtype(arr, _F64)
+    J.sample_weight = <const double*>cnp.PyArray_DATA(S)
+    J.sample_weight_stride = _estride(S, 0) if cnp.PyArray_NDIM(S) == 1 else 0
+    return S
 
 
 cdef inline Py_ssize_t _estride(cnp.ndarray a, int axis):
@@ -179,6 +304,8 @@ cdef object _label_target(Job* J, object target, cnp.ndarray P, str name):
     else:
         arr = np.asarray(target)
         kind = arr.dtype.kind
+        if _is_half(arr.dtype):
+            kind = "f"                       # bfloat16 is a float too
         if kind == "i" or kind == "u":
             if not arr.dtype.isnative or not arr.flags.aligned:
                 arr = arr.astype(arr.dtype.newbyteorder("="))
@@ -212,7 +339,7 @@ cdef object _dense_target(Job* J, object target, cnp.ndarray P, str name):
     if _is_native_float(target) and _same_shape(<cnp.ndarray>target, P):
         T = <cnp.ndarray>target
     else:
-        arr = _real_array(target, "target")
+        arr = _real_or_half_array(target, "target")
         if not _same_shape(arr, P):
             raise _shape_error(arr.shape, P, name, False)
         T = _to_dtype(arr, _F32 if J.pred_f32 else _F64)
@@ -258,15 +385,23 @@ cdef object _weights(Job* J, object weight):
 cdef object _INT64_MAX = int(np.iinfo(np.int64).max)
 
 
-cdef int _ignore(Job* J, object ignore_index) except -1:
-    """Set up ``ignore_index``: compared with each label as integers, so a
-    value outside the label dtype's range never matches."""
+cdef object _ignore_value(object ignore_index):
+    """``ignore_index`` checked: None or an int (not a bool)."""
     if ignore_index is None:
-        return 0
+        return None
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
         raise TypeError(
             f"ignore_index must be None or an int, got {type(ignore_index).__name__} "
             f"{ignore_index!r}")
+    return ignore_index
+
+
+cdef int _ignore(Job* J, object ignore_index) except -1:
+    """Set up ``ignore_index`` (checked by _ignore_value): compared with each
+    label as integers, so a value outside the label dtype's range never
+    matches."""
+    if ignore_index is None:
+        return 0
     if J.dense_target:
         raise ValueError(
             f"ignore_index={ignore_index!r} is only supported with class-index targets, "
@@ -385,8 +520,14 @@ cdef object _label_value(object target, Py_ssize_t row):
     return int(arr[row if arr.size > 1 else 0])
 
 
-cdef int _raise_bad_label(object target, Py_ssize_t row, Py_ssize_t c) except -1:
+cdef int _raise_bad_label(object target, Py_ssize_t row, Py_ssize_t c,
+                          object positions=None) except -1:
     """The IndexError of an out-of-range label in `row`, one message for
-    every path."""
+    every path; with two or more position axes (``positions``, their
+    shape) it names the label's index tuple."""
+    if positions is not None and len(positions) >= 2:
+        where = "position " + str(tuple(int(i) for i in np.unravel_index(row, positions)))
+    else:
+        where = f"row {row}"
     raise IndexError(f"target {_label_value(target, row)} is out of range "
-                     f"for {c} classes (row {row})")
+                     f"for {c} classes ({where})")

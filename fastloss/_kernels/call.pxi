@@ -1,40 +1,180 @@
 # The shared body of the six loss functions: validate the arguments (in the
-# reference's order), describe the call as a Job, run its blocks, package the
+# contract's order: pred, axis, the scalar options, target, weights, out,
+# then the labels), describe the call as a Job, run its blocks, package the
 # result.
+#
+# Two steps: _run takes any pred; a pred of one or two axes with the class
+# axis last (the common case) goes straight to _run_rows, which sets up the
+# Job.  Any other (more axes, another class axis, float16 and bfloat16) is
+# first checked in full and viewed as (positions, C) rows by
+# _run_positions, whose results are those of the same data with the class
+# axis moved last.
 
 cdef object _run(int family, object pred, object target, object reduction, object eps,
                  object weight, object ignore_index, object label_smoothing,
-                 object n_threads, bint want_grad, object out, str name):
-    """Validate, set up a Job, run it and package the result."""
+                 object sample_weight, object axis, object n_threads, bint want_grad,
+                 object out, str name):
+    cdef cnp.ndarray P = _loss_pred(pred, name)
+    cdef int nd = cnp.PyArray_NDIM(P)
+    if (type(axis) is int and (axis == -1 or axis == nd - 1) and nd <= 2
+            and (cnp.PyArray_TYPE(P) == cnp.NPY_DOUBLE or cnp.PyArray_TYPE(P) == cnp.NPY_FLOAT)):
+        if cnp.PyArray_DIMS(P)[nd - 1] == 0:
+            _class_axis(axis, P, name)          # raises: no classes
+        return _run_rows(family, P, target, reduction, eps, weight, ignore_index,
+                         label_smoothing, sample_weight, n_threads, want_grad, out, name,
+                         None, nd - 1)
+    return _run_positions(family, P, target, reduction, eps, weight, ignore_index,
+                          label_smoothing, sample_weight, axis, n_threads, want_grad, out,
+                          name)
+
+
+@cython.wraparound(True)   # negative indices of Python tuples
+cdef object _run_positions(int family, cnp.ndarray P, object target, object reduction,
+                           object eps, object weight, object ignore_index,
+                           object label_smoothing, object sample_weight, object axis,
+                           object n_threads, bint want_grad, object out, str name):
+    """Any pred: every argument checked against pred's shape and class
+    axis, then the call made on (positions, C) rows by _run_rows.  Rows are
+    views where the positions' strides allow, else C-ordered copies; float16
+    and bfloat16 are read as float32, and their gradient rounds to their
+    dtype."""
+    cdef int ax = _class_axis(axis, P, name)
+    shape = (<object>P).shape
+    positions = shape[:ax] + shape[ax + 1:]
+    n_classes = shape[ax]
+    grad_dtype = P.dtype.newbyteorder("=") if _is_half(P.dtype) else None
+    if grad_dtype is not None:
+        P = P.astype(_F32)
+    comp = P.dtype
+    # the scalar arguments, in the order _run_rows checks them
+    if family == FAM_CE:
+        _nonneg(eps, "eps")
+    _reduction(reduction)
+    _threads(n_threads)
+    if family != FAM_MSE:
+        _ignore_value(ignore_index)
+        _smoothing(label_smoothing)
+    # target
+    if family == FAM_MSE:
+        T = _real_or_half_array(target, "target")
+        if T.shape != shape:
+            raise ValueError(f"target shape {T.shape} does not match {name} shape {shape}")
+        dense = True
+    elif type(target) is int and positions == ():
+        T, dense = target, False
+    else:
+        T = _real_or_half_array(target, "target")
+        dense = T.dtype.kind not in "iu"
+        if not dense and T.shape != positions:
+            raise ValueError(
+                f"target shape {T.shape} does not match {name} shape {shape} with class "
+                f"axis {ax}: integer targets are class indices of shape {positions} "
+                f"(one-hot rows must be float or bool)")
+        if dense and T.shape == positions:
+            raise TypeError(f"class indices must be integers, got target dtype {T.dtype}")
+        if dense and T.shape != shape:
+            raise ValueError(
+                f"target shape {T.shape} does not match {name} shape {shape}: expected "
+                f"{positions} for class indices or {shape} for dense targets")
+        if dense and ignore_index is not None:
+            raise ValueError(
+                f"ignore_index={ignore_index!r} is only supported with class-index targets, "
+                f"not with dense (one-hot or probability) targets")
+    # weights
+    if weight is not None:
+        W = _real_array(weight, "weight")
+        if W.shape != (n_classes,):
+            raise ValueError(f"weight must have shape ({n_classes},), got shape {W.shape}")
+    if sample_weight is not None:
+        S = _real_or_half_array(sample_weight, "sample_weight")
+        if S.shape != positions:
+            raise ValueError(
+                f"sample_weight shape {S.shape} does not match the positions' shape "
+                f"{positions} ({name} shape {shape} without axis {ax})")
+        sample_weight = S.reshape(-1) if S.ndim > 1 else S
+    # out
+    out_dtype = grad_dtype if grad_dtype is not None else comp
+    out_rows = None
+    if want_grad and out is not None:
+        if not cnp.PyArray_Check(out):
+            raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+        if out.dtype != out_dtype or not out.dtype.isnative:
+            raise TypeError(f"out must have dtype {out_dtype}, got {out.dtype}")
+        if out.shape != shape:
+            raise ValueError(f"out must have shape {shape}, got shape {out.shape}")
+        if not out.flags.writeable:
+            raise ValueError("out must be writable, got a read-only array")
+        if grad_dtype is None:
+            out_rows = _rows_view(out, ax)
+    # the same call on rows
+    rows = _as_rows(P, ax)
+    if dense:
+        if _is_half(T.dtype):
+            T = T.astype(comp)      # (exact: float32 holds every half value)
+        T = _as_rows(T, ax)
+    elif type(T) is not int and T.ndim > 1:
+        T = T.reshape(-1)
+    result = _run_rows(family, rows, T, reduction, eps, weight, ignore_index,
+                       label_smoothing, sample_weight, n_threads, want_grad, out_rows,
+                       name, positions, ax)
+    loss = result[0] if want_grad else result
+    if cnp.PyArray_Check(loss):             # "none": one loss per position
+        loss = loss.reshape(positions)
+    if not want_grad:
+        return loss
+    grad_rows = result[1]
+    if out_rows is not None:
+        return loss, out
+    G = out if out is not None else np.empty(shape, out_dtype)
+    moved = np.moveaxis(G, ax, -1)
+    moved[...] = grad_rows.reshape(moved.shape)
+    return loss, G
+
+
+@cython.wraparound(True)   # negative indices of Python tuples
+cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction, object eps,
+                      object weight, object ignore_index, object label_smoothing,
+                      object sample_weight, object n_threads, bint want_grad, object out,
+                      str name, object positions, int axis):
+    """Validate, set up a Job and run it: P is a native float32/float64 pred
+    of one or two axes, the class axis last.  ``positions`` (the caller's
+    positions' shape, None for P's own) only words a bad label's error."""
     cdef Job J
     cdef BlockResult total, first
-    cdef cnp.ndarray P, O = None, R = None
+    cdef cnp.ndarray O = None, R = None
     cdef int64_t scalar_label = 0
     cdef double D
     cdef int nt
     cdef bint need_first_pass
     cdef double divide_after = 0.0
     cdef object staged_out = None
-    cdef object T = None, W = None
+    cdef object T = None, W = None, S = None
     cdef double eps_value = 0.0
-    # the order of the checks is the reference's: eps, reduction, n_threads,
-    # pred, target, weight, ignore_index, label_smoothing, out; labels last
+    memset(&J, 0, sizeof(Job))
+    J.family = family
+    J.grad_scale = 1.0
+    _set_pred(&J, P)
+    # the scalar arguments
     if family == FAM_CE:
         eps_value = _nonneg(eps, "eps")
+    J.eps = eps_value
     cdef int red = _reduction(reduction)
     cdef int requested = _threads(n_threads)
-    P = _start_job(&J, family, pred, name)
-    J.eps = eps_value
+    if family != FAM_MSE:
+        ignore_index = _ignore_value(ignore_index)
+        J.smoothing = _smoothing(label_smoothing)
+    # target, weights, out
     if family == FAM_MSE:
         T = _dense_target(&J, target, P, name)
     else:
         T = _label_target(&J, target, P, name)
-        W = _weights(&J, weight)
         _ignore(&J, ignore_index)
-        J.smoothing = _smoothing(label_smoothing)
+        W = _weights(&J, weight)
+    S = _set_sample_weight(&J, sample_weight, (<object>P).shape[:-1], (<object>P).shape,
+                           axis)
     if want_grad:
         O = _grad_out(P, out)
-        if out is not None and _needs_staging(O, (P, T, W)):
+        if out is not None and _needs_staging(O, (P, T, W, S)):
             staged_out = O
             O = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P),
                                   cnp.PyArray_TYPE(P), 0)
@@ -54,33 +194,40 @@ cdef object _run(int family, object pred, object target, object reduction, objec
         J.row_loss_stride = 1
     cdef bint labels_checked = False
     if want_grad:
-        if family == FAM_MSE:
+        if family == FAM_MSE and J.sample_weight == NULL:
             if red == RED_MEAN:
                 J.grad_scale = 1.0 / (<double>J.n_rows * <double>J.n_classes)
             elif red == RED_NONE:
                 J.grad_scale = 1.0 / <double>J.n_classes
         elif red == RED_MEAN:
-            need_first_pass = not J.dense_target and (J.class_weight != NULL or J.has_ignore_index)
+            need_first_pass = ((not J.dense_target and (J.class_weight != NULL
+                                                        or J.has_ignore_index))
+                               or J.sample_weight != NULL)
             if need_first_pass:
-                _label_pass(&J, &first, target)
+                _label_pass(&J, &first, target, positions)
                 D = first.div
+                if family == FAM_MSE:
+                    D = D * <double>J.n_classes
                 labels_checked = True
             else:
                 D = <double>J.n_rows
             J.grad_scale = 1.0 / D
-            if D != 0.0 and J.grad_scale - J.grad_scale != 0.0:
+            if D != 0.0 and D - D == 0.0 and J.grad_scale - J.grad_scale != 0.0:
                 # 1 / D overflows for a subnormal D: divide the finished gradient
+                # (a NaN or inf D, from sample weights, is left to IEEE)
                 J.grad_scale = 1.0
                 divide_after = D
+        elif red == RED_NONE and family == FAM_MSE:
+            J.grad_scale = 1.0 / <double>J.n_classes
     if (want_grad and out is not None and staged_out is None and J.labels != NULL
             and not labels_checked):
         # a bad label must leave the caller's out untouched, as the reference
         # does: check every label before the kernel writes a row
-        _label_pass(&J, &first, target)
+        _label_pass(&J, &first, target, positions)
     nt = _pick_threads(&J, requested)
     _run_job(&J, nt, &total)
     if total.bad >= 0:
-        _raise_bad_label(target, total.bad, J.n_classes)
+        _raise_bad_label(target, total.bad, J.n_classes, positions)
     if divide_after != 0.0:
         np.divide(O, divide_after, out=O)
     if staged_out is not None:

@@ -26,10 +26,10 @@ cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double acc4[4]
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
-    cdef Py_ssize_t i, k, r = r1 - r0
+    cdef Py_ssize_t i, j, k, r = r1 - r0
     cdef Py_ssize_t rs = J.pred_row_stride, cs = J.pred_col_stride, C = J.n_classes
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
-    cdef double eps = J.eps, div = 0.0, li, scale = J.grad_scale
+    cdef double eps = J.eps, div = 0.0, li, sw, scale = J.grad_scale
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow
     cdef pfloat* rows = <pfloat*>J.row_loss
@@ -42,16 +42,22 @@ cdef void _ce_gather_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     fl_vlog(pe, lg, r)
     for i in range(r):
         k = lab[i]
+        sw = _sample_weight(J, r0 + i) if k >= 0 else 0.0
         li = 0.0
-        if k >= 0:
-            li = -lg[i]
+        if sw != 0.0:
+            li = _weighed(sw, -lg[i])
             _add4(acc4, i, li)
-            div += 1.0
+            div += sw
         if g != NULL:
             grow = g + (r0 + i) * grs
             _zero_row(grow, C, gcs)
-            if k >= 0:
-                grow[k * gcs] = <pfloat>((-1.0 / pe[i]) * scale)
+            if sw != 0.0:
+                if (sw * scale) - (sw * scale) != 0.0:
+                    # an inf or NaN scale (D == 0 or NaN with sample weights):
+                    # the zero terms are 0 * scale, NaN, as IEEE has it
+                    for j in range(C):
+                        grow[j * gcs] = <pfloat>(0.0 * (sw * scale))
+                grow[k * gcs] = <pfloat>((-1.0 / pe[i]) * (sw * scale))
         _finish_row(J, r0 + i, li, rows)
     res.loss = _total4(acc4)
     res.div = div
@@ -365,7 +371,8 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef Py_ssize_t C = J.n_classes, prs = J.pred_row_stride, pcs = J.pred_col_stride
     cdef Py_ssize_t trs = J.target_row_stride
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
-    cdef double eps = J.eps, scale = J.grad_scale, div = 0.0, coef, pv
+    cdef double eps = J.eps, scale = J.grad_scale, div = 0.0, coef, pv, sw, li
+    cdef double row_scale = scale
     cdef int64_t k = 0
     cdef bint dense = J.dense_target
     cdef pfloat* g = <pfloat*>J.grad
@@ -380,10 +387,12 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             grow = g + ii * grs
         if not dense:
             k = lab[i]
-            if k < 0:
-                if grow != NULL:
-                    _zero_row(grow, C, gcs)
-                continue
+        sw = _sample_weight(J, ii) if dense or k >= 0 else 0.0
+        if sw == 0.0:               # ignored, or of sample weight 0: no term
+            if grow != NULL:
+                _zero_row(grow, C, gcs)
+            continue
+        row_scale = sw * scale
         target_row = t + ii * trs if dense else NULL
         for j in range(C):
             coef = _coef(J, target_row, j, k, p)
@@ -393,7 +402,7 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             trow[nt] = <int32_t>i
             nt += coef != 0.0
             if grow != NULL:
-                grow[j * gcs] = <pfloat>(((-coef / pv) if coef != 0.0 else 0.0) * scale)
+                grow[j * gcs] = <pfloat>(((-coef / pv) if coef != 0.0 else 0.0) * row_scale)
             if nt == CAP:
                 fl_vlog(pe, lg, nt)
                 for u in range(nt):
@@ -403,15 +412,15 @@ cdef void _ce_general_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     for u in range(nt):
         rowsum[trow[u]] -= cf[u] * lg[u]
     for i in range(r):
-        if dense:
-            div += 1.0
-        else:
+        if not dense:
             k = lab[i]
-            if k < 0:
-                _finish_row(J, r0 + i, 0.0, rows)
-                continue
-            div += _row_weight(J, k)
-        _add4(acc4, i, rowsum[i])
-        _finish_row(J, r0 + i, rowsum[i], rows)
+        sw = _sample_weight(J, r0 + i) if dense or k >= 0 else 0.0
+        if sw == 0.0:
+            _finish_row(J, r0 + i, 0.0, rows)
+            continue
+        div += _weighed(sw, 1.0 if dense else _row_weight(J, k))
+        li = _weighed(sw, rowsum[i])
+        _add4(acc4, i, li)
+        _finish_row(J, r0 + i, li, rows)
     res.loss = _total4(acc4)
     res.div = div

@@ -16,7 +16,8 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
     res.div = 0.0
     if (fam == FAM_CE and J.labels != NULL and not J.dense_target and not J.label_rows
             and J.class_weight == NULL and J.smoothing == 0.0
-            and not J.has_ignore_index and J.grad == NULL and J.row_loss == NULL):
+            and not J.has_ignore_index and J.grad == NULL and J.row_loss == NULL
+            and J.sample_weight == NULL):
         _ce_gather_plain_block(J, r0, r1, p, res)
         return
     if J.labels != NULL and not J.dense_target:
@@ -27,7 +28,8 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
     if fam == FAM_CE:
         if not J.dense_target and J.class_weight == NULL and J.smoothing == 0.0:
             _ce_gather_block(J, r0, r1, lab, p, res)
-        elif J.dense_target and J.class_weight == NULL and J.smoothing == 0.0 and J.n_classes <= CAP:
+        elif (J.dense_target and J.class_weight == NULL and J.smoothing == 0.0
+              and J.sample_weight == NULL and J.n_classes <= CAP):
             _ce_dense_block(J, r0, r1, p, t, res)
         else:
             _ce_general_block(J, r0, r1, lab, p, t, res)

@@ -41,6 +41,18 @@ cdef inline double _row_weight(const Job* J, int64_t k) noexcept nogil:
     return J.class_weight[k] if J.class_weight != NULL else 1.0
 
 
+cdef inline double _sample_weight(const Job* J, Py_ssize_t row) noexcept nogil:
+    """s_i of a row: its sample weight, 1 without any."""
+    if J.sample_weight == NULL:
+        return 1.0
+    return J.sample_weight[row * J.sample_weight_stride]
+
+
+cdef inline double _weighed(double s, double x) noexcept nogil:
+    """s * x, exactly 0 for s == 0 whatever x is (inf, NaN); x itself for s == 1."""
+    return 0.0 if s == 0.0 else s * x
+
+
 cdef inline void _zero_row(pfloat* g, Py_ssize_t C, Py_ssize_t gcs) noexcept nogil:
     cdef Py_ssize_t j
     for j in range(C):

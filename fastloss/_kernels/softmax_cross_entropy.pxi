@@ -77,6 +77,7 @@ cdef void _sce_far_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t
         lse[i] = (lw[u] + lc[u]) - a[u * C + k]
         if g != NULL:
             grow = g + (r0 + i) * grs
+            scale = J.grad_scale * _sample_weight(J, r0 + i)
             finv = scale / ws[u]
             for j in range(C):
                 grow[j * gcs] = <pfloat>(ew[u * C + j] * finv)
@@ -166,17 +167,27 @@ cdef inline void _group_lse(Py_ssize_t g0, Py_ssize_t n, SoftmaxScratch* s) noex
         s.lse[i] = s.lse[i] + s.lc[i]
 
 
-cdef inline void _plain_group_grad(const Job* J, pfloat* gg, Py_ssize_t g0, Py_ssize_t n,
-                                   const int64_t* lab, SoftmaxScratch* s) noexcept nogil:
+cdef inline void _plain_group_grad(const Job* J, pfloat* gg, Py_ssize_t r0, Py_ssize_t g0,
+                                   Py_ssize_t n, const int64_t* lab,
+                                   SoftmaxScratch* s) noexcept nogil:
     """finv = scale / ssum; for a unit column stride, every row's p_j *
     scale, and at the label (p_k - 1) * scale, in one pass (ignored rows get
-    zeros).  Other strides are written row by row in _group_rows."""
+    zeros).  Other strides are written row by row in _group_rows.  With
+    sample weights, a row's scale is s_i * scale (_group_rows then zeroes
+    the rows of weight 0)."""
     cdef Py_ssize_t i
-    cdef double scale = J.grad_scale
-    fl_vrdiv(scale, &s.ssum[g0], &s.finv[g0], n)
+    cdef double scale = J.grad_scale, row_scale
+    if J.sample_weight == NULL:
+        fl_vrdiv(scale, &s.ssum[g0], &s.finv[g0], n)
+    else:
+        for i in range(g0, g0 + n):
+            s.finv[i] = (scale * _sample_weight(J, r0 + i)) / s.ssum[i]
     if J.grad_col_stride == 1:
         for i in range(g0, g0 + n):
-            s.kv[i] = (s.pk[i] - 1.0) * scale
+            row_scale = scale
+            if J.sample_weight != NULL:
+                row_scale = scale * _sample_weight(J, r0 + i)
+            s.kv[i] = (s.pk[i] - 1.0) * row_scale
         _scale_rows(s.e, n, J.n_classes, &s.finv[g0], gg, J.grad_row_stride,
                     &lab[g0], &s.kv[g0])
 
@@ -199,12 +210,13 @@ cdef inline Py_ssize_t _plain_group_sum(const Job* J, Py_ssize_t g0, Py_ssize_t 
 
 cdef inline double _row_loss_and_grad(const Job* J, const tfloat* target_row, int64_t k,
                                       const pfloat* x, const SoftmaxScratch* s, Py_ssize_t i,
-                                      Py_ssize_t base, pfloat* grow) noexcept nogil:
+                                      Py_ssize_t base, pfloat* grow,
+                                      double scale) noexcept nogil:
     """A shifted row's loss, sum_j w_j q'_j (lse - a_j), from the dense
     target row ``target_row`` or (NULL) class index k (_coef); and its
     gradient row (if any), (p_j sum_c w_c q'_c - w_j q'_j) * scale."""
     cdef Py_ssize_t j, C = J.n_classes, gcs = J.grad_col_stride
-    cdef double li = 0.0, coef, coef_sum = 0.0, ssum, scale = J.grad_scale
+    cdef double li = 0.0, coef, coef_sum = 0.0, ssum
     for j in range(C):
         coef = _coef(J, target_row, j, k, x)
         coef_sum += coef
@@ -227,7 +239,7 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
     the others (weighted or smoothed) go through _row_loss_and_grad."""
     cdef Py_ssize_t i, ii, base, C = J.n_classes
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
-    cdef double li, scale = J.grad_scale
+    cdef double li, sw, scale = J.grad_scale
     cdef int64_t k
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
@@ -238,7 +250,8 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
         if g != NULL:
             grow = g + ii * grs
         k = lab[i]
-        if k < 0:
+        sw = _sample_weight(J, ii) if k >= 0 else 0.0
+        if sw == 0.0:               # ignored, or of sample weight 0
             if grow != NULL:
                 _zero_row(grow, C, gcs)
             _finish_row(J, ii, 0.0, rows)
@@ -249,13 +262,15 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
             if grow != NULL and not (nfar != 0 and s.is_far[i - g0]):
                 if gcs != 1:
                     _scaled_probs(s.e + base, C, s.finv[i], grow, gcs)
-                grow[k * gcs] = <pfloat>((s.pk[i] - 1.0) * scale)
-            div[0] += 1.0
+                grow[k * gcs] = <pfloat>((s.pk[i] - 1.0) * (sw * scale))
+            div[0] += sw
         else:
             # (no target row: class index k; the pointer's type only picks
             # a specialisation of _row_loss_and_grad)
-            li = _row_loss_and_grad(J, <const pfloat*>NULL, k, x, s, i, base, grow)
-            div[0] += _row_weight(J, k)
+            li = _row_loss_and_grad(J, <const pfloat*>NULL, k, x, s, i, base, grow,
+                                    sw * scale)
+            div[0] += _weighed(sw, _row_weight(J, k))
+        li = _weighed(sw, li)
         _add4(acc4, i, li)
         _finish_row(J, ii, li, rows)
 
@@ -269,7 +284,7 @@ cdef inline void _dense_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
     pass a few percent."""
     cdef Py_ssize_t i, ii, C = J.n_classes, grs = J.grad_row_stride
     cdef Py_ssize_t trs = J.target_row_stride
-    cdef double li
+    cdef double li, sw
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_loss
@@ -277,8 +292,15 @@ cdef inline void _dense_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
         ii = r0 + i
         if g != NULL:
             grow = g + ii * grs
-        li = _row_loss_and_grad(J, t + ii * trs, 0, x, s, i, (i - g0) * C, grow)
-        div[0] += 1.0
+        sw = _sample_weight(J, ii)
+        if sw == 0.0:
+            if grow != NULL:
+                _zero_row(grow, C, J.grad_col_stride)
+            _finish_row(J, ii, 0.0, rows)
+            continue
+        li = _weighed(sw, _row_loss_and_grad(J, t + ii * trs, 0, x, s, i, (i - g0) * C, grow,
+                                             sw * J.grad_scale))
+        div[0] += sw
         _add4(acc4, i, li)
         _finish_row(J, ii, li, rows)
 
@@ -316,10 +338,11 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             _shifted_group_logs(J, x + (r0 + g0) * rs, g0, n, &s)
         _group_lse(g0, n, &s)
         if plain and g != NULL:
-            _plain_group_grad(J, g + (r0 + g0) * J.grad_row_stride, g0, n, lab, &s)
+            _plain_group_grad(J, g + (r0 + g0) * J.grad_row_stride, r0, g0, n, lab, &s)
         if nfar != 0:
             _sce_far_rows(J, x, r0, g0, g0 + n, s.is_far, lab, s.a, s.e_far, s.lse)
-        if plain and J.row_loss == NULL and (g == NULL or J.grad_col_stride == 1):
+        if (plain and J.row_loss == NULL and J.sample_weight == NULL
+                and (g == NULL or J.grad_col_stride == 1)):
             div += <double>_plain_group_sum(J, g0, n, lab, &s, acc4)
         elif J.dense_target:
             _dense_rows(J, r0, g0, n, x, t, &s, acc4, &div)
@@ -331,11 +354,12 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
 
 
 cdef double _sce_long_row(const Job* J, const pfloat* x, const tfloat* t, int64_t k,
-                          pfloat* g) noexcept nogil:
-    """Softmax cross-entropy of one row with C > CAP (scalar libm path)."""
+                          pfloat* g, double scale) noexcept nogil:
+    """Softmax cross-entropy of one row with C > CAP (scalar libm path);
+    its gradient row (if any) times ``scale``."""
     cdef Py_ssize_t j, C = J.n_classes, cs = J.pred_col_stride, gcs = J.grad_col_stride
     cdef double m = -INFINITY, v, e, ssum = 0.0, tsum = 0.0, lse, loss = 0.0
-    cdef double coef, coef_sum = 0.0, scale = J.grad_scale
+    cdef double coef, coef_sum = 0.0
     cdef Py_ssize_t jmax
     for j in range(C):
         v = x[j * cs]
@@ -373,7 +397,7 @@ cdef void _sce_long_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                           BlockResult* res) noexcept nogil:
     cdef double acc4[4]
     cdef Py_ssize_t i
-    cdef double li, div = 0.0
+    cdef double li, sw, div = 0.0
     cdef int64_t k = 0
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
@@ -382,18 +406,21 @@ cdef void _sce_long_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     for i in range(r0, r1):
         if g != NULL:
             grow = g + i * J.grad_row_stride
+        if not J.dense_target:
+            k = lab[i - r0]
+        sw = _sample_weight(J, i) if J.dense_target or k >= 0 else 0.0
+        if sw == 0.0:               # ignored, or of sample weight 0
+            if grow != NULL:
+                _zero_row(grow, J.n_classes, J.grad_col_stride)
+            _finish_row(J, i, 0.0, <pfloat*>J.row_loss)
+            continue
         if J.dense_target:
             trow = t + i * J.target_row_stride
-            div += 1.0
+            div += sw
         else:
-            k = lab[i - r0]
-            if k < 0:
-                if grow != NULL:
-                    _zero_row(grow, J.n_classes, J.grad_col_stride)
-                _finish_row(J, i, 0.0, <pfloat*>J.row_loss)
-                continue
-            div += _row_weight(J, k)
-        li = _sce_long_row(J, x + i * J.pred_row_stride, trow, k, grow)
+            div += _weighed(sw, _row_weight(J, k))
+        li = _weighed(sw, _sce_long_row(J, x + i * J.pred_row_stride, trow, k, grow,
+                                        sw * J.grad_scale))
         _add4(acc4, i, li)
         _finish_row(J, i, li, <pfloat*>J.row_loss)
     res.loss = _total4(acc4)

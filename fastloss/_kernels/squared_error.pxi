@@ -32,20 +32,32 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef Py_ssize_t trs = J.target_row_stride, tcs = J.target_col_stride
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef Py_ssize_t i, j, f, r = r1 - r0
-    cdef double d, s, scale = J.grad_scale
+    cdef double d, s, sw, row_scale, div = 0.0, scale = J.grad_scale
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* rows = <pfloat*>J.row_loss
     cdef bint flat
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
-    if rows != NULL:
+    if rows != NULL or J.sample_weight != NULL:
+        # row by row: s_i sum_j d_ij^2 (s_i = 1 without sample weights)
         for i in range(r0, r1):
+            sw = _sample_weight(J, i)
+            div += _weighed(sw, 1.0)
+            if sw == 0.0:
+                if g != NULL:
+                    _zero_row(g + i * grs, C, gcs)
+                if rows != NULL:
+                    rows[i * J.row_loss_stride] = 0
+                continue
+            row_scale = sw * scale
             s = 0.0
             for j in range(C):
                 d = <double>p[i * prs + j * pcs] - <double><pfloat>t[i * trs + j * tcs]
                 s += d * d
                 if g != NULL:
-                    g[i * grs + j * gcs] = <pfloat>((2.0 * d) * scale)
-            rows[i * J.row_loss_stride] = <pfloat>(s / C)
+                    g[i * grs + j * gcs] = <pfloat>((2.0 * d) * row_scale)
+            s = _weighed(sw, s)
+            if rows != NULL:
+                rows[i * J.row_loss_stride] = <pfloat>(s / C)
             _add4(acc4, i, s)
     else:
         for j in range(8):
@@ -67,4 +79,7 @@ cdef void _mse_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         acc4[0] = (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
                + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])))
     res.loss = _total4(acc4)
-    res.div = <double>r * <double>C
+    if J.sample_weight != NULL:
+        res.div = div * <double>C
+    else:
+        res.div = <double>r * <double>C
