@@ -308,11 +308,12 @@ def error_bounds(name, args, kwargs, loss, grad):
             grad_bound = None if grad is None else np.abs(np.asarray(grad, np.float64))
             return loss_bound, False, grad_bound, False
         kind = "probs" if name.startswith("cross_entropy") else "logits"
-        b = ref._class_batch(pred, target, pred_name=kind, reduction=reduction,
+        pred, grad_dtype, axis, reduction, _ = ref._common(pred, kind, -1, reduction, None)
+        b = ref._class_batch(pred, grad_dtype, axis, reduction, target,
                              weight=kwargs.get("weight"),
                              ignore_index=kwargs.get("ignore_index"),
                              label_smoothing=kwargs.get("label_smoothing", 0.0),
-                             n_threads=None, out=None)
+                             sample_weight=None, out=None)
         x, coef, n = b.x, b.coef, b.x.shape[0]
         acoef = np.abs(coef)
         if kind == "probs":
@@ -339,7 +340,7 @@ def error_bounds(name, args, kwargs, loss, grad):
         if reduction != "mean":
             d_abs, d = 1.0, 1.0
         elif tarr.dtype.kind in "iu" or isinstance(target, int):
-            labels = tarr.reshape(n)[~b.ignored].astype(np.int64)
+            labels = tarr.reshape(n)[b.row_weight != 0.0].astype(np.int64)  # kept rows
             d_abs, d = float(np.abs(w[labels]).sum()), float(b.divisor)
         else:
             d_abs, d = float(n), float(n)
