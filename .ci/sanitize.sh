@@ -79,7 +79,7 @@ else
         "$venv/bin/python" -m pip install --quiet --upgrade pip
     fi
     "$venv/bin/python" -m pip install --quiet "numpy>=2" "cython>=3.0.10" "setuptools>=69" \
-        "pytest>=7" "hypothesis>=6"
+        "pytest>=7" "hypothesis>=6" "ml_dtypes>=0.4"
 fi
 py=$venv/bin/python
 
