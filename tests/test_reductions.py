@@ -62,20 +62,23 @@ def test_mean_sum_none_relate_by_the_divisor(fn, kind, dtype):
 @pytest.mark.parametrize("fn,kind", CASES, ids=CASE_IDS)
 @pytest.mark.parametrize("pred_dtype,result_type", [
     (np.float32, np.float32), (">f4", np.float32), (np.float64, np.float64), (">f8", np.float64),
-    (np.float16, np.float64), (np.int8, np.float64), (np.int64, np.float64),
-    (np.uint16, np.float64), (np.bool_, np.float64),
+    (np.float16, np.float32), (">f2", np.float32), (np.int8, np.float64),
+    (np.int64, np.float64), (np.uint16, np.float64), (np.bool_, np.float64),
 ], ids=lambda v: np.dtype(v).str)
 def test_result_types_are_exact(fn, kind, pred_dtype, result_type):
+    """Losses in the computation dtype; gradients in the gradient dtype
+    (native float16 for float16 input, else the computation dtype)."""
     pred, target = make_problem(fn, kind)
     pred = (pred > 0.5).astype(pred_dtype) if np.dtype(pred_dtype).kind in "iub" else \
         pred.astype(pred_dtype)
     cdt = np.dtype(result_type)
+    gdt = np.dtype(np.float16) if np.dtype(pred_dtype).type is np.float16 else cdt
     for reduction in ("mean", "sum", "none"):
         result = fn(pred, target, reduction=reduction)
         check_result_type(loss_of(result), cdt, (N,), reduction)
         if isinstance(result, tuple):
             grad = result[1]
-            assert type(grad) is np.ndarray and grad.dtype == cdt and grad.dtype.isnative
+            assert type(grad) is np.ndarray and grad.dtype == gdt and grad.dtype.isnative
             assert grad.shape == pred.shape
 
 
