@@ -60,10 +60,12 @@ ctypedef struct Job:
     uint64_t ignore_unsigned        # and as unsigned labels do
     # options
     const double* class_weight      # NULL when unweighted
-    # per-row (position) weights s_i, rounded to the computation dtype;
-    # NULL without any
-    const double* sample_weight
+    # per-row (position) weights s_i, read in place (float32 if
+    # sample_weight_f32 else float64) and rounded to the computation dtype
+    # as they are read; NULL without any
+    const void* sample_weight
     Py_ssize_t sample_weight_stride
+    bint sample_weight_f32
     double eps
     double smoothing                # label smoothing
     # outputs: per-row losses (reduction "none") and the gradient, NULL when

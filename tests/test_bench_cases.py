@@ -108,9 +108,10 @@ def test_each_op_times_the_fastloss_function_it_names(op):
 def test_the_full_run_has_every_size_dtype_and_target_kind():
     full = cases.all_cases()
     for op in cases.OPS:
-        if op.shapes:                       # the book's call patterns: their own shapes
+        if op.shapes:                       # ops with shapes (and dtypes) of their own
+            dtypes = [d for d in (op.dtypes or ("float64",)) if cases._has_dtype(d)]
             assert {(c.n, c.c, c.dtype) for c in full if c.op is op} == {
-                (n, c, "float64") for n, c in op.shapes}
+                (n, c, d) for n, c in op.shapes for d in dtypes}
             continue
         shapes = {(c.n, c.c, c.dtype) for c in full if c.op is op}
         for dtype in ("float32", "float64"):
@@ -129,21 +130,27 @@ def test_fastloss_is_timed_on_one_thread_as_users_call_it():
     for op in cases.OPS:
         small = cases.Case(op, 100, 10, "float64").calls(dummy, torch=False)["fastloss"]
         large = cases.Case(op, 1_000_000, 10, "float64").calls(dummy, torch=False)["fastloss"]
-        assert small.kwargs == {}
-        assert large.kwargs == ({"n_threads": 1} if op.threaded else {})
+        # (an op's own keywords, axis=1 or sample_weight=, stay as they are)
+        assert "n_threads" not in small.kwargs
+        assert large.kwargs.get("n_threads") == (1 if op.threaded else None)
     with cases.run_one_threaded() as how:
         assert how
 
 
 @needs_bench_folder
 def test_every_target_of_the_targets_file_is_measured_by_the_default_run():
-    default = {c.id: c for c in cases.default_cases()}
+    """Each target's case (and the case it is compared with) is a case of
+    the bench: the default run with --targets adds those it leaves out."""
     loaded = targets.load(TARGETS_FILE)
-    assert len(loaded) == 26
+    assert len(loaded) == 38
     for target in loaded:
-        case = default[target.case_id]
+        case = cases.CASES_BY_ID[target.case_id]
         if target.kind == "speedup":
             assert target.baseline in case.op.builders
+        if target.kind in ("relative", "added"):
+            assert target.against in cases.CASES_BY_ID
+    default = {c.id for c in cases.default_cases()}
+    assert set(targets.case_ids(loaded)) - default <= set(cases.CASES_BY_ID)
     # the hand-written NumPy code is what the 100 x 10 targets compare against
     assert cases.CASES_BY_ID["cross_entropy_index-100x10-float64"].op.baseline == "numpy"
 
@@ -151,7 +158,10 @@ def test_every_target_of_the_targets_file_is_measured_by_the_default_run():
 def test_a_malformed_targets_file_is_refused(tmp_path):
     bad = tmp_path / "targets.json"
     for text in ('{"targets": []}', '{"targets": [{"title": "t", "case": "c"}]}',
-                 '{"targets": [{"title": "t", "case": "c", "kind": "fast", "bound": 1}]}'):
+                 '{"targets": [{"title": "t", "case": "c", "kind": "fast", "bound": 1}]}',
+                 '{"targets": [{"title": "t", "case": "c", "kind": "relative", "bound": 1}]}',
+                 '{"targets": [{"title": "t", "case": "c", "kind": "time", "bound": 1, '
+                 '"against": "d"}]}'):
         bad.write_text(text)
         with pytest.raises(ValueError, match="targets.json"):
             targets.load(bad)
@@ -202,7 +212,7 @@ def test_every_implementation_gets_the_same_input_and_agrees(case):
     assert np.isfinite(loss)
     assert (grad is not None) == (case.op.grad or case.op.output == "array")
     if grad is not None:
-        assert grad.shape == case.shape and grad.dtype == np.dtype(case.dtype)
+        assert grad.shape == case.pred_shape and grad.dtype == cases.dtype_of(case.dtype)
     assert cases.disagreements(case, results) == []
 
 
@@ -342,3 +352,16 @@ def test_cli_repeats_takes_exactly_that_many_repeats(tmp_path, capsys):
     data = json.loads(path.read_text())
     assert data["settings"]["repeats"] == 3
     assert data["settings"]["budget"] is None
+
+
+def test_relative_and_added_targets_compare_two_cases_of_the_run():
+    records = [{"id": "a", "impls": {"fastloss": {"us": 8.0}}, "floor_us": None},
+               {"id": "b", "impls": {"fastloss": {"us": 10.0}}, "floor_us": None}]
+    wanted = (targets.Target("a / b", "a", "relative", 0.8, against="b"),
+              targets.Target("a - b", "a", "added", 0.1, against="b"),
+              targets.Target("a / b, tight", "a", "relative", 0.5, against="b"),
+              targets.Target("b - a", "b", "added", 1.0, against="a"),
+              targets.Target("against a case not run", "a", "relative", 2.0, against="c"))
+    got = targets.evaluate(wanted, records)
+    assert [t["status"] for t in got] == ["met", "met", "MISSED", "MISSED", "not measured"]
+    assert [t["value"] for t in got] == [0.8, -2.0, 0.8, 2.0, None]

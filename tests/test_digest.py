@@ -122,8 +122,8 @@ def _bench_corpus():
     from fastloss.bench import cases as bc
     shapes = [s for s in bc.SHAPES if s[0] * s[1] <= 1_000_000]
     for case in bc.all_cases(shapes=shapes):
-        if "fastloss" not in case.op.builders:
-            continue
+        if "fastloss" not in case.op.builders or case.dtype == "bfloat16":
+            continue                # (bfloat16 cases exist only with ml_dtypes)
 
         def thunk(case=case):
             call = case.calls(torch=False, implementations=("fastloss",))["fastloss"]

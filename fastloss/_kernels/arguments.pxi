@@ -171,25 +171,32 @@ cdef object _as_rows(object A, int axis):
 
 cdef object _set_sample_weight(Job* J, object sample_weight, object positions,
                                object pred_shape, int axis):
-    """Point the job at the per-row weights (float64, rounded to the
-    computation dtype); returns the array it points into."""
+    """Point the job at the per-row weights: native float32/float64 arrays
+    in place (rounded to the computation dtype as the kernels read them),
+    any other real array-like through one conversion; returns the array
+    the job points into."""
     cdef cnp.ndarray S
     if sample_weight is None:
         return None
-    arr = sample_weight
-    if not _is_native_float(arr) or cnp.PyArray_TYPE(<cnp.ndarray>arr) != cnp.NPY_DOUBLE \
-            or J.pred_f32:
-        arr = _real_or_half_array(sample_weight, "sample_weight")
+    if _is_native_float(sample_weight):
+        S = <cnp.ndarray>sample_weight
+        if (cnp.PyArray_NDIM(S) == 1 and cnp.PyArray_NDIM(S) == len(positions)
+                and cnp.PyArray_DIMS(S)[0] == positions[0]) or \
+                (cnp.PyArray_NDIM(S) == 0 and positions == ()):
+            J.sample_weight = cnp.PyArray_DATA(S)
+            J.sample_weight_f32 = cnp.PyArray_TYPE(S) == cnp.NPY_FLOAT
+            J.sample_weight_stride = _estride(S, 0) if cnp.PyArray_NDIM(S) == 1 else 0
+            return S
+    arr = _real_or_half_array(sample_weight, "sample_weight")
     if arr.shape != positions:
         raise ValueError(
             f"sample_weight shape {arr.shape} does not match the positions' shape "
             f"{positions} (pred shape {pred_shape} without axis {axis})")
     if cnp.PyArray_NDIM(<cnp.ndarray>arr) > 1:
         arr = arr.reshape(-1)
-    if J.pred_f32:
-        arr = arr.astype(_F32)
-    S = _to_dtype(arr, _F64)
-    J.sample_weight = <const double*>cnp.PyArray_DATA(S)
+    S = _to_dtype(arr, _F32 if J.pred_f32 else _F64)
+    J.sample_weight = cnp.PyArray_DATA(S)
+    J.sample_weight_f32 = J.pred_f32
     J.sample_weight_stride = _estride(S, 0) if cnp.PyArray_NDIM(S) == 1 else 0
     return S
 
@@ -276,6 +283,7 @@ cdef inline bint _is_label_shape(cnp.ndarray T, cnp.ndarray P):
     return nd == 1 or cnp.PyArray_DIMS(T)[0] == cnp.PyArray_DIMS(P)[0]
 
 
+@cython.wraparound(True)   # shape[:-1]
 cdef _shape_error(object target_shape, cnp.ndarray P, str name, bint labels_allowed):
     shape = (<object>P).shape
     if labels_allowed:

@@ -42,10 +42,16 @@ cdef inline double _row_weight(const Job* J, int64_t k) noexcept nogil:
 
 
 cdef inline double _sample_weight(const Job* J, Py_ssize_t row) noexcept nogil:
-    """s_i of a row: its sample weight, 1 without any."""
+    """s_i of a row: its sample weight in the computation dtype, 1 without any."""
+    cdef double v
     if J.sample_weight == NULL:
         return 1.0
-    return J.sample_weight[row * J.sample_weight_stride]
+    if J.sample_weight_f32:
+        return (<const float*>J.sample_weight)[row * J.sample_weight_stride]
+    v = (<const double*>J.sample_weight)[row * J.sample_weight_stride]
+    if J.pred_f32:
+        return <float>v
+    return v
 
 
 cdef inline double _weighed(double s, double x) noexcept nogil:

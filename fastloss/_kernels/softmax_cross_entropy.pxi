@@ -208,6 +208,27 @@ cdef inline Py_ssize_t _plain_group_sum(const Job* J, Py_ssize_t g0, Py_ssize_t 
     return kept
 
 
+cdef inline double _plain_group_weighted_sum(const Job* J, pfloat* gg, Py_ssize_t r0,
+                                             Py_ssize_t g0, Py_ssize_t n,
+                                             const int64_t* lab, SoftmaxScratch* s,
+                                             double* acc4) noexcept nogil:
+    """_plain_group_sum with sample weights: s_i lse_i added in one run (a
+    row of weight 0, or ignored, as +0.0: the bits of _group_rows), and
+    the gradient rows of weight 0 zeroed (their scale was 0, but 0 * e may
+    be NaN).  Returns the group's share of the divisor, sum s_i."""
+    cdef Py_ssize_t i
+    cdef double sw, div = 0.0
+    for i in range(g0, g0 + n):
+        sw = _sample_weight(J, r0 + i) if lab[i] >= 0 else 0.0
+        s.lse[i] = _weighed(sw, s.lse[i])
+        if sw != 0.0:
+            div += sw
+        elif gg != NULL:
+            _zero_row(gg + (i - g0) * J.grad_row_stride, J.n_classes, 1)
+    _add4_run(acc4, g0, &s.lse[g0], n)
+    return div
+
+
 cdef inline double _row_loss_and_grad(const Job* J, const tfloat* target_row, int64_t k,
                                       const pfloat* x, const SoftmaxScratch* s, Py_ssize_t i,
                                       Py_ssize_t base, pfloat* grow,
@@ -344,6 +365,10 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         if (plain and J.row_loss == NULL and J.sample_weight == NULL
                 and (g == NULL or J.grad_col_stride == 1)):
             div += <double>_plain_group_sum(J, g0, n, lab, &s, acc4)
+        elif plain and J.row_loss == NULL and (g == NULL or J.grad_col_stride == 1):
+            div += _plain_group_weighted_sum(
+                J, g + (r0 + g0) * J.grad_row_stride if g != NULL else NULL,
+                r0, g0, n, lab, &s, acc4)
         elif J.dense_target:
             _dense_rows(J, r0, g0, n, x, t, &s, acc4, &div)
         else:

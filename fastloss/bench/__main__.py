@@ -591,6 +591,12 @@ def main(argv=None):
             print(f"--targets: {exc}", file=sys.stderr)
             return 2
         targets_source = str(path)
+        if not args.cases:
+            # the cases the targets name run even where the mode leaves them out
+            have = {c.id for c in selected}
+            selected = selected + [bench_cases.CASES_BY_ID[cid]
+                                   for cid in bench_targets.case_ids(targets)
+                                   if cid not in have and cid in bench_cases.CASES_BY_ID]
     floor_case_ids = bench_targets.floor_case_ids(targets)
     use_torch = not args.no_torch and bench_cases.torch_module() is not None
     machine = describe_machine()

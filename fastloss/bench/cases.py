@@ -98,6 +98,33 @@ DEFAULT_SHAPES = {
 # 6000-row evaluation slice. These ops run on these shapes only, float64.
 BOOK_SHAPES = ((1, 10), (3, 10), (100, 10), (6000, 10))
 
+# A segmentation batch in PyTorch's layout: 16 images of 64 x 64 pixels and
+# 21 classes (PASCAL VOC), class axis 1; its cases count positions as rows.
+SEGMENTATION = (16, 21, 64, 64)
+SEGMENTATION_ROWS = (SEGMENTATION[0] * SEGMENTATION[2] * SEGMENTATION[3], SEGMENTATION[1])
+
+# Half precision and sample weights: the MNIST-sized batch and the big one.
+HALF_DTYPES = ("float16", "bfloat16")
+LARGE_SHAPES = ((100, N_CLASSES), (1_000_000, N_CLASSES))
+
+
+def dtype_of(name):
+    """The NumPy dtype of a case's dtype name ("bfloat16" comes from
+    ml_dtypes, which only the test and bench environments install)."""
+    if name == "bfloat16":
+        import ml_dtypes
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def _has_dtype(name):
+    try:
+        dtype_of(name)
+    except ImportError:
+        return False
+    return True
+
+
 # A smoke-test configuration (the CLI's hidden ``--quick``).
 QUICK_SHAPES = ((1, 10), (100, 10))
 
@@ -133,7 +160,7 @@ def _torch_ce(torch, F, y, t):
 
 
 def _torch_softmax_ce(torch, F, x, t):
-    return F.cross_entropy(x, t)
+    return F.cross_entropy(x, t)      # (N, C, d1, ...) logits: the class axis is 1
 
 
 def _torch_mse(torch, F, y, t):
@@ -222,19 +249,29 @@ class _LayerForwardBackward:
         return loss, self.layer.backward()
 
 
-def _plain(fn, code, threaded=False):
-    """A builder: (pred, target, n_threads) -> Call of ``fn(pred, target)``.
+def _plain(fn, code, threaded=False, **kwargs):
+    """A builder: (pred, target, n_threads) -> Call of ``fn(pred, target,
+    **kwargs)``.
 
     ``code`` says the call in Python; a threaded one gains ``n_threads=``.
+    A keyword whose value is callable is made from the inputs:
+    ``value(pred, target)`` (sample weights drawn for the batch, say).
     """
 
     def build(pred, target, n_threads):
+        kw = {k: (v(pred, target) if callable(v) else v) for k, v in kwargs.items()}
         if threaded and n_threads is not None:
-            return Call(fn, (pred, target), {"n_threads": n_threads},
+            return Call(fn, (pred, target), {**kw, "n_threads": n_threads},
                         f"{code[:-1]}, n_threads={n_threads})")
-        return Call(fn, (pred, target), {}, code)
+        return Call(fn, (pred, target), kw, code)
 
     return build
+
+
+def _sample_weights(pred, target):
+    """Per-row weights in [0.5, 1.5), one draw per batch size."""
+    n = 0 if target is None else len(target)
+    return np.random.RandomState(BATCH_SEED).uniform(0.5, 1.5, n)
 
 
 def _layer(layer_class, code):
@@ -295,6 +332,8 @@ class Op:
     approx: frozenset = frozenset()
     shapes: tuple = ()  # the op's own shapes (float64 only), instead of SHAPES
     output: str = "loss"  # "array" for an op whose result is an array (softmax)
+    dtypes: tuple = ()  # the op's own dtypes (with its own shapes), instead of float64
+    layout: str = "rows"  # "nchw": pred (N, C, H, W), class axis 1 (SEGMENTATION)
 
     def implementations(self, torch=True):
         names = [name for name in IMPLEMENTATIONS if name in self.builders]
@@ -468,7 +507,52 @@ _BOOK_OPS = (
                                   + "SoftmaxWithLoss(), made once"),
        }),
 )
-OPS = OPS + _BOOK_OPS
+_SEG = "x_nchw, t_nhw, axis=1"
+_NEW_INPUT_OPS = (
+    Op("segmentation_softmax_cross_entropy", "softmax_cross_entropy (N, C, H, W), axis=1",
+       "softmax_cross_entropy", "softmax_cross_entropy", "logits", "index", grad=False,
+       threaded=True, baseline="torch", shapes=(SEGMENTATION_ROWS,),
+       dtypes=("float32", "float64"), layout="nchw", builders={
+           "fastloss": _plain(fastloss.softmax_cross_entropy,
+                              _FL + f"softmax_cross_entropy({_SEG})", True, axis=1),
+           "reference": _plain(reference.softmax_cross_entropy,
+                               _R + f"softmax_cross_entropy({_SEG})", axis=1),
+           "torch": _plain(TORCH["softmax_ce"], "F.cross_entropy(x_nchw, t_nhw)"),
+       }),
+    Op("segmentation_softmax_cross_entropy_and_grad",
+       "softmax_cross_entropy_and_grad (N, C, H, W), axis=1", "softmax_cross_entropy",
+       "softmax_cross_entropy_and_grad", "logits", "index", grad=True, threaded=True,
+       baseline="torch", shapes=(SEGMENTATION_ROWS,), dtypes=("float32", "float64"),
+       layout="nchw", builders={
+           "fastloss": _plain(fastloss.softmax_cross_entropy_and_grad,
+                              _FL + f"softmax_cross_entropy_and_grad({_SEG})", True, axis=1),
+           "reference": _plain(reference.softmax_cross_entropy_and_grad,
+                               _R + f"softmax_cross_entropy_and_grad({_SEG})", axis=1),
+           "torch": _plain(TORCH["softmax_ce_and_grad"],
+                           "F.cross_entropy(x_nchw, t_nhw).backward(); x_nchw.grad"),
+       }),
+    Op("softmax_cross_entropy_half", "softmax_cross_entropy (index), half precision",
+       "softmax_cross_entropy", "softmax_cross_entropy", "logits", "index", grad=False,
+       threaded=True, baseline="reference", shapes=LARGE_SHAPES, dtypes=HALF_DTYPES,
+       builders={
+           "fastloss": _plain(fastloss.softmax_cross_entropy,
+                              _FL + "softmax_cross_entropy(x_half, t)", True),
+           "reference": _plain(reference.softmax_cross_entropy,
+                               _R + "softmax_cross_entropy(x_half, t)"),
+       }),
+    Op("softmax_cross_entropy_weighted", "softmax_cross_entropy (index), sample weights",
+       "softmax_cross_entropy", "softmax_cross_entropy", "logits", "index", grad=False,
+       threaded=True, baseline="reference", shapes=LARGE_SHAPES,
+       dtypes=("float32", "float64"), builders={
+           "fastloss": _plain(fastloss.softmax_cross_entropy,
+                              _FL + "softmax_cross_entropy(x, t, sample_weight=s)", True,
+                              sample_weight=_sample_weights),
+           "reference": _plain(reference.softmax_cross_entropy,
+                               _R + "softmax_cross_entropy(x, t, sample_weight=s)",
+                               sample_weight=_sample_weights),
+       }),
+)
+OPS = OPS + _BOOK_OPS + _NEW_INPUT_OPS
 
 OPS_BY_KEY = {op.key: op for op in OPS}
 
@@ -528,8 +612,27 @@ def _wide_batch(n, c):
     return logits, probs, labels
 
 
-def make_inputs(n, c, dtype, pred="probs", target="index"):
-    """A fresh, writable, C-contiguous batch of the given kind."""
+def _nchw_shape(n, c):
+    """(N, C, H, W) of n positions: SEGMENTATION's images where n is a
+    multiple of 64 x 64, else one image of n x 1 pixels."""
+    h, w = SEGMENTATION[2], SEGMENTATION[3]
+    if n % (h * w) == 0 and n:
+        return (n // (h * w), c, h, w)
+    return (1, c, n, 1)
+
+
+def make_inputs(n, c, dtype, pred="probs", target="index", layout="rows"):
+    """A fresh, writable, C-contiguous batch of the given kind; with layout
+    "nchw", pred in PyTorch's (N, C, H, W) layout (rows are the pixels,
+    taken in C order) and class indices of shape (N, H, W)."""
+    if layout == "nchw":
+        rows = make_inputs(n, c, dtype, pred, target)
+        shape = _nchw_shape(n, c)
+        positions = (shape[0], shape[2], shape[3])
+        x = rows.pred.reshape(positions + (c,))
+        return Inputs(np.ascontiguousarray(np.moveaxis(x, -1, 1)),
+                      np.ascontiguousarray(rows.target.reshape(positions)))
+    dtype = dtype_of(dtype)
     if c == N_CLASSES:
         logits, probs, labels = pool()
         mask = batch_mask(n)
@@ -563,7 +666,7 @@ class Case:
 
     @property
     def id(self):
-        return f"{self.op.key}-{self.n}x{self.c}-{self.dtype}"
+        return f"{self.op.key}-{self.shape_str}-{self.dtype}"
 
     @property
     def shape(self):
@@ -571,7 +674,14 @@ class Case:
 
     @property
     def shape_str(self):
-        return f"{self.n}x{self.c}"
+        return "x".join(str(d) for d in self.pred_shape)
+
+    @property
+    def pred_shape(self):
+        """The shape of the case's pred (its rows, or (N, C, H, W))."""
+        if self.op.layout == "nchw":
+            return _nchw_shape(self.n, self.c)
+        return self.shape
 
     @property
     def large(self):
@@ -582,7 +692,8 @@ class Case:
         return self.op.implementations(torch=torch)
 
     def inputs(self):
-        return make_inputs(self.n, self.c, self.dtype, self.op.pred, self.op.target)
+        return make_inputs(self.n, self.c, self.dtype, self.op.pred, self.op.target,
+                           self.op.layout)
 
     @property
     def fastloss_threads(self):
@@ -612,9 +723,14 @@ class Case:
 
 def all_cases(shapes=SHAPES, dtypes=DTYPES, ops=OPS):
     """Every op on ``shapes`` and ``dtypes``; an op with shapes of its own
-    runs on those, in float64."""
-    return [Case(op, n, c, dtype) for op in ops
-            for dtype in (dtypes if not op.shapes else [d for d in dtypes if d == "float64"])
+    runs on those, in its own dtypes (float64 if it names none; bfloat16
+    only where ml_dtypes is installed)."""
+    def op_dtypes(op):
+        if not op.shapes:
+            return dtypes
+        return [d for d in (op.dtypes or ("float64",)) if _has_dtype(d)]
+
+    return [Case(op, n, c, dtype) for op in ops for dtype in op_dtypes(op)
             for (n, c) in (op.shapes or shapes)]
 
 
@@ -624,7 +740,7 @@ def default_cases():
 
 
 def quick_cases():
-    return all_cases(shapes=QUICK_SHAPES)
+    return [case for case in all_cases(shapes=QUICK_SHAPES) if case.n * case.c <= 100_000]
 
 
 def select(mode="default"):

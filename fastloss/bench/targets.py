@@ -10,9 +10,14 @@ user's table, whether each target is met in that run. The file holds a list
 ``kind``      "speedup": the baseline's time / fastloss's time >= ``bound``;
               "time": fastloss's whole-call time <= ``bound`` microseconds;
               "floor": fastloss's time / the time of ``np.sum(pred) +
-              np.sum(target)`` on the same arrays <= ``bound``
+              np.sum(target)`` on the same arrays <= ``bound``;
+              "relative": fastloss's time / fastloss's time on the case
+              ``against`` (another dtype, no sample weights) <= ``bound``;
+              "added": fastloss's time - fastloss's time on the case
+              ``against`` <= ``bound`` microseconds
 ``bound``     the number the measurement is held to
 ``baseline``  for "speedup", the implementation compared with (default "numpy")
+``against``   for "relative" and "added", the id of the case compared with
 """
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-KINDS = ("speedup", "time", "floor")
+KINDS = ("speedup", "time", "floor", "relative", "added")
+_AGAINST = ("relative", "added")     # the kinds that compare two cases
 FILE_NAME = "targets.json"
 
 
@@ -33,6 +39,7 @@ class Target:
     kind: str
     bound: float
     baseline: str = "numpy"
+    against: str = ""
 
 
 def default_path():
@@ -56,15 +63,29 @@ def load(path):
         try:
             target = Target(title=str(entry["title"]), case_id=str(entry["case"]),
                             kind=str(entry["kind"]), bound=float(entry["bound"]),
-                            baseline=str(entry.get("baseline", "numpy")))
+                            baseline=str(entry.get("baseline", "numpy")),
+                            against=str(entry.get("against", "")))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: target {i} is malformed ({exc!r})") from None
         if target.kind not in KINDS:
             raise ValueError(f"{path}: target {i} has kind {target.kind!r}, not one of {KINDS}")
+        if (target.kind in _AGAINST) != bool(target.against):
+            raise ValueError(f"{path}: target {i}: \"against\" goes with the kinds "
+                             f"{_AGAINST} and only with them")
         targets.append(target)
     if not targets:
         raise ValueError(f"{path}: no targets (a JSON object with a list \"targets\")")
     return tuple(targets)
+
+
+def case_ids(targets):
+    """Every case a target measures or is compared with, in order."""
+    ids = []
+    for t in targets:
+        for cid in (t.case_id, t.against):
+            if cid and cid not in ids:
+                ids.append(cid)
+    return ids
 
 
 def floor_case_ids(targets):
@@ -94,6 +115,12 @@ def evaluate(targets, records):
             elif target.kind == "time":
                 entry["value"] = fast
                 entry["status"] = "met" if fast <= target.bound else "MISSED"
+            elif target.kind in _AGAINST:
+                other = by_id.get(target.against)
+                if other is not None:
+                    them = other["impls"]["fastloss"]["us"]
+                    entry["value"] = fast / them if target.kind == "relative" else fast - them
+                    entry["status"] = "met" if entry["value"] <= target.bound else "MISSED"
             elif target.kind == "floor" and r["floor_us"]:
                 entry["value"] = fast / r["floor_us"]
                 entry["floor_us"] = r["floor_us"]
@@ -111,6 +138,10 @@ def format_table(evaluated, source, table):
             measured, goal = ("-" if v is None else f"{v:.1f}x"), f">= {b:g}x"
         elif t["kind"] == "time":
             measured, goal = ("-" if v is None else f"{v:.3f} us"), f"<= {b:g} us"
+        elif t["kind"] == "relative":
+            measured, goal = ("-" if v is None else f"{v:.2f}x"), f"<= {b:g}x"
+        elif t["kind"] == "added":
+            measured, goal = ("-" if v is None else f"{v:+.3f} us"), f"<= +{b:g} us"
         else:
             measured = "-" if v is None else f"{v:.2f}x the floor"
             goal = f"<= {b:g}x"
