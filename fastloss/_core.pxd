@@ -26,17 +26,31 @@ cdef enum Family:
 cdef enum:
     CAP = 2048                  # doubles per scratch buffer (on the stack)
 
+cdef enum:
+    HALF_F16 = 1
+    HALF_BF16 = 2
+    HALF_MAX_C = 64             # half inputs of more classes go through a float32 copy
+
 ctypedef struct Job:
     # What one call computes, reduced to C: raw pointers, sizes and strides in
     # elements (0 along an axis of length <= 1), options.  Set up once per
     # call by the argument handling, then only read by the blocks.
     int family                      # a Family
     Py_ssize_t n_rows, n_classes    # a 1-D pred is one row
+    # rows in slabs (a channels-first batch: a slab per image): n_inner rows
+    # a slab, a multiple of BLOCK, each array's slabs *_outer_stride apart;
+    # 0 when the rows are one slab
+    Py_ssize_t n_inner
+    Py_ssize_t pred_outer_stride, target_outer_stride, grad_outer_stride
     # pred (probabilities, logits or predictions): float32 if pred_f32 else
     # float64
     const void* pred
     Py_ssize_t pred_row_stride, pred_col_stride
     bint pred_f32
+    # float16 or bfloat16 pred (HALF_F16, HALF_BF16; computed in float32,
+    # pred_f32 set), and so its gradient: each block is converted into
+    # float32 scratch (_block_half); 0 otherwise
+    int half
     # a dense target of pred's shape (float32 if target_f32 else float64) ...
     bint dense_target
     const void* target

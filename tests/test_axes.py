@@ -210,6 +210,52 @@ def test_thread_counts_give_the_same_bits_with_a_middle_class_axis(impl, name, k
                 assert_same(got, want, what)
 
 
+@pytest.mark.parametrize("name,kind", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("shape", [(3, 4, 16, 16), (2, 3, 8, 32, 2), (2, 5, 24, 32)],
+                         ids=str)
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "reversed"])
+def test_channels_first_batches_read_in_place_give_the_bits_of_the_class_axis_last(
+        name, kind, shape, layout):
+    """A channels-first batch of several images, whose pixels are a multiple
+    of 256 (fastloss reads each image's pixels as one strided run of rows,
+    in place): every reduction, with sample weights, 1 and 3 threads and
+    out= in the input's layout, gives the bits of the class axis moved last;
+    nothing of the input's size is allocated for the forward loss."""
+    fn = getattr(fl, name)
+    axis = 1
+    pred, target = make(name, kind, shape, axis, seed=5)
+    pred = in_layout(pred, layout)
+    target = in_layout(target, layout) if kind == "dense" else target
+    kw = options_for(name, kind, shape[axis], 1)
+    sw = np.random.default_rng(3).uniform(0.0, 2.0, positions_of(shape, axis))
+    sw[0, 0, 0] = 0.0
+    for reduction in REDUCTIONS:
+        want = moved_call(fn, pred, target, axis, kind, reduction=reduction, sample_weight=sw,
+                          **kw)
+        for n_threads in (1, 3):
+            extra = {}
+            if isinstance(want, tuple):
+                extra["out"] = in_layout(np.zeros(shape), layout)
+            got = fn(pred, target, axis=axis, reduction=reduction, sample_weight=sw,
+                     n_threads=n_threads, **kw, **extra)
+            what = f"{name} {layout} {reduction} n_threads={n_threads}"
+            if isinstance(want, tuple):
+                assert got[1] is extra["out"], what
+                assert_same(got[0], want[0], f"{what}, loss")
+                assert_same(got[1], np.ascontiguousarray(want[1]), f"{what}, gradient")
+            else:
+                assert_same(got, want, what)
+    if not name.endswith("_and_grad") and layout == "C":
+        import tracemalloc
+        tracemalloc.start()
+        try:
+            fn(pred, target, axis=axis, **kw)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < pred.nbytes / 4, (name, peak)
+
+
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("name", CLASS_NAMES)
 @pytest.mark.parametrize("axis", [0, -1], ids=["axis0", "axis-1"])

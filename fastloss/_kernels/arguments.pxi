@@ -159,6 +159,35 @@ cdef object _rows_view(object A, int axis):
 
 
 @cython.wraparound(True)   # negative indices of Python tuples
+cdef object _slabs_view(object A, int axis):
+    """An array of pred's shape as rows in slabs, (slabs, rows a slab, C),
+    without a copy: the innermost position axes that collapse into one
+    stride are a slab's rows, the others (collapsing into one stride too)
+    the slabs, as for a channels-first batch of images.  None where that
+    does not exist or a slab's rows are not a multiple of BLOCK (a block
+    must lie in one slab)."""
+    moved = np.moveaxis(A, axis, -1)
+    dims = [(n, s) for n, s in zip(moved.shape[:-1], moved.strides[:-1]) if n != 1]
+    if len(dims) < 2:
+        return None
+    m = len(dims) - 1                       # dims[m:] are a slab's rows
+    inner, inner_stride = dims[m]
+    while m > 0 and dims[m - 1][1] == dims[m][1] * dims[m][0]:
+        m -= 1
+        inner *= dims[m][0]
+    if m == 0 or inner % BLOCK != 0:
+        return None
+    outer, outer_stride = dims[m - 1]
+    for d in range(m - 2, -1, -1):
+        if dims[d][1] != outer_stride * outer:
+            return None
+        outer *= dims[d][0]
+    return np.lib.stride_tricks.as_strided(
+        moved, (outer, inner, moved.shape[-1]), (outer_stride, inner_stride, moved.strides[-1]),
+        writeable=moved.flags.writeable)
+
+
+@cython.wraparound(True)   # negative indices of Python tuples
 cdef object _as_rows(object A, int axis):
     """_rows_view, or a C-ordered copy of the rows where the positions do
     not collapse into one stride."""
@@ -209,10 +238,24 @@ cdef inline Py_ssize_t _estride(cnp.ndarray a, int axis):
 
 
 cdef void _set_pred(Job* J, cnp.ndarray P):
+    """pred: (C,), (N, C), or rows in slabs (slabs, rows a slab, C)."""
     cdef int nd = cnp.PyArray_NDIM(P)
     J.pred = cnp.PyArray_DATA(P)
     J.pred_f32 = cnp.PyArray_TYPE(P) == cnp.NPY_FLOAT
-    if nd == 2:
+    if cnp.PyArray_TYPE(P) == cnp.NPY_FLOAT16:
+        J.half = HALF_F16
+        J.pred_f32 = True
+    elif _is_half(P.dtype):
+        J.half = HALF_BF16
+        J.pred_f32 = True
+    if nd == 3:
+        J.n_inner = cnp.PyArray_DIMS(P)[1]
+        J.n_rows = cnp.PyArray_DIMS(P)[0] * J.n_inner
+        J.n_classes = cnp.PyArray_DIMS(P)[2]
+        J.pred_outer_stride = _estride(P, 0)
+        J.pred_row_stride = _estride(P, 1)
+        J.pred_col_stride = _estride(P, 2)
+    elif nd == 2:
         J.n_rows = cnp.PyArray_DIMS(P)[0]
         J.n_classes = cnp.PyArray_DIMS(P)[1]
         J.pred_row_stride = _estride(P, 0)
@@ -239,7 +282,11 @@ cdef inline cnp.ndarray _start_job(Job* J, int family, object pred, str name):
 cdef inline void _set_grad(Job* J, cnp.ndarray O):
     """Point the job's gradient output at ``O`` (pred's shape and dtype)."""
     J.grad = cnp.PyArray_DATA(O)
-    if cnp.PyArray_NDIM(O) == 2:
+    if cnp.PyArray_NDIM(O) == 3:
+        J.grad_outer_stride = _estride(O, 0)
+        J.grad_row_stride = _estride(O, 1)
+        J.grad_col_stride = _estride(O, 2)
+    elif cnp.PyArray_NDIM(O) == 2:
         J.grad_row_stride = _estride(O, 0)
         J.grad_col_stride = _estride(O, 1)
     else:
@@ -257,7 +304,11 @@ cdef void _set_dense(Job* J, cnp.ndarray T):
     J.dense_target = True
     J.target = cnp.PyArray_DATA(T)
     J.target_f32 = cnp.PyArray_TYPE(T) == cnp.NPY_FLOAT
-    if cnp.PyArray_NDIM(T) == 2:
+    if cnp.PyArray_NDIM(T) == 3:
+        J.target_outer_stride = _estride(T, 0)
+        J.target_row_stride = _estride(T, 1)
+        J.target_col_stride = _estride(T, 2)
+    elif cnp.PyArray_NDIM(T) == 2:
         J.target_row_stride = _estride(T, 0)
         J.target_col_stride = _estride(T, 1)
     else:
@@ -276,8 +327,12 @@ cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b):
 
 
 cdef inline bint _is_label_shape(cnp.ndarray T, cnp.ndarray P):
-    """T's shape is (<object>P).shape[:-1]."""
+    """T's shape is (<object>P).shape[:-1]; for rows in slabs, (N,), one
+    label a row."""
     cdef int nd = cnp.PyArray_NDIM(P)
+    if nd == 3:
+        return (cnp.PyArray_NDIM(T) == 1
+                and cnp.PyArray_DIMS(T)[0] == cnp.PyArray_DIMS(P)[0] * cnp.PyArray_DIMS(P)[1])
     if cnp.PyArray_NDIM(T) != nd - 1:
         return False
     return nd == 1 or cnp.PyArray_DIMS(T)[0] == cnp.PyArray_DIMS(P)[0]

@@ -39,13 +39,12 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
     and bfloat16 are read as float32, and their gradient rounds to their
     dtype."""
     cdef int ax = _class_axis(axis, P, name)
+    cdef object out_rows = None
     shape = (<object>P).shape
     positions = shape[:ax] + shape[ax + 1:]
     n_classes = shape[ax]
     grad_dtype = P.dtype.newbyteorder("=") if _is_half(P.dtype) else None
-    if grad_dtype is not None:
-        P = P.astype(_F32)
-    comp = P.dtype
+    comp = _F32 if grad_dtype is not None else P.dtype
     # the scalar arguments, in the order _run_rows checks them
     if family == FAM_CE:
         _nonneg(eps, "eps")
@@ -94,7 +93,6 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
         sample_weight = S.reshape(-1) if S.ndim > 1 else S
     # out
     out_dtype = grad_dtype if grad_dtype is not None else comp
-    out_rows = None
     if want_grad and out is not None:
         if not cnp.PyArray_Check(out):
             raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
@@ -104,16 +102,38 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
             raise ValueError(f"out must have shape {shape}, got shape {out.shape}")
         if not out.flags.writeable:
             raise ValueError("out must be writable, got a read-only array")
-        if grad_dtype is None:
-            out_rows = _rows_view(out, ax)
-    # the same call on rows
-    rows = _as_rows(P, ax)
+    # the same call on rows: a view of pred as rows, or as rows in slabs
+    # (a channels-first batch), or else a C-ordered copy of the rows.  Half
+    # precision is read in place as rows (native, up to HALF_MAX_C classes),
+    # else through a float32 copy.
+    rows = None
+    if grad_dtype is not None:
+        if P.dtype.isnative and n_classes <= HALF_MAX_C:
+            rows = _rows_view(P, ax)
+        if rows is None:
+            P = P.astype(_F32)
+    if rows is None:
+        rows = _rows_view(P, ax)
+    if rows is None:
+        rows = _slabs_view(P, ax)
+    if rows is None:
+        rows = _as_rows(P, ax)
+    slabs = rows.ndim == 3
     if dense:
         if _is_half(T.dtype):
             T = T.astype(comp)      # (exact: float32 holds every half value)
-        T = _as_rows(T, ax)
-    elif type(T) is not int and T.ndim > 1:
+        view = _like_rows(T, ax, rows)
+        T = view if view is not None else _as_rows(T, ax).reshape(rows.shape)
+    elif type(T) is not int and (T.ndim > 1 or slabs):
         T = T.reshape(-1)
+    if slabs and sample_weight is not None:
+        sample_weight = sample_weight.reshape(rows.shape[:2])
+    # the gradient goes straight into G where G has the rows' structure
+    G = None
+    if want_grad:
+        G = out if out is not None else np.empty(shape, out_dtype)
+        if rows.dtype == G.dtype:
+            out_rows = _like_rows(G, ax, rows)
     result = _run_rows(family, rows, T, reduction, eps, weight, ignore_index,
                        label_smoothing, sample_weight, n_threads, want_grad, out_rows,
                        name, positions, ax)
@@ -122,13 +142,20 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
         loss = loss.reshape(positions)
     if not want_grad:
         return loss
-    grad_rows = result[1]
-    if out_rows is not None:
-        return loss, out
-    G = out if out is not None else np.empty(shape, out_dtype)
-    moved = np.moveaxis(G, ax, -1)
-    moved[...] = grad_rows.reshape(moved.shape)
+    if out_rows is None:                    # a staged gradient: into G
+        moved = np.moveaxis(G, ax, -1)
+        with np.errstate(over="ignore"):    # float32 beyond a half's range is inf, quietly
+            moved[...] = result[1].reshape(moved.shape)
     return loss, G
+
+
+cdef object _like_rows(object A, int axis, object rows):
+    """A view of A (of pred's shape) with the structure of ``rows`` (rows,
+    or rows in slabs, of the same shape), or None."""
+    view = _rows_view(A, axis) if rows.ndim < 3 else _slabs_view(A, axis)
+    if view is None or view.shape != rows.shape:
+        return None
+    return view
 
 
 @cython.wraparound(True)   # negative indices of Python tuples
@@ -189,7 +216,7 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
         _set_scalar_label(&J, &scalar_label)
     if red == RED_NONE:
         R = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P) - 1, cnp.PyArray_DIMS(P),
-                              cnp.PyArray_TYPE(P), 0)
+                              cnp.NPY_FLOAT if J.half else cnp.PyArray_TYPE(P), 0)
         J.row_loss = cnp.PyArray_DATA(R)
         J.row_loss_stride = 1
     cdef bint labels_checked = False

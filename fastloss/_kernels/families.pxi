@@ -7,10 +7,25 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
     cdef int64_t lab[BLOCK]
     cdef Py_ssize_t r0 = b * BLOCK
     cdef Py_ssize_t r1 = r0 + BLOCK
-    cdef Py_ssize_t bad
+    cdef Py_ssize_t bad, slab, before
     cdef int fam = J.family
+    cdef Job in_slab
     if r1 > J.n_rows:
         r1 = J.n_rows
+    if J.n_inner != 0:
+        # rows in slabs: this block lies in one (n_inner is a multiple of
+        # BLOCK), so the kernels see one strided run of rows, its pointers
+        # shifted so that row r is still at r * row_stride
+        slab = r0 // J.n_inner
+        before = slab * J.n_inner
+        in_slab = J[0]
+        p = p + (slab * J.pred_outer_stride - before * J.pred_row_stride)
+        if J.dense_target:
+            t = t + (slab * J.target_outer_stride - before * J.target_row_stride)
+        if J.grad != NULL:
+            in_slab.grad = (<pfloat*>J.grad) + (slab * J.grad_outer_stride
+                                                 - before * J.grad_row_stride)
+        J = &in_slab
     res.bad = -1
     res.loss = 0.0
     res.div = 0.0
@@ -49,7 +64,87 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
         _labels_block(J, r0, r1, lab, res)
 
 
+cdef void _half_rows(const Job* J, const void* src, Py_ssize_t rs, Py_ssize_t cs,
+                     Py_ssize_t r0, Py_ssize_t n, float* dst) noexcept nogil:
+    """Rows r0 .. r0 + n of a half-precision array (strides rs, cs) as
+    float32 rows of C in dst; exact."""
+    cdef Py_ssize_t i, j, C = J.n_classes
+    cdef const uint16_t* h = <const uint16_t*>src
+    cdef uint16_t v[HALF_MAX_C]
+    if cs == 1 and (rs == C or n == 1):
+        if J.half == HALF_F16:
+            fl_half_to_float(h + r0 * rs, dst, n * C)
+        else:
+            fl_bf16_to_float(h + r0 * rs, dst, n * C)
+        return
+    for i in range(n):
+        for j in range(C):
+            v[j] = h[(r0 + i) * rs + j * cs]
+        if J.half == HALF_F16:
+            fl_half_to_float(v, dst + i * C, C)
+        else:
+            fl_bf16_to_float(v, dst + i * C, C)
+
+
+cdef void _half_grad_rows(const Job* J, const float* src, Py_ssize_t r0, Py_ssize_t n) noexcept nogil:
+    """float32 gradient rows (n rows of C) rounded into the half-precision
+    gradient's rows r0 .. r0 + n (to nearest even)."""
+    cdef Py_ssize_t i, j, C = J.n_classes
+    cdef Py_ssize_t rs = J.grad_row_stride, cs = J.grad_col_stride
+    cdef uint16_t* g = <uint16_t*>J.grad
+    cdef uint16_t v[HALF_MAX_C]
+    if cs == 1 and (rs == C or n == 1):
+        if J.half == HALF_F16:
+            fl_float_to_half(src, g + r0 * rs, n * C)
+        else:
+            fl_float_to_bf16(src, g + r0 * rs, n * C)
+        return
+    for i in range(n):
+        if J.half == HALF_F16:
+            fl_float_to_half(src + i * C, v, C)
+        else:
+            fl_float_to_bf16(src + i * C, v, C)
+        for j in range(C):
+            g[(r0 + i) * rs + j * cs] = v[j]
+
+
+cdef void _block_half(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogil:
+    """A block of a float16 or bfloat16 pred (at most HALF_MAX_C classes,
+    rows in one slab): its rows converted to float32 scratch, the float32
+    block run on them as on a contiguous float32 pred, and its gradient
+    rows rounded into the half-precision gradient.  The same bits as the
+    float32 copy of the whole pred, without the copy."""
+    cdef float x[BLOCK * HALF_MAX_C]
+    cdef float g[BLOCK * HALF_MAX_C]
+    cdef Py_ssize_t r0 = b * BLOCK, n, C = J.n_classes
+    cdef Job local = J[0]
+    cdef const float* p
+    n = BLOCK if r0 + BLOCK <= J.n_rows else J.n_rows - r0
+    _half_rows(J, J.pred, J.pred_row_stride, J.pred_col_stride, r0, n, x)
+    # the kernels find row r at p + r * C: the scratch, shifted back by r0
+    # rows (an address formed as an integer, never dereferenced outside x)
+    p = <const float*>(<size_t>x - <size_t>(r0 * C * sizeof(float)))
+    local.half = 0
+    local.n_inner = 0                   # (half inputs come as one slab of rows)
+    local.pred_row_stride = C
+    local.pred_col_stride = 1
+    if J.grad != NULL:
+        local.grad = <void*>(<size_t>g - <size_t>(r0 * C * sizeof(float)))
+        local.grad_row_stride = C
+        local.grad_col_stride = 1
+    if J.target_f32:
+        _block_typed(&local, b, res, p, <const float*>J.target)
+    else:
+        _block_typed(&local, b, res, p, <const double*>J.target)
+    if J.grad != NULL and res.bad < 0:
+        _half_grad_rows(J, g, r0, n)
+
+
 cdef void _block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogil:
+    """A block of rows, by pred and target dtype (and family, _block_typed)."""
+    if J.half:
+        _block_half(J, b, res)
+        return
     if J.pred_f32:
         if J.target_f32:
             _block_typed(J, b, res, <const float*>J.pred, <const float*>J.target)

@@ -1,6 +1,10 @@
 # The C loops of fastloss/_simd (simd.h), as Cython sees them (exp, log, gathers, sums).
 
 cdef extern from "_simd/simd.h":
+    void fl_half_to_float(const uint16_t* h, float* f, Py_ssize_t n) noexcept nogil
+    void fl_float_to_half(const float* f, uint16_t* h, Py_ssize_t n) noexcept nogil
+    void fl_bf16_to_float(const uint16_t* h, float* f, Py_ssize_t n) noexcept nogil
+    void fl_float_to_bf16(const float* f, uint16_t* h, Py_ssize_t n) noexcept nogil
     void fl_vlog(const double* x, double* y, Py_ssize_t n) noexcept nogil
     void fl_prefetch(const void* base, Py_ssize_t offset) noexcept nogil
     void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil

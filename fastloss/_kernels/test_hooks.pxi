@@ -27,3 +27,32 @@ def _binary_product(p, t, double eps=1e-7, bint sparse=False):
     if not ok:
         return None
     return M, E, _bin_loss(M, E)
+
+
+def _half_convert(bits_or_floats, str kind, bint to_float):
+    """For tests: the half-precision conversions of this SIMD level.
+    ``kind`` is "float16" or "bfloat16"; with to_float, uint16 bit
+    patterns in and float32 values out, else float32 values in and uint16
+    bit patterns out (rounded to nearest even)."""
+    cdef cnp.ndarray a, out
+    cdef Py_ssize_t n
+    cdef bint f16 = kind == "float16"
+    if not f16 and kind != "bfloat16":
+        raise ValueError(f"kind must be 'float16' or 'bfloat16', got {kind!r}")
+    if to_float:
+        a = np.ascontiguousarray(bits_or_floats, dtype=np.uint16).ravel()
+        n = a.shape[0]
+        out = np.empty(n, np.float32)
+        if f16:
+            fl_half_to_float(<const uint16_t*>cnp.PyArray_DATA(a), <float*>cnp.PyArray_DATA(out), n)
+        else:
+            fl_bf16_to_float(<const uint16_t*>cnp.PyArray_DATA(a), <float*>cnp.PyArray_DATA(out), n)
+    else:
+        a = np.ascontiguousarray(bits_or_floats, dtype=np.float32).ravel()
+        n = a.shape[0]
+        out = np.empty(n, np.uint16)
+        if f16:
+            fl_float_to_half(<const float*>cnp.PyArray_DATA(a), <uint16_t*>cnp.PyArray_DATA(out), n)
+        else:
+            fl_float_to_bf16(<const float*>cnp.PyArray_DATA(a), <uint16_t*>cnp.PyArray_DATA(out), n)
+    return out

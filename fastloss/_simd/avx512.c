@@ -16,4 +16,5 @@
 #include "rows.inc.h"
 #include "gather.inc.h"
 #include "binprod.inc.h"
+#include "half.inc.h"
 #endif

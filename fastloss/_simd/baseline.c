@@ -13,3 +13,4 @@
 #include "rows.inc.h"
 #include "gather.inc.h"
 #include "binprod.inc.h"
+#include "half.inc.h"

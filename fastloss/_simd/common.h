@@ -125,6 +125,9 @@ typedef int fl_binprod_ff_fn(const float *restrict p, const float *restrict t, p
 typedef ptrdiff_t fl_count_ones_d_fn(const double *restrict t, ptrdiff_t L);
 typedef ptrdiff_t fl_count_ones_f_fn(const float *restrict t, ptrdiff_t L);
 
+typedef void fl_half_to_float_fn(const uint16_t *restrict h, float *restrict f, ptrdiff_t n);
+typedef void fl_float_to_half_fn(const float *restrict f, uint16_t *restrict h, ptrdiff_t n);
+
 /* ------------------------------------------------------------------------
  * Scalar helpers
  * ---------------------------------------------------------------------- */

@@ -42,6 +42,8 @@ FL_HIDDEN fl_binprod_fd_fn *fl_binprod_fd_impl = fl_binprod_fd_base;
 FL_HIDDEN fl_binprod_ff_fn *fl_binprod_ff_impl = fl_binprod_ff_base;
 FL_HIDDEN fl_count_ones_d_fn *fl_count_ones_d_impl = fl_count_ones_d_base;
 FL_HIDDEN fl_count_ones_f_fn *fl_count_ones_f_impl = fl_count_ones_f_base;
+FL_HIDDEN fl_half_to_float_fn *fl_half_to_float_impl = fl_half_to_float_base;
+FL_HIDDEN fl_float_to_half_fn *fl_float_to_half_impl = fl_float_to_half_base;
 
 FL_HIDDEN void fl_simd_init(int max_level)
 {
@@ -102,6 +104,10 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_shift_rows_f_impl = fl_shift_rows_f_avx2;  /* AVX-512 measured slower */
         fl_row_sums_impl = fl_row_sums_avx2;
         fl_row_sums_but_impl = fl_row_sums_but_avx2;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) {
+        fl_half_to_float_impl = fl_half_to_float_avx2;
+        fl_float_to_half_impl = fl_float_to_half_avx2;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
         fl_nonzero_f64_impl = fl_nonzero_f64_avx2;

@@ -55,6 +55,10 @@ FL_HIDDEN extern fl_binprod_fd_fn *fl_binprod_fd_impl;
 FL_HIDDEN extern fl_binprod_ff_fn *fl_binprod_ff_impl;
 FL_HIDDEN extern fl_count_ones_d_fn *fl_count_ones_d_impl;
 FL_HIDDEN extern fl_count_ones_f_fn *fl_count_ones_f_impl;
+FL_HIDDEN extern fl_half_to_float_fn *fl_half_to_float_impl;
+FL_HIDDEN extern fl_float_to_half_fn *fl_float_to_half_impl;
+FL_HIDDEN fl_half_to_float_fn fl_bf16_to_float_base;       /* (one variant) */
+FL_HIDDEN fl_float_to_half_fn fl_float_to_bf16_base;
 
 /* A read prefetch of base + offset bytes.  The address is formed as an
  * integer: it may lie past the array (a prefetch never faults), and pointer
@@ -214,5 +218,15 @@ static inline ptrdiff_t fl_count_ones_d(const double *restrict t, ptrdiff_t L)
 { return fl_count_ones_d_impl(t, L); }
 static inline ptrdiff_t fl_count_ones_f(const float *restrict t, ptrdiff_t L)
 { return fl_count_ones_f_impl(t, L); }
+
+/* ---- half precision (half.inc.h): float16 by level, bfloat16 one loop ---- */
+static inline void fl_half_to_float(const uint16_t *restrict h, float *restrict f, ptrdiff_t n)
+{ fl_half_to_float_impl(h, f, n); }
+static inline void fl_float_to_half(const float *restrict f, uint16_t *restrict h, ptrdiff_t n)
+{ fl_float_to_half_impl(f, h, n); }
+static inline void fl_bf16_to_float(const uint16_t *restrict h, float *restrict f, ptrdiff_t n)
+{ fl_bf16_to_float_base(h, f, n); }
+static inline void fl_float_to_bf16(const float *restrict f, uint16_t *restrict h, ptrdiff_t n)
+{ fl_float_to_bf16_base(f, h, n); }
 
 #endif

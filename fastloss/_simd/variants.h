@@ -71,4 +71,10 @@ FL_HIDDEN fl_binprod_ff_fn fl_binprod_ff_base, fl_binprod_ff_avx2, fl_binprod_ff
 FL_HIDDEN fl_count_ones_d_fn fl_count_ones_d_base, fl_count_ones_d_avx512;
 FL_HIDDEN fl_count_ones_f_fn fl_count_ones_f_base, fl_count_ones_f_avx512;
 
+/* half precision (half.inc.h) */
+FL_HIDDEN fl_half_to_float_fn fl_half_to_float_base, fl_half_to_float_avx2;
+FL_HIDDEN fl_float_to_half_fn fl_float_to_half_base, fl_float_to_half_avx2;
+FL_HIDDEN fl_half_to_float_fn fl_bf16_to_float_base;
+FL_HIDDEN fl_float_to_half_fn fl_float_to_bf16_base;
+
 #endif
