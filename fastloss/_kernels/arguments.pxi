@@ -198,8 +198,8 @@ cdef object _as_rows(object A, int axis):
     return rows
 
 
-cdef object _set_sample_weight(Job* J, object sample_weight, object positions,
-                               object pred_shape, int axis):
+@cython.wraparound(True)   # shape[:-1]
+cdef object _set_sample_weight(Job* J, object sample_weight, cnp.ndarray P, int axis):
     """Point the job at the per-row weights: native float32/float64 arrays
     in place (rounded to the computation dtype as the kernels read them),
     any other real array-like through one conversion; returns the array
@@ -207,6 +207,8 @@ cdef object _set_sample_weight(Job* J, object sample_weight, object positions,
     cdef cnp.ndarray S
     if sample_weight is None:
         return None
+    pred_shape = (<object>P).shape
+    positions = pred_shape[:-1]
     if _is_native_float(sample_weight):
         S = <cnp.ndarray>sample_weight
         if (cnp.PyArray_NDIM(S) == 1 and cnp.PyArray_NDIM(S) == len(positions)
@@ -240,12 +242,13 @@ cdef inline Py_ssize_t _estride(cnp.ndarray a, int axis):
 cdef void _set_pred(Job* J, cnp.ndarray P):
     """pred: (C,), (N, C), or rows in slabs (slabs, rows a slab, C)."""
     cdef int nd = cnp.PyArray_NDIM(P)
+    cdef int tn = cnp.PyArray_TYPE(P)
     J.pred = cnp.PyArray_DATA(P)
-    J.pred_f32 = cnp.PyArray_TYPE(P) == cnp.NPY_FLOAT
-    if cnp.PyArray_TYPE(P) == cnp.NPY_FLOAT16:
+    J.pred_f32 = tn == cnp.NPY_FLOAT
+    if tn == cnp.NPY_FLOAT16:
         J.half = HALF_F16
         J.pred_f32 = True
-    elif _is_half(P.dtype):
+    elif tn != cnp.NPY_DOUBLE and tn != cnp.NPY_FLOAT and _is_half(P.dtype):
         J.half = HALF_BF16
         J.pred_f32 = True
     if nd == 3:

@@ -16,8 +16,17 @@ cdef object _run(int family, object pred, object target, object reduction, objec
                  object out, str name):
     cdef cnp.ndarray P = _loss_pred(pred, name)
     cdef int nd = cnp.PyArray_NDIM(P)
-    if (type(axis) is int and (axis == -1 or axis == nd - 1) and nd <= 2
-            and (cnp.PyArray_TYPE(P) == cnp.NPY_DOUBLE or cnp.PyArray_TYPE(P) == cnp.NPY_FLOAT)):
+    cdef int tn = cnp.PyArray_TYPE(P)
+    cdef long a = 0
+    if type(axis) is int and nd <= 2 and (tn == cnp.NPY_DOUBLE or tn == cnp.NPY_FLOAT):
+        a = PyLong_AsLong(axis)             # (-1 if it overflows, with an error set)
+        if a == -1 and PyErr_Occurred():
+            PyErr_Clear()
+            a = 0
+        elif a < 0:
+            a += nd
+    if a == nd - 1 and type(axis) is int and nd <= 2 and (tn == cnp.NPY_DOUBLE
+                                                          or tn == cnp.NPY_FLOAT):
         if cnp.PyArray_DIMS(P)[nd - 1] == 0:
             _class_axis(axis, P, name)          # raises: no classes
         return _run_rows(family, P, target, reduction, eps, weight, ignore_index,
@@ -197,8 +206,7 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
         T = _label_target(&J, target, P, name)
         _ignore(&J, ignore_index)
         W = _weights(&J, weight)
-    S = _set_sample_weight(&J, sample_weight, (<object>P).shape[:-1], (<object>P).shape,
-                           axis)
+    S = _set_sample_weight(&J, sample_weight, P, axis)
     if want_grad:
         O = _grad_out(P, out)
         if out is not None and _needs_staging(O, (P, T, W, S)):
