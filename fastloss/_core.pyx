@@ -72,9 +72,6 @@ import numpy as np
 
 cnp.import_array()
 
-from cpython.long cimport PyLong_AsLong
-from cpython.exc cimport PyErr_Occurred, PyErr_Clear
-
 cdef extern from "numpy/arrayobject.h":
     object PyArray_Scalar(void* data, cnp.dtype descr, object base)
     cnp.dtype PyArray_PromoteTypes(cnp.dtype a, cnp.dtype b)

@@ -455,7 +455,8 @@ cdef object _ignore_value(object ignore_index):
     """``ignore_index`` checked: None or an int (not a bool)."""
     if ignore_index is None:
         return None
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+    if (isinstance(ignore_index, (bool, np.timedelta64))
+            or not isinstance(ignore_index, (int, np.integer))):
         raise TypeError(
             f"ignore_index must be None or an int, got {type(ignore_index).__name__} "
             f"{ignore_index!r}")

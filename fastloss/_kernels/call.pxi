@@ -10,6 +10,10 @@
 # _run_positions, whose results are those of the same data with the class
 # axis moved last.
 
+cdef double TWO_600 = 2.0 ** 600
+cdef object _MINUS_ONE = -1
+
+
 cdef object _run(int family, object pred, object target, object reduction, object eps,
                  object weight, object ignore_index, object label_smoothing,
                  object sample_weight, object axis, object n_threads, bint want_grad,
@@ -17,16 +21,9 @@ cdef object _run(int family, object pred, object target, object reduction, objec
     cdef cnp.ndarray P = _loss_pred(pred, name)
     cdef int nd = cnp.PyArray_NDIM(P)
     cdef int tn = cnp.PyArray_TYPE(P)
-    cdef long a = 0
-    if type(axis) is int and nd <= 2 and (tn == cnp.NPY_DOUBLE or tn == cnp.NPY_FLOAT):
-        a = PyLong_AsLong(axis)             # (-1 if it overflows, with an error set)
-        if a == -1 and PyErr_Occurred():
-            PyErr_Clear()
-            a = 0
-        elif a < 0:
-            a += nd
-    if a == nd - 1 and type(axis) is int and nd <= 2 and (tn == cnp.NPY_DOUBLE
-                                                          or tn == cnp.NPY_FLOAT):
+    # the default axis is the cached int -1: one pointer comparison
+    if (nd <= 2 and (tn == cnp.NPY_DOUBLE or tn == cnp.NPY_FLOAT)
+            and (axis is _MINUS_ONE or (type(axis) is int and axis == nd - 1))):
         if cnp.PyArray_DIMS(P)[nd - 1] == 0:
             _class_axis(axis, P, name)          # raises: no classes
         return _run_rows(family, P, target, reduction, eps, weight, ignore_index,
@@ -68,7 +65,11 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
         if T.shape != shape:
             raise ValueError(f"target shape {T.shape} does not match {name} shape {shape}")
         dense = True
-    elif type(target) is int and positions == ():
+    elif type(target) is int:
+        if positions != ():
+            raise ValueError(
+                f"target shape () does not match {name} shape {shape}: expected "
+                f"{positions} for class indices or {shape} for dense targets")
         T, dense = target, False
     else:
         T = _real_or_half_array(target, "target")
@@ -182,7 +183,7 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
     cdef double D
     cdef int nt
     cdef bint need_first_pass
-    cdef double divide_after = 0.0
+    cdef double divide_after = 0.0, multiply_after = 0.0
     cdef object staged_out = None
     cdef object T = None, W = None, S = None
     cdef double eps_value = 0.0
@@ -219,8 +220,14 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
         try:
             scalar_label = target
         except OverflowError:
-            raise IndexError(
-                f"target {target} is out of range for {J.n_classes} classes (row 0)") from None
+            if ignore_index is None or target != ignore_index:
+                raise IndexError(
+                    f"target {target} is out of range for {J.n_classes} classes (row 0)"
+                ) from None
+            # a label beyond int64 that is ignore_index: the one row is ignored
+            scalar_label = -1
+            J.has_ignore_index = True
+            J.ignore_signed = -1
         _set_scalar_label(&J, &scalar_label)
     if red == RED_NONE:
         R = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P) - 1, cnp.PyArray_DIMS(P),
@@ -248,10 +255,18 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
                 D = <double>J.n_rows
             J.grad_scale = 1.0 / D
             if D != 0.0 and D - D == 0.0 and J.grad_scale - J.grad_scale != 0.0:
-                # 1 / D overflows for a subnormal D: divide the finished gradient
-                # (a NaN or inf D, from sample weights, is left to IEEE)
-                J.grad_scale = 1.0
-                divide_after = D
+                # 1 / D overflows for a subnormal D (a NaN or inf D, from sample
+                # weights, is left to IEEE)
+                if J.sample_weight != NULL:
+                    # s_i / D: the rows are scaled by s_i / (D 2^600), exact in
+                    # its powers of two, and the finished gradient by 2^600
+                    # (s_i times 1, then divided, would lose a subnormal s_i's digits)
+                    J.grad_scale = 1.0 / (D * TWO_600)
+                    multiply_after = TWO_600
+                else:
+                    # divide the finished gradient
+                    J.grad_scale = 1.0
+                    divide_after = D
         elif red == RED_NONE and family == FAM_MSE:
             J.grad_scale = 1.0 / <double>J.n_classes
     if (want_grad and out is not None and staged_out is None and J.labels != NULL
@@ -265,6 +280,9 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
         _raise_bad_label(target, total.bad, J.n_classes, positions)
     if divide_after != 0.0:
         np.divide(O, divide_after, out=O)
+    if multiply_after != 0.0:
+        with np.errstate(over="ignore"):
+            np.multiply(O, multiply_after, out=O)
     if staged_out is not None:
         staged_out[...] = O
         O = staged_out

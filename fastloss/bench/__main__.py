@@ -429,8 +429,8 @@ def format_memory(records):
         else:
             verdict = "ok" if fast <= (allowed + 0.05) * size else "ALLOCATES"
         rows.append([r["label"], r["shape"], r["dtype"], _mb(size),
-                     f"{_mb(base)} ({base / size:.2f}x)", f"{_mb(fast)} ({fast / size:.2f}x)",
-                     verdict])
+                     "-" if base is None else f"{_mb(base)} ({base / size:.2f}x)",
+                     f"{_mb(fast)} ({fast / size:.2f}x)", verdict])
     if not rows:
         return ""
     head = ("Peak extra memory per call (tracemalloc; x = multiples of the input array; a"

@@ -511,7 +511,7 @@ _SEG = "x_nchw, t_nhw, axis=1"
 _NEW_INPUT_OPS = (
     Op("segmentation_softmax_cross_entropy", "softmax_cross_entropy (N, C, H, W), axis=1",
        "softmax_cross_entropy", "softmax_cross_entropy", "logits", "index", grad=False,
-       threaded=True, baseline="torch", shapes=(SEGMENTATION_ROWS,),
+       threaded=True, baseline="reference", shapes=(SEGMENTATION_ROWS,),
        dtypes=("float32", "float64"), layout="nchw", builders={
            "fastloss": _plain(fastloss.softmax_cross_entropy,
                               _FL + f"softmax_cross_entropy({_SEG})", True, axis=1),
@@ -522,7 +522,7 @@ _NEW_INPUT_OPS = (
     Op("segmentation_softmax_cross_entropy_and_grad",
        "softmax_cross_entropy_and_grad (N, C, H, W), axis=1", "softmax_cross_entropy",
        "softmax_cross_entropy_and_grad", "logits", "index", grad=True, threaded=True,
-       baseline="torch", shapes=(SEGMENTATION_ROWS,), dtypes=("float32", "float64"),
+       baseline="reference", shapes=(SEGMENTATION_ROWS,), dtypes=("float32", "float64"),
        layout="nchw", builders={
            "fastloss": _plain(fastloss.softmax_cross_entropy_and_grad,
                               _FL + f"softmax_cross_entropy_and_grad({_SEG})", True, axis=1),

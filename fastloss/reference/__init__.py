@@ -132,7 +132,10 @@ def _class_batch(pred, grad_dtype, axis, reduction, target, *, weight, ignore_in
     if reduction != "mean":
         divisor = 1.0
     else:
-        row_w = np.ones(n_rows) if labels is None else w[np.where(ignored, 0, labels)]
+        # (labels are in [0, C) once checked, but for ignored ones, which may
+        # be anything, a Python int beyond int64 included)
+        row_w = np.ones(n_rows) if labels is None else \
+            w[np.where(ignored, 0, labels).astype(np.intp)]
         with np.errstate(all="ignore"):
             divisor = np.where(s == 0.0, 0.0, s * row_w).sum()
     return _ClassBatch(x, coef, s, np.float64(divisor), reduction, pred.shape, axis,

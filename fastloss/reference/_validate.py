@@ -59,7 +59,8 @@ def check_ignore_index(ignore_index):
     (Python or NumPy, not bool)."""
     if ignore_index is None:
         return None
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+    if (isinstance(ignore_index, (bool, np.timedelta64))
+            or not isinstance(ignore_index, (int, np.integer))):
         raise TypeError(f"ignore_index must be None or an int, got {ignore_index!r}")
     return int(ignore_index)
 
@@ -91,6 +92,12 @@ def _is_bfloat16(dtype):
 
 def _is_half(dtype):
     return dtype.type is np.float16 or _is_bfloat16(dtype)
+
+
+def _as_real_or_half_array(value, name):
+    """np.asarray(value): a real array or a float16/bfloat16 one, else TypeError."""
+    array = np.asarray(value)
+    return array if _is_half(array.dtype) else _as_real_array(array, name)
 
 
 def computation_dtype(array):
@@ -150,8 +157,7 @@ def positions_shape(pred, axis):
 
 def as_dense_like(target, pred, name="target"):
     """Return `target` as a C-contiguous array of pred's dtype and exactly pred's shape."""
-    if not (isinstance(target, np.ndarray) and _is_half(target.dtype)):
-        target = _as_real_array(target, name)
+    target = _as_real_or_half_array(target, name)
     if target.shape != pred.shape:
         raise ValueError(
             f"{name} shape {target.shape} does not match pred shape {pred.shape}"
@@ -177,8 +183,7 @@ def as_class_target(target, pred, axis=-1):
                 f"class-index target shape () does not match pred shape "
                 f"{pred.shape}: class indices must have shape {index_shape}")
         return np.array(target, dtype=object), None
-    if not (isinstance(target, np.ndarray) and _is_half(target.dtype)):
-        target = _as_real_array(target, "target")
+    target = _as_real_or_half_array(target, "target")
     if target.dtype.kind in "iu":
         if target.shape != index_shape:
             raise ValueError(
@@ -217,8 +222,7 @@ def as_sample_weight(sample_weight, pred, axis):
     positions' shape, or None."""
     if sample_weight is None:
         return None
-    if not (isinstance(sample_weight, np.ndarray) and _is_half(sample_weight.dtype)):
-        sample_weight = _as_real_array(sample_weight, "sample_weight")
+    sample_weight = _as_real_or_half_array(sample_weight, "sample_weight")
     positions = positions_shape(pred, axis)
     if sample_weight.shape != positions:
         raise ValueError(
