@@ -70,7 +70,10 @@ def _feed(h, value):
             # (a sanitizer build's loss of NaN rows came out -NaN, +NaN here)
             a = np.where(np.isnan(a), np.array(np.nan, a.dtype), a)
         h.update(f"{type(value).__name__}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(np.ascontiguousarray(a).tobytes())
+        if a.dtype.hasobject:               # (its bytes are addresses)
+            h.update(repr(a.tolist()).encode())
+        else:
+            h.update(np.ascontiguousarray(a).tobytes())
     elif isinstance(value, (float, int, bool)) or value is None:
         h.update(f"{type(value).__name__}|{value!r}|".encode())
     else:

@@ -216,15 +216,23 @@ cdef inline double _plain_group_weighted_sum(const Job* J, pfloat* gg, Py_ssize_
     row of weight 0, or ignored, as +0.0: the bits of _group_rows), and
     the gradient rows of weight 0 zeroed (their scale was 0, but 0 * e may
     be NaN).  Returns the group's share of the divisor, sum s_i."""
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, stride = J.sample_weight_stride
     cdef double sw, div = 0.0
-    for i in range(g0, g0 + n):
-        sw = _sample_weight(J, r0 + i) if lab[i] >= 0 else 0.0
-        s.lse[i] = _weighed(sw, s.lse[i])
-        if sw != 0.0:
-            div += sw
-        elif gg != NULL:
-            _zero_row(gg + (i - g0) * J.grad_row_stride, J.n_classes, 1)
+    cdef double* w = &s.ssum[g0]            # (the group's row sums are spent)
+    # the weights first, in one loop per storage (the common float64 one
+    # without a test per row), then the products
+    if J.sample_weight_f32 or J.pred_f32:
+        for i in range(n):
+            w[i] = _sample_weight(J, r0 + g0 + i)
+    else:
+        for i in range(n):
+            w[i] = (<const double*>J.sample_weight)[(r0 + g0 + i) * stride]
+    for i in range(n):
+        sw = w[i] if lab[g0 + i] >= 0 else 0.0
+        s.lse[g0 + i] = 0.0 if sw == 0.0 else sw * s.lse[g0 + i]
+        div += sw
+        if sw == 0.0 and gg != NULL:
+            _zero_row(gg + i * J.grad_row_stride, J.n_classes, 1)
     _add4_run(acc4, g0, &s.lse[g0], n)
     return div
 
