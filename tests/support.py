@@ -13,10 +13,12 @@ import gc
 import tracemalloc
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastloss as fl
+import fastloss.reference as _ref
 from fastloss import book
 
 FLOAT_DTYPES = [np.float32, np.float64]
@@ -452,3 +454,57 @@ def peak_bytes(call):
         tracemalloc.stop()
     del result
     return peak
+
+
+# ---------------------------------------------------------------------------
+# by name: the tests that run both fastloss and fastloss.reference
+# (tests/test_axes.py, test_sample_weight.py, test_half.py)
+# ---------------------------------------------------------------------------
+
+IMPLS = [pytest.param(fl, id="fastloss"), pytest.param(_ref, id="reference")]
+LOSS_NAMES = ["cross_entropy", "softmax_cross_entropy", "mean_squared_error"]
+GRAD_NAMES = [f"{name}_and_grad" for name in LOSS_NAMES]
+ALL_NAMES = LOSS_NAMES + GRAD_NAMES
+CLASS_NAMES = [name for name in ALL_NAMES if not name.startswith("mean_squared")]
+# (function name, target kind): class indices for the cross-entropies, dense
+# targets for every function
+NAMED_CASES = ([(name, "index") for name in CLASS_NAMES]
+               + [(name, "dense") for name in ALL_NAMES])
+NAMED_CASE_IDS = [f"{name}-{kind}" for name, kind in NAMED_CASES]
+
+
+def name_is_squared(name):
+    return name.startswith("mean_squared")
+
+
+def name_is_probs(name):
+    return name.startswith("cross_entropy")
+
+
+def named_problem(name, kind, shape, axis=-1, seed=0, dtype=np.float64):
+    """(pred in ``dtype``, target) for the function ``name``, class axis
+    ``axis``: probabilities in [0.05, 1) or values of spread 2; class
+    indices of the positions' shape, dense rows in [0, 1) or squared-error
+    targets of spread 1 (float64, pred's shape)."""
+    rng = np.random.default_rng(seed)
+    if name_is_probs(name):
+        pred = rng.uniform(0.05, 1.0, shape)
+    else:
+        pred = rng.normal(0.0, 2.0, shape)
+    if name_is_squared(name):
+        target = rng.normal(0.0, 1.0, shape)
+    elif kind == "dense":
+        target = rng.uniform(0.0, 1.0, shape)
+    else:
+        positions = np.moveaxis(np.empty(shape), axis, -1).shape[:-1]
+        target = rng.integers(0, shape[axis], positions)
+    return pred.astype(dtype), target
+
+
+def raised(call):
+    """The exception ``call()`` raises (AssertionError if none)."""
+    try:
+        call()
+    except Exception as exc:     # noqa: BLE001 - the error itself is what is checked
+        return exc
+    raise AssertionError("no error raised")

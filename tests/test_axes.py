@@ -24,33 +24,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastloss as fl
-import fastloss.reference as ref
 from support import (REDUCTIONS, assert_close, assert_same, assert_same_result,
                      cross_entropy_oracle, mean_squared_error_oracle,
                      softmax_cross_entropy_oracle)
+from support import (ALL_NAMES, CLASS_NAMES, GRAD_NAMES, IMPLS, LOSS_NAMES,  # noqa: F401
+                     NAMED_CASE_IDS as CASE_IDS, NAMED_CASES as CASES,
+                     name_is_probs as is_probs, name_is_squared as is_squared,
+                     named_problem, raised)
 
-IMPLS = [pytest.param(fl, id="fastloss"), pytest.param(ref, id="reference")]
-
-LOSS_NAMES = ["cross_entropy", "softmax_cross_entropy", "mean_squared_error"]
-GRAD_NAMES = [f"{name}_and_grad" for name in LOSS_NAMES]
-ALL_NAMES = LOSS_NAMES + GRAD_NAMES
-CLASS_NAMES = [name for name in ALL_NAMES if not name.startswith("mean_squared")]
-# (function name, target kind): class indices for the cross-entropies, dense
-# targets for every function
-CASES = [(name, "index") for name in CLASS_NAMES] + [(name, "dense") for name in ALL_NAMES]
-CASE_IDS = [f"{name}-{kind}" for name, kind in CASES]
 
 # one shape per rank; every axis of each is a class axis in turn
 SHAPES = {1: (5,), 2: (4, 3), 3: (3, 4, 2), 4: (2, 3, 4, 2), 5: (2, 3, 2, 3, 2)}
 LAYOUTS = ["C", "F", "strided", "reversed"]
-
-
-def is_squared(name):
-    return name.startswith("mean_squared")
-
-
-def is_probs(name):
-    return name.startswith("cross_entropy")
 
 
 def positions_of(shape, axis):
@@ -60,22 +45,8 @@ def positions_of(shape, axis):
 
 
 def make(name, kind, shape, axis, seed=0, dtype=np.float64):
-    """(pred, target) of ``shape`` with class axis ``axis``: probabilities in
-    [0.05, 1) or values of spread 2; class indices of the positions' shape,
-    dense rows in [0, 1) or squared-error targets of pred's shape."""
-    rng = np.random.default_rng(seed)
-    c = shape[axis]
-    if is_probs(name):
-        pred = rng.uniform(0.05, 1.0, shape)
-    else:
-        pred = rng.normal(0.0, 2.0, shape)
-    if is_squared(name):
-        target = rng.normal(0.0, 1.0, shape)
-    elif kind == "dense":
-        target = rng.uniform(0.0, 1.0, shape)
-    else:
-        target = rng.integers(0, c, positions_of(shape, axis)).astype(np.int64)
-    return pred.astype(dtype), target
+    """(pred, target) of ``shape`` with class axis ``axis`` (named_problem)."""
+    return named_problem(name, kind, shape, axis, seed, dtype)
 
 
 def options_for(name, kind, c, which):
@@ -625,14 +596,6 @@ def test_axis_that_is_not_an_integer_is_a_type_error(impl, name):
         assert "axis" in msg and repr(axis) in msg, msg
 
 
-def first_error(call):
-    try:
-        call()
-    except Exception as exc:     # noqa: BLE001 - the error itself is what is checked
-        return exc
-    raise AssertionError("no error raised")
-
-
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("name", CLASS_NAMES)
 def test_axis_is_checked_after_pred_and_before_everything_else(impl, name):
@@ -642,23 +605,23 @@ def test_axis_is_checked_after_pred_and_before_everything_else(impl, name):
     pred, target = sample_args(name, (3, 4), -1)
     bad_labels = np.array([0, 99, -1])
     # pred first: its dtype, then its rank
-    err = first_error(lambda: fn(pred.astype(np.complex128), target, axis=7))
+    err = raised(lambda: fn(pred.astype(np.complex128), target, axis=7))
     assert type(err) is TypeError, repr(err)
-    err = first_error(lambda: fn(np.float64(1.0), 0, axis=3))
+    err = raised(lambda: fn(np.float64(1.0), 0, axis=3))
     assert type(err) is ValueError, repr(err)
     # then the axis, before the scalar arguments, the target and the labels
     for kw in ({"reduction": "avg"}, {"n_threads": 0}, {"label_smoothing": 2.0},
                {"ignore_index": 1.5}):
-        err = first_error(lambda: fn(pred, target, axis=2, **kw))
+        err = raised(lambda: fn(pred, target, axis=2, **kw))
         assert type(err) is np.exceptions.AxisError, (kw, repr(err))
-        err = first_error(lambda: fn(pred, target, axis=1.5, **kw))
+        err = raised(lambda: fn(pred, target, axis=1.5, **kw))
         assert type(err) is TypeError and "axis" in str(err), (kw, repr(err))
-    err = first_error(lambda: fn(pred, np.zeros(7, np.int64), axis=2))
+    err = raised(lambda: fn(pred, np.zeros(7, np.int64), axis=2))
     assert type(err) is np.exceptions.AxisError, repr(err)
-    err = first_error(lambda: fn(pred, bad_labels, axis=-3))
+    err = raised(lambda: fn(pred, bad_labels, axis=-3))
     assert type(err) is np.exceptions.AxisError, repr(err)
     # with a valid axis, the labels come last
-    err = first_error(lambda: fn(pred, bad_labels, axis=-1, reduction="avg"))
+    err = raised(lambda: fn(pred, bad_labels, axis=-1, reduction="avg"))
     assert type(err) is ValueError and "reduction" in str(err), repr(err)
 
 

@@ -19,20 +19,14 @@ import re
 import numpy as np
 import pytest
 
-import fastloss as fl
-import fastloss.reference as ref
 from support import (REDUCTIONS, assert_close, assert_same, assert_same_result,
                      cross_entropy_oracle, mean_squared_error_oracle,
                      softmax_cross_entropy_oracle)
+from support import (ALL_NAMES, CLASS_NAMES, GRAD_NAMES, IMPLS, LOSS_NAMES,  # noqa: F401
+                     NAMED_CASE_IDS as CASE_IDS, NAMED_CASES as CASES,
+                     name_is_probs as is_probs, name_is_squared as is_squared,
+                     named_problem, raised)
 
-IMPLS = [pytest.param(fl, id="fastloss"), pytest.param(ref, id="reference")]
-
-LOSS_NAMES = ["cross_entropy", "softmax_cross_entropy", "mean_squared_error"]
-GRAD_NAMES = [f"{name}_and_grad" for name in LOSS_NAMES]
-ALL_NAMES = LOSS_NAMES + GRAD_NAMES
-CLASS_NAMES = [name for name in ALL_NAMES if not name.startswith("mean_squared")]
-CASES = [(name, "index") for name in CLASS_NAMES] + [(name, "dense") for name in ALL_NAMES]
-CASE_IDS = [f"{name}-{kind}" for name, kind in CASES]
 HALVES = ["float16", ">f2", "bfloat16"]
 F32_RTOL = 1e-6        # float32 results against the float64 value of the same inputs
 
@@ -50,14 +44,6 @@ def gradient_dtype(dtype):
     return dtype.newbyteorder("=")
 
 
-def is_squared(name):
-    return name.startswith("mean_squared")
-
-
-def is_probs(name):
-    return name.startswith("cross_entropy")
-
-
 def base_name(name):
     return name[: -len("_and_grad")] if name.endswith("_and_grad") else name
 
@@ -72,22 +58,9 @@ def as32(a):
 
 
 def make(name, kind, dtype, shape=(7, 5), axis=-1, seed=0):
-    """(pred in ``dtype``, target): probabilities in [0.05, 1), or values of
-    spread 2; class indices, dense rows in [0, 1) (float64), or squared-error
-    targets of spread 1 (float64)."""
-    rng = np.random.default_rng(seed)
-    if is_probs(name):
-        pred = rng.uniform(0.05, 1.0, shape)
-    else:
-        pred = rng.normal(0.0, 2.0, shape)
-    if is_squared(name):
-        target = rng.normal(0.0, 1.0, shape)
-    elif kind == "dense":
-        target = rng.uniform(0.0, 1.0, shape)
-    else:
-        positions = np.moveaxis(np.empty(shape), axis, -1).shape[:-1]
-        target = rng.integers(0, shape[axis], positions)
-    return pred.astype(dtype), target
+    """(pred in ``dtype``, target) (named_problem): dense and squared-error
+    targets stay float64."""
+    return named_problem(name, kind, shape, axis, seed, dtype)
 
 
 def half_spacing(x, dtype):

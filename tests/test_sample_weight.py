@@ -23,35 +23,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import fastloss as fl
-import fastloss.reference as ref
 from support import REDUCTIONS, assert_close, assert_same, assert_same_result
 
-IMPLS = [pytest.param(fl, id="fastloss"), pytest.param(ref, id="reference")]
-
-LOSS_NAMES = ["cross_entropy", "softmax_cross_entropy", "mean_squared_error"]
-GRAD_NAMES = [f"{name}_and_grad" for name in LOSS_NAMES]
-ALL_NAMES = LOSS_NAMES + GRAD_NAMES
-CLASS_NAMES = [name for name in ALL_NAMES if not name.startswith("mean_squared")]
-CASES = [(name, "index") for name in CLASS_NAMES] + [(name, "dense") for name in ALL_NAMES]
-CASE_IDS = [f"{name}-{kind}" for name, kind in CASES]
 
 
 def base_name(name):
     return name[: -len("_and_grad")] if name.endswith("_and_grad") else name
 
 
-def is_squared(name):
-    return name.startswith("mean_squared")
-
-
-def is_probs(name):
-    return name.startswith("cross_entropy")
-
-
 def split(result):
     """(loss, gradient or None) of a loss's or a gradient function's result."""
     return result if isinstance(result, tuple) else (result, None)
+from support import (ALL_NAMES, CLASS_NAMES, GRAD_NAMES, IMPLS, LOSS_NAMES,  # noqa: F401
+                     NAMED_CASE_IDS as CASE_IDS, NAMED_CASES as CASES,
+                     name_is_probs as is_probs, name_is_squared as is_squared,
+                     named_problem, raised)
 
 
 # ---------------------------------------------------------------------------
@@ -168,22 +154,8 @@ SAMPLE_WEIGHT = np.array([0.5, 2.0, 0.0, 1.5, 3.0, 0.25])
 
 
 def make(name, kind, shape=(N, C), axis=-1, seed=0, dtype=np.float64):
-    """(pred, target): probabilities in [0.05, 1) or values of spread 2;
-    class indices of the positions' shape, dense rows in [0, 1), or
-    squared-error targets of pred's shape."""
-    rng = np.random.default_rng(seed)
-    if is_probs(name):
-        pred = rng.uniform(0.05, 1.0, shape)
-    else:
-        pred = rng.normal(0.0, 2.0, shape)
-    if is_squared(name):
-        target = rng.normal(0.0, 1.0, shape)
-    elif kind == "dense":
-        target = rng.uniform(0.0, 1.0, shape)
-    else:
-        positions = np.moveaxis(np.empty(shape), axis, -1).shape[:-1]
-        target = rng.integers(0, shape[axis], positions)
-    return pred.astype(dtype), target
+    """(pred, target) of ``shape`` (named_problem)."""
+    return named_problem(name, kind, shape, axis, seed, dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -597,14 +569,6 @@ def test_sample_weight_of_a_non_real_dtype_is_a_type_error(impl, name, sw):
         getattr(impl, name)(pred, target, sample_weight=sw)
     msg = str(info.value)
     assert str(sw.dtype) in msg and "sample_weight" in msg, msg
-
-
-def raised(call):
-    try:
-        call()
-    except Exception as exc:     # noqa: BLE001 - the error itself is what is checked
-        return exc
-    raise AssertionError("no error raised")
 
 
 @pytest.mark.parametrize("impl", IMPLS)
