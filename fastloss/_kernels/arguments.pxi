@@ -56,12 +56,7 @@ cdef _real_or_half_array(object obj, str name):
     """np.asarray(obj): a real array (bool, integers, floats, bfloat16), or
     TypeError."""
     arr = np.asarray(obj)
-    if (arr.dtype.kind not in "biu" and not _is_half(arr.dtype)
-            and not (arr.dtype.kind == "f" and arr.dtype.type in _NUMPY_FLOATS)):
-        raise TypeError(
-            f"unsupported dtype {arr.dtype} for {name}: expected a real "
-            f"(bool, integer or floating) array")
-    return arr
+    return arr if _is_half(arr.dtype) else _real_array(arr, name)
 
 
 cdef cnp.ndarray _to_dtype(object arr, object dt):
