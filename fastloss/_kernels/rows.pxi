@@ -5,6 +5,9 @@
 # row maximum: then exp(x) and any ratio of two such exps (up to CAP terms
 # summed) stay normal doubles, far from overflow and underflow
 cdef double DIRECT_MAX = 350.0
+# the same for float32 logits, whose exps are float32 (fl_vexpf_lim): within
+# +-80, exp(x) is a normal float
+cdef double DIRECT_MAX_F32 = 80.0
 
 
 cdef inline double _coef_index(const Job* J, Py_ssize_t c, int64_t k) noexcept nogil:

@@ -9,6 +9,15 @@ cdef extern from "_simd/simd.h":
     void fl_prefetch(const void* base, Py_ssize_t offset) noexcept nogil
     void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil
     int fl_vexp_lim(const double* x, double* y, Py_ssize_t n, double lim) noexcept nogil
+    int fl_vexpf_lim(const float* x, double* y, Py_ssize_t n, float lim) noexcept nogil
+    void fl_col_sums_but(double* e, Py_ssize_t n, Py_ssize_t C, const int64_t* lab,
+                         double* s, double* ek) noexcept nogil
+    void fl_scale_cols_d(const double* e, Py_ssize_t n, Py_ssize_t C, const double* f,
+                         double* g, Py_ssize_t gcs, const int64_t* lab,
+                         const double* kv) noexcept nogil
+    void fl_scale_cols_f(const double* e, Py_ssize_t n, Py_ssize_t C, const double* f,
+                         float* g, Py_ssize_t gcs, const int64_t* lab,
+                         const double* kv) noexcept nogil
     Py_ssize_t fl_nonzero_f64(const double* t, Py_ssize_t n, int32_t* out) noexcept nogil
     Py_ssize_t fl_nonzero_f32(const float* t, Py_ssize_t n, int32_t* out) noexcept nogil
     void fl_sq_lanes_dd(const double* p, const double* t, Py_ssize_t n, double* lanes) noexcept nogil

@@ -2,17 +2,18 @@
 # +-DIRECT_MAX (or a NaN) and are shifted by their maximum; "long" rows have
 # more than CAP classes and take the scalar path, one row at a time.
 
-cdef inline Py_ssize_t _far_rows(const double* a, Py_ssize_t rows, Py_ssize_t C,
+cdef inline Py_ssize_t _far_rows(const pfloat* x, Py_ssize_t rows, Py_ssize_t C,
+                                Py_ssize_t rs, Py_ssize_t cs, double lim,
                                 unsigned char* is_far) noexcept nogil:
-    """is_far[i] = 1 for the rows of a contiguous group with a value beyond
-    +-DIRECT_MAX, or a NaN (else 0); returns how many."""
+    """is_far[i] = 1 for the rows of a group (strides rs, cs) with a logit
+    beyond +-lim, or a NaN (else 0); returns how many."""
     cdef Py_ssize_t i, j, n = 0
     cdef double v
     for i in range(rows):
         is_far[i] = 0
         for j in range(C):
-            v = a[i * C + j]
-            if not (v >= -DIRECT_MAX and v <= DIRECT_MAX):
+            v = x[i * rs + j * cs]
+            if not (v >= -lim and v <= lim):
                 is_far[i] = 1
         n += is_far[i]
     return n
@@ -105,6 +106,14 @@ ctypedef struct SoftmaxScratch:
     double kv[BLOCK]            # the gradient's label entries
 
 
+cdef inline bint _in_columns(const Job* J) noexcept nogil:
+    """The group's rows are contiguous and its classes runs of them (a
+    channels-first batch, or a Fortran-ordered one), and so is the
+    gradient's: the plain path then holds e class-major (cols.inc.h)."""
+    return (J.pred_row_stride == 1 and J.pred_col_stride != 1
+            and (J.grad == NULL or J.grad_row_stride == 1))
+
+
 cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssize_t g0,
                                          Py_ssize_t n, const int64_t* lab,
                                          SoftmaxScratch* s) noexcept nogil:
@@ -123,18 +132,38 @@ cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssiz
     that is 1 / (1 + sum_{j != k} exp(x_j - x_k)) rounded as the usual shift
     by the maximum rounds it, so the gradient's p_k - 1 cancels to the same
     value."""
-    cdef Py_ssize_t i, nfar = 0
+    cdef Py_ssize_t i, j, nfar = 0
     cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride, cs = J.pred_col_stride
-    cdef const double* src
-    cdef double big
-    if pfloat is double and cs == 1 and rs == C:
-        src = <const double*>xg
-    else:                               # the same doubles, so the same bits
+    cdef bint cols = _in_columns(J)
+    cdef int special = 0
+    cdef double lim = DIRECT_MAX if pfloat is double else DIRECT_MAX_F32
+    cdef float* xf
+    if cols:                            # class-major e, one run per class
+        for j in range(C):
+            if pfloat is double:
+                special |= fl_vexp_lim(xg + j * cs, s.e + j * n, n, lim)
+            else:
+                special |= fl_vexpf_lim(xg + j * cs, s.e + j * n, n, <float>lim)
+    elif cs == 1 and rs == C:
+        if pfloat is double:
+            special = fl_vexp_lim(xg, s.e, n * C, lim)
+        else:
+            special = fl_vexpf_lim(xg, s.e, n * C, <float>lim)
+    elif pfloat is double:              # the same doubles, so the same bits
         _copy_group(xg, n, C, rs, cs, s.a)
-        src = s.a
-    if fl_vexp_lim(src, s.e, n * C, DIRECT_MAX):
-        nfar = _far_rows(src, n, C, s.is_far)
-    fl_row_sums_but(s.e, n, C, &lab[g0], &s.tl[g0], &s.ek[g0])
+        special = fl_vexp_lim(s.a, s.e, n * C, lim)
+    else:                               # the same floats, in s.a's room
+        xf = <float*>s.a
+        for i in range(n):
+            for j in range(C):
+                xf[i * C + j] = xg[i * rs + j * cs]
+        special = fl_vexpf_lim(xf, s.e, n * C, <float>lim)
+    if special:
+        nfar = _far_rows(xg, n, C, rs, cs, lim, s.is_far)
+    if cols:
+        fl_col_sums_but(s.e, n, C, &lab[g0], &s.tl[g0], &s.ek[g0])
+    else:
+        fl_row_sums_but(s.e, n, C, &lab[g0], &s.tl[g0], &s.ek[g0])
     fl_vdiv(&s.tl[g0], &s.ek[g0], &s.tq[g0], n)
     for i in range(g0, g0 + n):
         s.ssum[i] = s.tl[i] + s.ek[i]
@@ -177,19 +206,24 @@ cdef inline void _plain_group_grad(const Job* J, pfloat* gg, Py_ssize_t r0, Py_s
     the rows of weight 0)."""
     cdef Py_ssize_t i
     cdef double scale = J.grad_scale, row_scale
+    cdef bint cols = _in_columns(J)
     if J.sample_weight == NULL:
         fl_vrdiv(scale, &s.ssum[g0], &s.finv[g0], n)
     else:
         for i in range(g0, g0 + n):
             s.finv[i] = (scale * _sample_weight(J, r0 + i)) / s.ssum[i]
-    if J.grad_col_stride == 1:
+    if J.grad_col_stride == 1 or cols:
         for i in range(g0, g0 + n):
             row_scale = scale
             if J.sample_weight != NULL:
                 row_scale = scale * _sample_weight(J, r0 + i)
             s.kv[i] = (s.pk[i] - 1.0) * row_scale
-        _scale_rows(s.e, n, J.n_classes, &s.finv[g0], gg, J.grad_row_stride,
-                    &lab[g0], &s.kv[g0])
+        if cols:
+            _scale_cols(s.e, n, J.n_classes, &s.finv[g0], gg, J.grad_col_stride,
+                        &lab[g0], &s.kv[g0])
+        else:
+            _scale_rows(s.e, n, J.n_classes, &s.finv[g0], gg, J.grad_row_stride,
+                        &lab[g0], &s.kv[g0])
 
 
 cdef inline Py_ssize_t _plain_group_sum(const Job* J, Py_ssize_t g0, Py_ssize_t n,
@@ -232,7 +266,7 @@ cdef inline double _plain_group_weighted_sum(const Job* J, pfloat* gg, Py_ssize_
         s.lse[g0 + i] = 0.0 if sw == 0.0 else sw * s.lse[g0 + i]
         div += sw
         if sw == 0.0 and gg != NULL:
-            _zero_row(gg + i * J.grad_row_stride, J.n_classes, 1)
+            _zero_row(gg + i * J.grad_row_stride, J.n_classes, J.grad_col_stride)
     _add4_run(acc4, g0, &s.lse[g0], n)
     return div
 
@@ -273,6 +307,7 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
     cdef pfloat* g = <pfloat*>J.grad
     cdef pfloat* grow = NULL
     cdef pfloat* rows = <pfloat*>J.row_loss
+    cdef bint cols = plain and _in_columns(J)
     for i in range(g0, g0 + n):
         ii = r0 + i
         base = (i - g0) * C
@@ -287,8 +322,9 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
             continue
         if plain:
             li = s.lse[i]
-            # (a far row's gradient is written by _sce_far_rows)
-            if grow != NULL and not (nfar != 0 and s.is_far[i - g0]):
+            # (a far row's gradient is written by _sce_far_rows, and in
+            # columns every row's by _plain_group_grad)
+            if grow != NULL and not (nfar != 0 and s.is_far[i - g0]) and not cols:
                 if gcs != 1:
                     _scaled_probs(s.e + base, C, s.finv[i], grow, gcs)
                 grow[k * gcs] = <pfloat>((s.pk[i] - 1.0) * (sw * scale))
@@ -355,8 +391,10 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double div = 0.0
     cdef bint plain = (not J.dense_target and J.class_weight == NULL
                        and J.smoothing == 0.0)
+    cdef bint whole_grad                # _plain_group_grad writes every gradient row
     cdef pfloat* g = <pfloat*>J.grad
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    whole_grad = g == NULL or J.grad_col_stride == 1 or (plain and _in_columns(J))
     g0 = 0
     while g0 < r:
         n = G if g0 + G <= r else r - g0
@@ -370,10 +408,9 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
             _plain_group_grad(J, g + (r0 + g0) * J.grad_row_stride, r0, g0, n, lab, &s)
         if nfar != 0:
             _sce_far_rows(J, x, r0, g0, g0 + n, s.is_far, lab, s.a, s.e_far, s.lse)
-        if (plain and J.row_loss == NULL and J.sample_weight == NULL
-                and (g == NULL or J.grad_col_stride == 1)):
+        if plain and J.row_loss == NULL and J.sample_weight == NULL and whole_grad:
             div += <double>_plain_group_sum(J, g0, n, lab, &s, acc4)
-        elif plain and J.row_loss == NULL and (g == NULL or J.grad_col_stride == 1):
+        elif plain and J.row_loss == NULL and whole_grad:
             div += _plain_group_weighted_sum(
                 J, g + (r0 + g0) * J.grad_row_stride if g != NULL else NULL,
                 r0, g0, n, lab, &s, acc4)

@@ -56,3 +56,16 @@ def _half_convert(bits_or_floats, str kind, bint to_float):
         else:
             fl_float_to_bf16(<const float*>cnp.PyArray_DATA(a), <uint16_t*>cnp.PyArray_DATA(out), n)
     return out
+
+
+def _exp_float32(x, float lim=80.0):
+    """For tests: fl_vexpf_lim of this SIMD level, the float32 softmax's
+    exp, over x as float32 (read flattened).  Returns (exps widened to
+    float64, special): special is True where some |x| > lim or x is NaN,
+    whose exps are not to be used."""
+    cdef cnp.ndarray a = np.ascontiguousarray(x, dtype=np.float32).ravel()
+    cdef Py_ssize_t n = a.shape[0]
+    cdef cnp.ndarray out = np.empty(n, np.float64)
+    cdef int special = fl_vexpf_lim(<const float*>cnp.PyArray_DATA(a),
+                                    <double*>cnp.PyArray_DATA(out), n, lim)
+    return out, bool(special)

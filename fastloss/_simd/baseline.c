@@ -11,6 +11,7 @@
 #include "math.inc.h"
 #include "sqerr.inc.h"
 #include "rows.inc.h"
+#include "cols.inc.h"
 #include "gather.inc.h"
 #include "binprod.inc.h"
 #include "half.inc.h"

@@ -48,6 +48,17 @@
  * binprod.inc.h) says what it computes.
  * ---------------------------------------------------------------------- */
 typedef void fl_vlog_fn(const double *restrict x, double *restrict y, ptrdiff_t n);
+typedef int fl_vexpf_lim_fn(const float *restrict x, double *restrict y, ptrdiff_t n,
+                            float lim);
+typedef void fl_col_sums_but_fn(double *restrict e, ptrdiff_t n, ptrdiff_t C,
+                                const int64_t *restrict lab, double *restrict s,
+                                double *restrict ek);
+typedef void fl_scale_cols_d_fn(const double *restrict e, ptrdiff_t n, ptrdiff_t C,
+                                const double *restrict f, double *restrict g, ptrdiff_t gcs,
+                                const int64_t *restrict lab, const double *restrict kv);
+typedef void fl_scale_cols_f_fn(const double *restrict e, ptrdiff_t n, ptrdiff_t C,
+                                const double *restrict f, float *restrict g, ptrdiff_t gcs,
+                                const int64_t *restrict lab, const double *restrict kv);
 typedef int fl_vexp_lim_fn(const double *restrict x, double *restrict y, ptrdiff_t n,
                            double lim);
 typedef void fl_vdiv_fn(const double *restrict a, const double *restrict b,
@@ -133,6 +144,8 @@ typedef void fl_float_to_half_fn(const float *restrict f, uint16_t *restrict h, 
  * ---------------------------------------------------------------------- */
 static inline double fl_as_double(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
 static inline uint64_t fl_as_u64(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
+static inline float fl_as_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline uint32_t fl_as_u32(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
 static inline int fl_one_bit(uint64_t m)     /* exactly one bit set */
 { return m != 0 && (m & (m - 1)) == 0; }

@@ -16,6 +16,10 @@ FL_HIDDEN const char *fl_simd_name = "baseline";
 
 FL_HIDDEN fl_vlog_fn *fl_vlog_impl = fl_vlog_base;
 FL_HIDDEN fl_vexp_lim_fn *fl_vexp_lim_impl = fl_vexp_lim_base;
+FL_HIDDEN fl_vexpf_lim_fn *fl_vexpf_lim_impl = fl_vexpf_lim_base;
+FL_HIDDEN fl_col_sums_but_fn *fl_col_sums_but_impl = fl_col_sums_but_base;
+FL_HIDDEN fl_scale_cols_d_fn *fl_scale_cols_d_impl = fl_scale_cols_d_base;
+FL_HIDDEN fl_scale_cols_f_fn *fl_scale_cols_f_impl = fl_scale_cols_f_base;
 FL_HIDDEN fl_vdiv_fn *fl_vdiv_impl = fl_vdiv_base;
 FL_HIDDEN fl_vrdiv_fn *fl_vrdiv_impl = fl_vrdiv_base;
 FL_HIDDEN fl_nonzero_f64_fn *fl_nonzero_f64_impl = fl_nonzero_f64_base;
@@ -54,6 +58,7 @@ FL_HIDDEN void fl_simd_init(int max_level)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         fl_vlog_impl = fl_vlog_avx2;
         fl_vexp_lim_impl = fl_vexp_lim_avx2;
+        fl_vexpf_lim_impl = fl_vexpf_lim_avx2;
         fl_simd_name = "avx2+fma";
     }
     if (max_level >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
@@ -61,6 +66,7 @@ FL_HIDDEN void fl_simd_init(int max_level)
             && __builtin_cpu_supports("fma")) {
         fl_vlog_impl = fl_vlog_avx512;
         fl_vexp_lim_impl = fl_vexp_lim_avx512;
+        fl_vexpf_lim_impl = fl_vexpf_lim_avx512;
         fl_vdiv_impl = fl_vdiv_avx512;
         fl_vrdiv_impl = fl_vrdiv_avx512;
         fl_onehot_gather_dd_impl = fl_onehot_gather_dd_avx512;
@@ -104,6 +110,9 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_shift_rows_f_impl = fl_shift_rows_f_avx2;  /* AVX-512 measured slower */
         fl_row_sums_impl = fl_row_sums_avx2;
         fl_row_sums_but_impl = fl_row_sums_but_avx2;
+        fl_col_sums_but_impl = fl_col_sums_but_avx2;
+        fl_scale_cols_d_impl = fl_scale_cols_d_avx2;
+        fl_scale_cols_f_impl = fl_scale_cols_f_avx2;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) {
         fl_half_to_float_impl = fl_half_to_float_avx2;

@@ -29,6 +29,10 @@ FL_HIDDEN extern const char *fl_simd_name;
 
 FL_HIDDEN extern fl_vlog_fn *fl_vlog_impl;
 FL_HIDDEN extern fl_vexp_lim_fn *fl_vexp_lim_impl;
+FL_HIDDEN extern fl_vexpf_lim_fn *fl_vexpf_lim_impl;
+FL_HIDDEN extern fl_col_sums_but_fn *fl_col_sums_but_impl;
+FL_HIDDEN extern fl_scale_cols_d_fn *fl_scale_cols_d_impl;
+FL_HIDDEN extern fl_scale_cols_f_fn *fl_scale_cols_f_impl;
 FL_HIDDEN extern fl_vdiv_fn *fl_vdiv_impl;
 FL_HIDDEN extern fl_vrdiv_fn *fl_vrdiv_impl;
 FL_HIDDEN extern fl_nonzero_f64_fn *fl_nonzero_f64_impl;
@@ -87,6 +91,8 @@ static inline void fl_prefetch(const void* base, ptrdiff_t offset)
 static inline void fl_vlog(const double *x, double *y, ptrdiff_t n) { fl_vlog_impl(x, y, n); }
 static inline int fl_vexp_lim(const double *x, double *y, ptrdiff_t n, double lim)
 { return fl_vexp_lim_impl(x, y, n, lim); }
+static inline int fl_vexpf_lim(const float *x, double *y, ptrdiff_t n, float lim)
+{ return fl_vexpf_lim_impl(x, y, n, lim); }
 /* y[i] = exp(x[i]) for every x: beyond +-700 (or NaN) through libm */
 static inline void fl_vexp(const double *x, double *y, ptrdiff_t n)
 {
@@ -105,6 +111,17 @@ static inline void fl_vdiv(const double *a, const double *b, double *y, ptrdiff_
 { fl_vdiv_impl(a, b, y, n); }
 static inline void fl_vrdiv(double c, const double *b, double *y, ptrdiff_t n)
 { fl_vrdiv_impl(c, b, y, n); }
+
+/* ---- softmax in columns (cols.inc.h) ---- */
+static inline void fl_col_sums_but(double *e, ptrdiff_t n, ptrdiff_t C,
+                                   const int64_t *lab, double *s, double *ek)
+{ fl_col_sums_but_impl(e, n, C, lab, s, ek); }
+static inline void fl_scale_cols_d(const double *e, ptrdiff_t n, ptrdiff_t C, const double *f,
+                                   double *g, ptrdiff_t gcs, const int64_t *lab, const double *kv)
+{ fl_scale_cols_d_impl(e, n, C, f, g, gcs, lab, kv); }
+static inline void fl_scale_cols_f(const double *e, ptrdiff_t n, ptrdiff_t C, const double *f,
+                                   float *g, ptrdiff_t gcs, const int64_t *lab, const double *kv)
+{ fl_scale_cols_f_impl(e, n, C, f, g, gcs, lab, kv); }
 
 /* ---- squared error (sqerr.inc.h) ---- */
 static inline void fl_sq_lanes_dd(const double *p, const double *t, ptrdiff_t n, double *lanes)

@@ -30,6 +30,7 @@
 /* exp, log, division (math.inc.h) */
 FL_HIDDEN fl_vlog_fn fl_vlog_base, fl_vlog_avx2, fl_vlog_avx512;
 FL_HIDDEN fl_vexp_lim_fn fl_vexp_lim_base, fl_vexp_lim_avx2, fl_vexp_lim_avx512;
+FL_HIDDEN fl_vexpf_lim_fn fl_vexpf_lim_base, fl_vexpf_lim_avx2, fl_vexpf_lim_avx512;
 FL_HIDDEN fl_vdiv_fn fl_vdiv_base, fl_vdiv_avx2, fl_vdiv_avx512;
 FL_HIDDEN fl_vrdiv_fn fl_vrdiv_base, fl_vrdiv_avx2, fl_vrdiv_avx512;
 
@@ -46,6 +47,11 @@ FL_HIDDEN fl_row_sums_fn fl_row_sums_base, fl_row_sums_avx2;
 FL_HIDDEN fl_row_sums_but_fn fl_row_sums_but_base, fl_row_sums_but_avx2;
 FL_HIDDEN fl_scale_rows_d_fn fl_scale_rows_d_base, fl_scale_rows_d_avx2;
 FL_HIDDEN fl_scale_rows_f_fn fl_scale_rows_f_base, fl_scale_rows_f_avx2;
+
+/* softmax in columns (cols.inc.h) */
+FL_HIDDEN fl_col_sums_but_fn fl_col_sums_but_base, fl_col_sums_but_avx2;
+FL_HIDDEN fl_scale_cols_d_fn fl_scale_cols_d_base, fl_scale_cols_d_avx2;
+FL_HIDDEN fl_scale_cols_f_fn fl_scale_cols_f_base, fl_scale_cols_f_avx2;
 
 /* one-hot targets (gather.inc.h) */
 FL_HIDDEN fl_nonzero_f64_fn fl_nonzero_f64_base, fl_nonzero_f64_avx2;
