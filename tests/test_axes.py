@@ -227,6 +227,82 @@ def test_channels_first_batches_read_in_place_give_the_bits_of_the_class_axis_la
         assert peak < pred.nbytes / 4, (name, peak)
 
 
+def columns_problem(dtype, seed):
+    """A channels-first softmax batch (2, 5, 16, 32) whose rows the plain
+    softmax cross-entropy reads in columns, with far rows: logits beyond
+    +-80 (float32's direct range), beyond +-350 (float64's), a NaN and an
+    inf, in rows of both images."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 3.0, (2, 5, 16, 32))
+    x[0, 2, 0, 3] = 95.0
+    x[1, 0, 5, 7] = -120.0
+    x[1, 4, 9, 9] = 400.0
+    x[0, 1, 15, 31] = np.nan
+    x[1, 3, 2, 2] = np.inf
+    x[0, :, 4, 4] = [30.0, 0.0, 0.0, 0.0, 0.0]          # a confident row
+    t = rng.integers(0, 5, (2, 16, 32))
+    t[0, 4, 4] = 0
+    return x.astype(dtype), t
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("opt", ["plain", "ignore", "weighted", "ignore_weighted"])
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "softmax_cross_entropy_and_grad"])
+def test_softmax_rows_read_in_columns_give_the_bits_of_the_class_axis_last(name, opt, dtype):
+    """Class indices without class weight or smoothing: a channels-first
+    batch (and a Fortran-ordered (N, C) one) is read in columns, a class at
+    a time over contiguous positions. Every reduction, ignored rows, sample
+    weights with zeros, far and non-finite rows, 1 and 3 threads: the bits
+    of the class axis moved last."""
+    fn = getattr(fl, name)
+    x, t = columns_problem(dtype, 11)
+    kw = {}
+    if "ignore" in opt:
+        kw["ignore_index"] = 2
+    if "weighted" in opt:
+        sw = np.random.default_rng(2).uniform(0.0, 2.0, t.shape)
+        sw[0, 0, :5] = 0.0
+        sw[1, 3, 2] = 0.0                               # the inf row
+        kw["sample_weight"] = sw
+    moved = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    flat_x, flat_t = moved.reshape(-1, 5), t.reshape(-1)
+    fortran = np.asfortranarray(flat_x)
+    flat_kw = dict(kw)
+    if "sample_weight" in kw:
+        flat_kw["sample_weight"] = kw["sample_weight"].reshape(-1)
+    with np.errstate(all="ignore"):
+        for reduction in REDUCTIONS:
+            want = fn(moved, t, reduction=reduction, **kw)
+            want_flat = fn(flat_x, flat_t, reduction=reduction, **flat_kw)
+            for n_threads in (1, 3):
+                what = f"{name} {opt} {reduction} n_threads={n_threads}"
+                got = fn(x, t, axis=1, reduction=reduction, n_threads=n_threads, **kw)
+                got_f = fn(fortran, flat_t, reduction=reduction, n_threads=n_threads, **flat_kw)
+                if isinstance(want, tuple):
+                    assert_same(got[0], want[0], f"{what}, loss")
+                    assert_same(got[1], np.ascontiguousarray(np.moveaxis(want[1], -1, 1)),
+                                f"{what}, gradient")
+                    assert_same(got_f[0], want_flat[0], f"{what}, Fortran loss")
+                    assert_same(got_f[1], want_flat[1], f"{what}, Fortran gradient")
+                else:
+                    assert_same(got, want, what)
+                    assert_same(got_f, want_flat, f"{what}, Fortran")
+    # and the values: each row against the formula written out, in float64
+    # (rows of finite logits; the float32 ones within float32's accuracy)
+    if name == "softmax_cross_entropy" and opt == "plain":
+        rows = fn(x, t, axis=1, reduction="none").astype(np.float64)
+        x64 = np.moveaxis(x.astype(np.float64), 1, -1)
+        with np.errstate(all="ignore"):
+            # log(sum_j exp(x_j - x_t)) = log1p(sum_{j != t} exp(x_j - x_t)):
+            # no cancellation for a confident row
+            d = np.exp(x64 - np.take_along_axis(x64, t[..., None], -1))
+            np.put_along_axis(d, t[..., None], 0.0, -1)
+            want = np.log1p(d.sum(axis=-1))
+        finite = np.isfinite(x64).all(axis=-1)
+        rtol = 1e-6 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(rows[finite], want[finite], rtol=rtol)
+
+
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("name", CLASS_NAMES)
 @pytest.mark.parametrize("axis", [0, -1], ids=["axis0", "axis-1"])
