@@ -200,19 +200,22 @@ cdef object _set_sample_weight(Job* J, object sample_weight, cnp.ndarray P, int 
     any other real array-like through one conversion; returns the array
     the job points into."""
     cdef cnp.ndarray S
+    cdef int nd = cnp.PyArray_NDIM(P), snd
     if sample_weight is None:
         return None
-    pred_shape = (<object>P).shape
-    positions = pred_shape[:-1]
     if _is_native_float(sample_weight):
+        # the common shapes, checked without building shape tuples: (N,)
+        # weights of (N, C) rows, or a 0-d weight of one (C,) row
         S = <cnp.ndarray>sample_weight
-        if (cnp.PyArray_NDIM(S) == 1 and cnp.PyArray_NDIM(S) == len(positions)
-                and cnp.PyArray_DIMS(S)[0] == positions[0]) or \
-                (cnp.PyArray_NDIM(S) == 0 and positions == ()):
+        snd = cnp.PyArray_NDIM(S)
+        if (snd == 1 and nd == 2 and cnp.PyArray_DIMS(S)[0] == cnp.PyArray_DIMS(P)[0]) or \
+                (snd == 0 and nd == 1):
             J.sample_weight = cnp.PyArray_DATA(S)
             J.sample_weight_f32 = cnp.PyArray_TYPE(S) == cnp.NPY_FLOAT
-            J.sample_weight_stride = _estride(S, 0) if cnp.PyArray_NDIM(S) == 1 else 0
+            J.sample_weight_stride = _estride(S, 0) if snd == 1 else 0
             return S
+    pred_shape = (<object>P).shape
+    positions = pred_shape[:-1]
     arr = _real_or_half_array(sample_weight, "sample_weight")
     if arr.shape != positions:
         raise ValueError(

@@ -242,33 +242,48 @@ cdef inline Py_ssize_t _plain_group_sum(const Job* J, Py_ssize_t g0, Py_ssize_t 
     return kept
 
 
-cdef inline double _plain_group_weighted_sum(const Job* J, pfloat* gg, Py_ssize_t r0,
-                                             Py_ssize_t g0, Py_ssize_t n,
-                                             const int64_t* lab, SoftmaxScratch* s,
-                                             double* acc4) noexcept nogil:
+cdef inline void _plain_group_weighted_sum(const Job* J, pfloat* gg, Py_ssize_t r0,
+                                           Py_ssize_t g0, Py_ssize_t n,
+                                           const int64_t* lab, SoftmaxScratch* s,
+                                           double* acc4, double* div4) noexcept nogil:
     """_plain_group_sum with sample weights: s_i lse_i added in one run (a
-    row of weight 0, or ignored, as +0.0: the bits of _group_rows), and
-    the gradient rows of weight 0 zeroed (their scale was 0, but 0 * e may
-    be NaN).  Returns the group's share of the divisor, sum s_i."""
+    row of weight 0, or ignored, as +0.0: the bits of _group_rows), the
+    weights s_i (0 for an ignored row) added to the divisor's four lanes by
+    row, as _group_rows adds them, and the gradient rows of weight 0 zeroed
+    (their scale was 0, but 0 * e may be NaN)."""
     cdef Py_ssize_t i, stride = J.sample_weight_stride
-    cdef double sw, div = 0.0
+    cdef double sw
+    cdef int zeros = 0
     cdef double* w = &s.ssum[g0]            # (the group's row sums are spent)
+    cdef double* L = &s.lse[g0]
+    cdef const double* src
     # the weights first, in one loop per storage (the common float64 one
-    # without a test per row), then the products
+    # without a test per row), then the products, in loops without branches
+    # that the compiler vectorises
     if J.sample_weight_f32 or J.pred_f32:
         for i in range(n):
             w[i] = _sample_weight(J, r0 + g0 + i)
+    elif stride == 1:
+        src = <const double*>J.sample_weight + (r0 + g0)
+        memcpy(w, src, n * sizeof(double))
     else:
+        src = <const double*>J.sample_weight
         for i in range(n):
-            w[i] = (<const double*>J.sample_weight)[(r0 + g0 + i) * stride]
+            w[i] = src[(r0 + g0 + i) * stride]
+    if J.has_ignore_index:
+        for i in range(n):
+            if lab[g0 + i] < 0:
+                w[i] = 0.0
     for i in range(n):
-        sw = w[i] if lab[g0 + i] >= 0 else 0.0
-        s.lse[g0 + i] = 0.0 if sw == 0.0 else sw * s.lse[g0 + i]
-        div += sw
-        if sw == 0.0 and gg != NULL:
-            _zero_row(gg + i * J.grad_row_stride, J.n_classes, J.grad_col_stride)
-    _add4_run(acc4, g0, &s.lse[g0], n)
-    return div
+        sw = w[i]
+        L[i] = 0.0 if sw == 0.0 else sw * L[i]
+        zeros |= sw == 0.0
+    _add4_run(acc4, g0, L, n)
+    _add4_run(div4, g0, w, n)
+    if zeros and gg != NULL:
+        for i in range(n):
+            if w[i] == 0.0:
+                _zero_row(gg + i * J.grad_row_stride, J.n_classes, J.grad_col_stride)
 
 
 cdef inline double _row_loss_and_grad(const Job* J, const tfloat* target_row, int64_t k,
@@ -296,10 +311,12 @@ cdef inline double _row_loss_and_grad(const Job* J, const tfloat* target_row, in
 cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssize_t n,
                              const int64_t* lab, const pfloat* x, bint plain,
                              Py_ssize_t nfar, const SoftmaxScratch* s,
-                             double* acc4, double* div) noexcept nogil:
+                             double* acc4, double* div, double* div4) noexcept nogil:
     """Class-index targets, row by row: each row's loss, per-row output,
-    divisor share and gradient row.  Plain rows take lse as their loss;
-    the others (weighted or smoothed) go through _row_loss_and_grad."""
+    divisor share and gradient row.  Plain rows take lse as their loss and
+    add their share to the divisor's four lanes by row (div4, as
+    _plain_group_weighted_sum); the others (weighted or smoothed) go
+    through _row_loss_and_grad and add theirs to div in row order."""
     cdef Py_ssize_t i, ii, base, C = J.n_classes
     cdef Py_ssize_t grs = J.grad_row_stride, gcs = J.grad_col_stride
     cdef double li, sw, scale = J.grad_scale
@@ -319,6 +336,8 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
             if grow != NULL:
                 _zero_row(grow, C, gcs)
             _finish_row(J, ii, 0.0, rows)
+            if plain:
+                _add4(div4, i, 0.0)         # (the lanes' bits: as a zero weight adds)
             continue
         if plain:
             li = s.lse[i]
@@ -328,7 +347,7 @@ cdef inline void _group_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
                 if gcs != 1:
                     _scaled_probs(s.e + base, C, s.finv[i], grow, gcs)
                 grow[k * gcs] = <pfloat>((s.pk[i] - 1.0) * (sw * scale))
-            div[0] += sw
+            _add4(div4, i, sw)
         else:
             # (no target row: class index k; the pointer's type only picks
             # a specialisation of _row_loss_and_grad)
@@ -385,6 +404,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     smoothed losses shift every row by its maximum first."""
     cdef SoftmaxScratch s
     cdef double acc4[4]
+    cdef double div4[4]                 # the plain rows' divisor, four lanes by row
     cdef Py_ssize_t C = J.n_classes, rs = J.pred_row_stride
     cdef Py_ssize_t G = CAP // C, r = r1 - r0
     cdef Py_ssize_t g0, n, nfar
@@ -394,6 +414,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef bint whole_grad                # _plain_group_grad writes every gradient row
     cdef pfloat* g = <pfloat*>J.grad
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    div4[0] = div4[1] = div4[2] = div4[3] = 0.0
     whole_grad = g == NULL or J.grad_col_stride == 1 or (plain and _in_columns(J))
     g0 = 0
     while g0 < r:
@@ -411,16 +432,16 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
         if plain and J.row_loss == NULL and J.sample_weight == NULL and whole_grad:
             div += <double>_plain_group_sum(J, g0, n, lab, &s, acc4)
         elif plain and J.row_loss == NULL and whole_grad:
-            div += _plain_group_weighted_sum(
+            _plain_group_weighted_sum(
                 J, g + (r0 + g0) * J.grad_row_stride if g != NULL else NULL,
-                r0, g0, n, lab, &s, acc4)
+                r0, g0, n, lab, &s, acc4, div4)
         elif J.dense_target:
             _dense_rows(J, r0, g0, n, x, t, &s, acc4, &div)
         else:
-            _group_rows(J, r0, g0, n, lab, x, plain, nfar, &s, acc4, &div)
+            _group_rows(J, r0, g0, n, lab, x, plain, nfar, &s, acc4, &div, div4)
         g0 += n
     res.loss = _total4(acc4)
-    res.div = div
+    res.div = div + _total4(div4)
 
 
 cdef double _sce_long_row(const Job* J, const pfloat* x, const tfloat* t, int64_t k,

@@ -48,6 +48,8 @@ FL_HIDDEN fl_count_ones_d_fn *fl_count_ones_d_impl = fl_count_ones_d_base;
 FL_HIDDEN fl_count_ones_f_fn *fl_count_ones_f_impl = fl_count_ones_f_base;
 FL_HIDDEN fl_half_to_float_fn *fl_half_to_float_impl = fl_half_to_float_base;
 FL_HIDDEN fl_float_to_half_fn *fl_float_to_half_impl = fl_float_to_half_base;
+FL_HIDDEN fl_half_to_float_fn *fl_bf16_to_float_impl = fl_bf16_to_float_base;
+FL_HIDDEN fl_float_to_half_fn *fl_float_to_bf16_impl = fl_float_to_bf16_base;
 
 FL_HIDDEN void fl_simd_init(int max_level)
 {
@@ -111,6 +113,8 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_row_sums_impl = fl_row_sums_avx2;
         fl_row_sums_but_impl = fl_row_sums_but_avx2;
         fl_col_sums_but_impl = fl_col_sums_but_avx2;
+        fl_bf16_to_float_impl = fl_bf16_to_float_avx2;
+        fl_float_to_bf16_impl = fl_float_to_bf16_avx2;
         fl_scale_cols_d_impl = fl_scale_cols_d_avx2;
         fl_scale_cols_f_impl = fl_scale_cols_f_avx2;
     }

@@ -61,8 +61,8 @@ FL_HIDDEN extern fl_count_ones_d_fn *fl_count_ones_d_impl;
 FL_HIDDEN extern fl_count_ones_f_fn *fl_count_ones_f_impl;
 FL_HIDDEN extern fl_half_to_float_fn *fl_half_to_float_impl;
 FL_HIDDEN extern fl_float_to_half_fn *fl_float_to_half_impl;
-FL_HIDDEN fl_half_to_float_fn fl_bf16_to_float_base;       /* (one variant) */
-FL_HIDDEN fl_float_to_half_fn fl_float_to_bf16_base;
+FL_HIDDEN extern fl_half_to_float_fn *fl_bf16_to_float_impl;
+FL_HIDDEN extern fl_float_to_half_fn *fl_float_to_bf16_impl;
 
 /* A read prefetch of base + offset bytes.  The address is formed as an
  * integer: it may lie past the array (a prefetch never faults), and pointer
@@ -242,8 +242,8 @@ static inline void fl_half_to_float(const uint16_t *restrict h, float *restrict 
 static inline void fl_float_to_half(const float *restrict f, uint16_t *restrict h, ptrdiff_t n)
 { fl_float_to_half_impl(f, h, n); }
 static inline void fl_bf16_to_float(const uint16_t *restrict h, float *restrict f, ptrdiff_t n)
-{ fl_bf16_to_float_base(h, f, n); }
+{ fl_bf16_to_float_impl(h, f, n); }
 static inline void fl_float_to_bf16(const float *restrict f, uint16_t *restrict h, ptrdiff_t n)
-{ fl_float_to_bf16_base(f, h, n); }
+{ fl_float_to_bf16_impl(f, h, n); }
 
 #endif

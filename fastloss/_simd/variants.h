@@ -80,7 +80,7 @@ FL_HIDDEN fl_count_ones_f_fn fl_count_ones_f_base, fl_count_ones_f_avx512;
 /* half precision (half.inc.h) */
 FL_HIDDEN fl_half_to_float_fn fl_half_to_float_base, fl_half_to_float_avx2;
 FL_HIDDEN fl_float_to_half_fn fl_float_to_half_base, fl_float_to_half_avx2;
-FL_HIDDEN fl_half_to_float_fn fl_bf16_to_float_base;
-FL_HIDDEN fl_float_to_half_fn fl_float_to_bf16_base;
+FL_HIDDEN fl_half_to_float_fn fl_bf16_to_float_base, fl_bf16_to_float_avx2;
+FL_HIDDEN fl_float_to_half_fn fl_float_to_bf16_base, fl_float_to_bf16_avx2;
 
 #endif
