@@ -411,7 +411,18 @@ cdef object _dense_target(Job* J, object target, cnp.ndarray P, str name):
     return T
 
 
-cdef int _reduction(object reduction) except -1:
+cdef object _MEAN = "mean"           # (the defaults' interned strings: an
+cdef object _SUM = "sum"             # identity test each, before comparing)
+cdef object _NONE = "none"
+
+
+cdef inline int _reduction(object reduction) except -1:
+    if reduction is _MEAN:
+        return RED_MEAN
+    if reduction is _SUM:
+        return RED_SUM
+    if reduction is _NONE:
+        return RED_NONE
     if isinstance(reduction, str):
         if reduction == "mean":
             return RED_MEAN
@@ -422,7 +433,7 @@ cdef int _reduction(object reduction) except -1:
     raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-cdef int _threads(object n_threads) except -1:
+cdef inline int _threads(object n_threads) except -1:
     """0 for automatic, else the requested count."""
     if n_threads is None:
         return 0
@@ -449,7 +460,7 @@ cdef object _weights(Job* J, object weight):
 cdef object _INT64_MAX = int(np.iinfo(np.int64).max)
 
 
-cdef object _ignore_value(object ignore_index):
+cdef inline object _ignore_value(object ignore_index):
     """``ignore_index`` checked: None or an int (not a bool)."""
     if ignore_index is None:
         return None
@@ -489,7 +500,7 @@ cdef int _ignore(Job* J, object ignore_index) except -1:
     return 0
 
 
-cdef double _real_number(object value, str name) except? -1:
+cdef inline double _real_number(object value, str name) except? -1:
     """``value`` as a double if it is a real number (numbers.Real: bool, int,
     float, NumPy scalars, Fraction), else TypeError; as the reference."""
     if type(value) is float:
@@ -499,14 +510,14 @@ cdef double _real_number(object value, str name) except? -1:
     raise TypeError(f"{name} must be a real number, got {value!r}")
 
 
-cdef double _nonneg(object value, str name) except? -1:
+cdef inline double _nonneg(object value, str name) except? -1:
     cdef double v = _real_number(value, name)
     if not (v >= 0):
         raise ValueError(f"{name} must be >= 0, got {value!r}")
     return v
 
 
-cdef double _smoothing(object value) except? -1:
+cdef inline double _smoothing(object value) except? -1:
     cdef double v = _real_number(value, "label_smoothing")
     if not (0.0 <= v <= 1.0):
         raise ValueError(f"label_smoothing must be in [0, 1], got {value!r}")

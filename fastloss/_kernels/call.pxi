@@ -207,7 +207,8 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
         T = _label_target(&J, target, P, name)
         _ignore(&J, ignore_index)
         W = _weights(&J, weight)
-    S = _set_sample_weight(&J, sample_weight, P, axis)
+    if sample_weight is not None:
+        S = _set_sample_weight(&J, sample_weight, P, axis)
     if want_grad:
         O = _grad_out(P, out)
         if out is not None and _needs_staging(O, (P, T, W, S)):
