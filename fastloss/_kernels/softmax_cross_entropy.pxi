@@ -257,9 +257,8 @@ cdef inline void _plain_group_weighted_sum(const Job* J, pfloat* gg, Py_ssize_t 
     cdef double* w = &s.ssum[g0]            # (the group's row sums are spent)
     cdef double* L = &s.lse[g0]
     cdef const double* src
-    # the weights first, in one loop per storage (the common float64 one
-    # without a test per row), then the products, in loops without branches
-    # that the compiler vectorises
+    # the weights first, in one loop per storage (the common contiguous
+    # float64 one a copy), then the products
     if J.sample_weight_f32 or J.pred_f32:
         for i in range(n):
             w[i] = _sample_weight(J, r0 + g0 + i)

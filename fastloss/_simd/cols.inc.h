@@ -4,8 +4,10 @@
  * batch (N, C, d1, ...) read in place: its rows are contiguous positions
  * and each class is a run of them, so the exps come in one contiguous pass
  * per class and the loops below run across rows, several rows a vector.
- * Included by baseline.c and avx2.c (plain C that the compiler vectorises;
- * an AVX-512 CPU takes the AVX2 variant).
+ * Included by baseline.c and avx2.c: the sums' AVX2 loop in intrinsics, four
+ * rows a vector with each row's four partial sums in registers, the rest
+ * plain C that the compiler vectorises; an AVX-512 CPU takes the AVX2
+ * variants.
  *
  * Each row's arithmetic is that of rows.inc.h, element for element, so a
  * batch gives the same bits in either order:
