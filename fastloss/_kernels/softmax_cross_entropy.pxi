@@ -89,6 +89,7 @@ cdef void _sce_far_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t
 ctypedef struct SoftmaxScratch:
     # a group's elements (offsets (i - g0) * C + j)
     double a[CAP]               # logits as doubles, shifted by the row maximum if shifted
+    float af[CAP]               # float32 logits gathered from a strided group (plain path)
     double e[CAP]               # their exps
     double e_far[CAP]           # the exps of far rows, shifted (_sce_far_rows)
     unsigned char is_far[CAP]   # per group row: a logit beyond +-DIRECT_MAX, or a NaN
@@ -152,8 +153,8 @@ cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssiz
     elif pfloat is double:              # the same doubles, so the same bits
         _copy_group(xg, n, C, rs, cs, s.a)
         special = fl_vexp_lim(s.a, s.e, n * C, lim)
-    else:                               # the same floats, in s.a's room
-        xf = <float*>s.a
+    else:                               # the same floats, gathered
+        xf = s.af
         for i in range(n):
             for j in range(C):
                 xf[i * C + j] = xg[i * rs + j * cs]
