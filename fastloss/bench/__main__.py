@@ -485,7 +485,8 @@ def _on_off(value):
 NOTES = """\
 NumPy is: np_ce_index, np_ce_onehot, np_sse and np_softmax_with_loss are the losses as NumPy
 networks write them by hand (fastloss.bench.cases); "book" is fastloss.reference.book (the book's
-code); "reference" is fastloss.reference.
+code); "reference" is fastloss.reference; "float64_copy" runs fastloss on a float64 copy of a
+half-precision input (what half precision cost before it had kernels of its own).
 A "!" after a speedup marks a case whose implementations disagree (see the JSON "disagree")."""
 
 

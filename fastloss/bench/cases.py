@@ -128,7 +128,9 @@ def _has_dtype(name):
 # A smoke-test configuration (the CLI's hidden ``--quick``).
 QUICK_SHAPES = ((1, 10), (100, 10))
 
-IMPLEMENTATIONS = ("fastloss", "numpy", "book", "reference", "torch")
+# "float64_copy" is what half precision cost before it had kernels of its
+# own: a converted float64 copy, then the float64 kernel.
+IMPLEMENTATIONS = ("fastloss", "numpy", "book", "reference", "torch", "float64_copy")
 
 
 # ---------------------------------------------------------------------------
@@ -272,6 +274,15 @@ def _sample_weights(pred, target):
     """Per-row weights in [0.5, 1.5), one draw per batch size."""
     n = 0 if target is None else len(target)
     return np.random.RandomState(BATCH_SEED).uniform(0.5, 1.5, n)
+
+
+def _via_float64(fn):
+    """``fn`` on a float64 copy of its first argument."""
+
+    def call(pred, target, **kwargs):
+        return fn(pred.astype(np.float64), target, **kwargs)
+
+    return call
 
 
 def _layer(layer_class, code):
@@ -539,6 +550,9 @@ _NEW_INPUT_OPS = (
                               _FL + "softmax_cross_entropy(x_half, t)", True),
            "reference": _plain(reference.softmax_cross_entropy,
                                _R + "softmax_cross_entropy(x_half, t)"),
+           "float64_copy": _plain(_via_float64(fastloss.softmax_cross_entropy),
+                                  _FL + "softmax_cross_entropy(x_half.astype(np.float64), t)",
+                                  True),
        }),
     Op("softmax_cross_entropy_weighted", "softmax_cross_entropy (index), sample weights",
        "softmax_cross_entropy", "softmax_cross_entropy", "logits", "index", grad=False,
