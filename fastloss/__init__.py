@@ -62,10 +62,14 @@ except ImportError:
     _find_installed_extension()
 
 from ._core import (
+    binary_cross_entropy,
+    binary_cross_entropy_and_grad,
     cross_entropy,
     cross_entropy_and_grad,
     mean_squared_error,
     mean_squared_error_and_grad,
+    sigmoid_binary_cross_entropy,
+    sigmoid_binary_cross_entropy_and_grad,
     softmax_cross_entropy,
     softmax_cross_entropy_and_grad,
 )
@@ -74,12 +78,16 @@ from . import book
 
 __all__ = [
     "__version__",
+    "binary_cross_entropy",
+    "binary_cross_entropy_and_grad",
     "book",
     "cross_entropy",
     "cross_entropy_and_grad",
     "mean_squared_error",
     "mean_squared_error_and_grad",
     "show_config",
+    "sigmoid_binary_cross_entropy",
+    "sigmoid_binary_cross_entropy_and_grad",
     "softmax_cross_entropy",
     "softmax_cross_entropy_and_grad",
 ]

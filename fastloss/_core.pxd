@@ -22,6 +22,8 @@ cdef enum Family:
     FAM_MSE = 2                 # squared error
     FAM_LABELS = 3              # label check and divisor only (first pass)
     FAM_SOFTMAX = 4             # the book's softmax (optionally with its loss)
+    FAM_BCE = 5                 # binary cross-entropy on probabilities (element-wise)
+    FAM_SBCE = 6                # binary cross-entropy on logits (sigmoid; element-wise)
 
 cdef enum:
     CAP = 2048                  # doubles per scratch buffer (on the stack)
@@ -30,6 +32,47 @@ cdef enum:
     HALF_F16 = 1
     HALF_BF16 = 2
     HALF_MAX_C = 64             # half inputs of more classes go through a float32 copy
+
+cdef enum:
+    ELEM_MAX_ND = 64            # NumPy's most axes
+
+cdef enum ElemKind:             # the element types of an element-wise operand
+    EK_F64 = 0
+    EK_F32 = 1
+    EK_F16 = 2
+    EK_BF16 = 3
+
+ctypedef struct Elementwise:
+    # The operands of an element-wise loss (the binary cross-entropies), as
+    # N-d strided arrays of pred's shape with their axes coalesced where
+    # every operand allows (so a contiguous call is one axis).  Strides are
+    # in elements, 0 along a broadcast axis.  Element f is pred's f-th
+    # element in C order whatever the layout.
+    int nd                          # >= 1
+    Py_ssize_t shape[ELEM_MAX_ND]
+    int pred_kind, target_kind      # ElemKind (target: EK_F64 or EK_F32)
+    const void* pred
+    Py_ssize_t pred_strides[ELEM_MAX_ND]
+    const void* target
+    Py_ssize_t target_strides[ELEM_MAX_ND]
+    # weight and pos_weight: float64 (values of the computation dtype),
+    # broadcast to pred's shape by their strides; NULL for none
+    const double* weight
+    Py_ssize_t weight_strides[ELEM_MAX_ND]
+    const double* pos_weight
+    Py_ssize_t pos_strides[ELEM_MAX_ND]
+    # sample weights: float64, contiguous, s_i covers elements
+    # [i * per_sample, (i + 1) * per_sample); NULL for none
+    const double* sample_weight
+    Py_ssize_t per_sample
+    # outputs, NULL when not asked for: element losses ("none"; EK_F64 or
+    # EK_F32) and the gradient (pred's kind)
+    void* loss
+    int loss_kind
+    Py_ssize_t loss_strides[ELEM_MAX_ND]
+    void* grad
+    int grad_kind
+    Py_ssize_t grad_strides[ELEM_MAX_ND]
 
 ctypedef struct Job:
     # What one call computes, reduced to C: raw pointers, sizes and strides in
@@ -89,6 +132,8 @@ ctypedef struct Job:
     void* grad
     Py_ssize_t grad_row_stride, grad_col_stride
     double grad_scale               # 1 / D, D the divisor of the reduction
+    # the element-wise families' operands (FAM_BCE, FAM_SBCE), NULL otherwise
+    const Elementwise* elem
 
 ctypedef struct BlockResult:
     double loss

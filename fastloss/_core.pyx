@@ -97,11 +97,13 @@ include "_kernels/cross_entropy.pxi"
 include "_kernels/softmax_cross_entropy.pxi"
 include "_kernels/squared_error.pxi"
 include "_kernels/softmax.pxi"
+include "_kernels/binary_cross_entropy.pxi"
 include "_kernels/label_check.pxi"
 include "_kernels/families.pxi"
 # from Python arguments to a Job and back
 include "_kernels/arguments.pxi"
 include "_kernels/call.pxi"
+include "_kernels/elementwise_call.pxi"
 # the book's functions (fastloss.book), and C routines exposed to the tests
 include "_kernels/book.pxi"
 include "_kernels/test_hooks.pxi"
@@ -187,6 +189,67 @@ def mean_squared_error_and_grad(pred, target, *, reduction="mean", sample_weight
     divided by ``N*C`` (mean), 1 (sum) or ``C`` (none)."""
     return _run(FAM_MSE, pred, target, reduction, None, None, None, None,
                 sample_weight, axis, n_threads, True, out, "pred")
+
+
+def binary_cross_entropy(probs, target, *, reduction="mean", eps=1e-7, weight=None,
+                         pos_weight=None, label_smoothing=0.0, sample_weight=None,
+                         n_threads=None):
+    """Binary cross-entropy of probabilities, element by element.
+
+    Every element of ``probs`` (any shape) is its own binary prediction.
+    With ``t' = t (1 - s) + s / 2`` (``s = label_smoothing``)::
+
+        l_e = -w_e (pw_e t'_e log(p_e + eps) + (1 - t'_e) log(1 - p_e + eps))
+
+    ``weight`` and ``pos_weight`` broadcast to ``probs``'s shape; a term with
+    a zero coefficient is exactly 0.  ``sample_weight`` (shape ``(N,)``)
+    weighs every element of sample i.  ``"none"`` returns ``s_i l_e`` in
+    ``probs``'s shape, ``"sum"`` their sum, ``"mean"`` that sum divided by
+    ``M sum_i s_i`` (``M`` elements a sample; the element count without
+    sample weights).
+    """
+    return _run_binary(FAM_BCE, probs, target, reduction, eps, weight, pos_weight,
+                       label_smoothing, sample_weight, n_threads, False, None, "probs")
+
+
+def binary_cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7, weight=None,
+                                  pos_weight=None, label_smoothing=0.0, sample_weight=None,
+                                  n_threads=None, out=None):
+    """``(binary_cross_entropy(...), gradient)`` in one pass: the gradient
+    with respect to ``probs`` is
+    ``-s_i w_e (pw_e t'_e / (p_e + eps) - (1 - t'_e) / (1 - p_e + eps)) / D``
+    (``D`` the divisor of ``"mean"``, 1 otherwise).  ``out`` receives it if
+    given."""
+    return _run_binary(FAM_BCE, probs, target, reduction, eps, weight, pos_weight,
+                       label_smoothing, sample_weight, n_threads, True, out, "probs")
+
+
+def sigmoid_binary_cross_entropy(logits, target, *, reduction="mean", weight=None,
+                                 pos_weight=None, label_smoothing=0.0, sample_weight=None,
+                                 n_threads=None):
+    """Binary cross-entropy of ``sigmoid(logits)``, computed from the logits.
+
+    Per element (PyTorch's ``binary_cross_entropy_with_logits``)::
+
+        l_e = -w_e (pw_e t'_e log sigmoid(x_e) + (1 - t'_e) log sigmoid(-x_e))
+
+    with ``-log sigmoid(+-x) = max(-+x, 0) + log1p(exp(-|x|))``: finite for
+    every finite logit.  Weights, reductions and smoothing as in
+    :func:`binary_cross_entropy`.
+    """
+    return _run_binary(FAM_SBCE, logits, target, reduction, None, weight, pos_weight,
+                       label_smoothing, sample_weight, n_threads, False, None, "logits")
+
+
+def sigmoid_binary_cross_entropy_and_grad(logits, target, *, reduction="mean", weight=None,
+                                          pos_weight=None, label_smoothing=0.0,
+                                          sample_weight=None, n_threads=None, out=None):
+    """``(sigmoid_binary_cross_entropy(...), gradient)`` in one pass: the
+    gradient with respect to the logits is
+    ``s_i w_e ((1 - t'_e) sigmoid(x_e) - pw_e t'_e sigmoid(-x_e)) / D``, which is
+    ``s_i w_e (sigmoid(x_e) - t'_e) / D`` without ``pos_weight``."""
+    return _run_binary(FAM_SBCE, logits, target, reduction, None, weight, pos_weight,
+                       label_smoothing, sample_weight, n_threads, True, out, "logits")
 
 
 def openmp_enabled():

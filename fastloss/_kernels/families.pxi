@@ -141,7 +141,11 @@ cdef void _block_half(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nog
 
 
 cdef void _block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogil:
-    """A block of rows, by pred and target dtype (and family, _block_typed)."""
+    """A block of rows, by pred and target dtype (and family, _block_typed).
+    The element-wise families read their operands' dtypes themselves."""
+    if J.family == FAM_BCE or J.family == FAM_SBCE:
+        _bce_block(J, b, res)
+        return
     if J.half:
         _block_half(J, b, res)
         return

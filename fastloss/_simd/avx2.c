@@ -19,4 +19,5 @@
 #include "gather.inc.h"
 #include "binprod.inc.h"
 #include "half.inc.h"
+#include "binary.inc.h"
 #endif

@@ -15,3 +15,4 @@
 #include "gather.inc.h"
 #include "binprod.inc.h"
 #include "half.inc.h"
+#include "binary.inc.h"

@@ -45,9 +45,17 @@
  * instruction set (fl_vlog_base, fl_vlog_avx2, ...), all of the one type,
  * and a pointer fl_vlog_impl that fl_simd_init sets.  The comment at each
  * kernel's body (math.inc.h, sqerr.inc.h, rows.inc.h, gather.inc.h,
- * binprod.inc.h) says what it computes.
+ * binprod.inc.h, binary.inc.h) says what it computes.
  * ---------------------------------------------------------------------- */
 typedef void fl_vlog_fn(const double *restrict x, double *restrict y, ptrdiff_t n);
+typedef void fl_sbce_fn(const double *restrict x, const double *restrict a,
+                        const double *restrict b, const double *restrict s, ptrdiff_t n,
+                        double scale, double *restrict loss, double *restrict grad,
+                        double *restrict scratch);
+typedef void fl_bce_fn(const double *restrict p, const double *restrict a,
+                       const double *restrict b, const double *restrict s, ptrdiff_t n,
+                       double eps, double scale, double *restrict loss,
+                       double *restrict grad, double *restrict scratch);
 typedef int fl_vexpf_lim_fn(const float *restrict x, double *restrict y, ptrdiff_t n,
                             float lim);
 typedef void fl_col_sums_but_fn(double *restrict e, ptrdiff_t n, ptrdiff_t C,

@@ -29,6 +29,8 @@ FL_HIDDEN extern const char *fl_simd_name;
 
 FL_HIDDEN extern fl_vlog_fn *fl_vlog_impl;
 FL_HIDDEN extern fl_vexp_lim_fn *fl_vexp_lim_impl;
+FL_HIDDEN extern fl_sbce_fn *fl_sbce_impl;
+FL_HIDDEN extern fl_bce_fn *fl_bce_impl;
 FL_HIDDEN extern fl_vexpf_lim_fn *fl_vexpf_lim_impl;
 FL_HIDDEN extern fl_col_sums_but_fn *fl_col_sums_but_impl;
 FL_HIDDEN extern fl_scale_cols_d_fn *fl_scale_cols_d_impl;
@@ -122,6 +124,16 @@ static inline void fl_scale_cols_d(const double *e, ptrdiff_t n, ptrdiff_t C, co
 static inline void fl_scale_cols_f(const double *e, ptrdiff_t n, ptrdiff_t C, const double *f,
                                    float *g, ptrdiff_t gcs, const int64_t *lab, const double *kv)
 { fl_scale_cols_f_impl(e, n, C, f, g, gcs, lab, kv); }
+
+/* ---- binary cross-entropy elements (binary.inc.h) ---- */
+static inline void fl_sbce(const double *x, const double *a, const double *b, const double *s,
+                           ptrdiff_t n, double scale, double *loss, double *grad,
+                           double *scratch)
+{ fl_sbce_impl(x, a, b, s, n, scale, loss, grad, scratch); }
+static inline void fl_bce(const double *p, const double *a, const double *b, const double *s,
+                          ptrdiff_t n, double eps, double scale, double *loss, double *grad,
+                          double *scratch)
+{ fl_bce_impl(p, a, b, s, n, eps, scale, loss, grad, scratch); }
 
 /* ---- squared error (sqerr.inc.h) ---- */
 static inline void fl_sq_lanes_dd(const double *p, const double *t, ptrdiff_t n, double *lanes)

@@ -34,6 +34,10 @@ FL_HIDDEN fl_vexpf_lim_fn fl_vexpf_lim_base, fl_vexpf_lim_avx2, fl_vexpf_lim_avx
 FL_HIDDEN fl_vdiv_fn fl_vdiv_base, fl_vdiv_avx2, fl_vdiv_avx512;
 FL_HIDDEN fl_vrdiv_fn fl_vrdiv_base, fl_vrdiv_avx2, fl_vrdiv_avx512;
 
+/* binary cross-entropy elements (binary.inc.h) */
+FL_HIDDEN fl_sbce_fn fl_sbce_base, fl_sbce_avx2;
+FL_HIDDEN fl_bce_fn fl_bce_base, fl_bce_avx2;
+
 /* squared error (sqerr.inc.h) */
 FL_HIDDEN fl_sq_lanes_dd_fn fl_sq_lanes_dd_base, fl_sq_lanes_dd_avx2;
 FL_HIDDEN fl_sq_lanes_df_fn fl_sq_lanes_df_base, fl_sq_lanes_df_avx2;

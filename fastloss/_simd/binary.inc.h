@@ -1,0 +1,156 @@
+/* The binary cross-entropies' element loops (fastloss/_kernels/
+ * binary_cross_entropy.pxi gathers a block's elements into float64 scratch
+ * and their coefficients a = w pw t' and b = w (1 - t'); these loops do the
+ * rest, branch-free so that they vectorise).  Included by baseline.c and
+ * avx2.c.
+ *
+ * A term whose coefficient is 0 is exactly 0 (a select, never a product
+ * with an inf or NaN log); a zero sample weight makes an element exactly 0.
+ * The rare special inputs (a NaN or |x| > 700 logit; a log argument that is
+ * zero, negative, subnormal, inf or NaN) are flagged in the same pass and
+ * recomputed with libm afterwards.
+ */
+
+/* s[i] * loss[i] and s[i] * (grad[i] * scale), exactly 0 where s[i] == 0;
+ * without sample weights (s NULL), grad[i] * scale */
+static inline void fl_binary_weigh(const double *restrict s, double scale, ptrdiff_t n,
+                                   double *restrict loss, double *restrict grad)
+{
+    if (s != NULL) {
+        for (ptrdiff_t i = 0; i < n; i++)
+            loss[i] = s[i] != 0.0 ? s[i] * loss[i] : 0.0;
+        if (grad != NULL)
+            for (ptrdiff_t i = 0; i < n; i++)
+                grad[i] = s[i] != 0.0 ? s[i] * (grad[i] * scale) : 0.0;
+    } else if (grad != NULL && scale != 1.0) {
+        for (ptrdiff_t i = 0; i < n; i++)
+            grad[i] = grad[i] * scale;
+    }
+}
+
+/* Logits: loss[i] = a softplus(-x) + b softplus(x) with
+ * softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)), and (grad not NULL)
+ * grad[i] = b sigmoid(x) - a sigmoid(-x); then fl_binary_weigh.
+ * log1p(e) = log(u) + (e - (u - 1)) / u with u = 1 + e (u - 1 and the
+ * rounding error e - (u - 1) are exact for e in [0, 1]).  e is computed
+ * into loss[] first, log1p(e) into scratch (n doubles). */
+FL_TARGET_FMA void FL_NAME(fl_sbce)(const double *restrict x, const double *restrict a,
+                                    const double *restrict b, const double *restrict s,
+                                    ptrdiff_t n, double scale, double *restrict loss,
+                                    double *restrict grad, double *restrict scratch)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        scratch[i] = -fabs(x[i]);
+    int special = FL_NAME(fl_vexp_lim)(scratch, loss, n, 700.0);
+    /* separate simple loops, each vectorised: L = log1p(e) into scratch,
+     * then the gradient (from e, in loss[]), then the loss over e */
+    for (ptrdiff_t i = 0; i < n; i++) {
+        double e = loss[i], u = 1.0 + e;
+        scratch[i] = fl_log_core(u) + (e - (u - 1.0)) / u;
+    }
+    if (grad != NULL) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double v = x[i], e = loss[i];
+            double r = 1.0 / (1.0 + e), er = e * r;
+            double sx = v >= 0.0 ? r : er, snx = v >= 0.0 ? er : r;
+            grad[i] = (b[i] != 0.0 ? b[i] * sx : 0.0) - (a[i] != 0.0 ? a[i] * snx : 0.0);
+        }
+    }
+    for (ptrdiff_t i = 0; i < n; i++) {
+        double v = x[i], L = scratch[i];
+        double sn = (v < 0.0 ? -v : 0.0) + L;              /* softplus(-x) */
+        double sp = (v > 0.0 ? v : 0.0) + L;               /* softplus(x) */
+        loss[i] = (a[i] != 0.0 ? a[i] * sn : 0.0) + (b[i] != 0.0 ? b[i] * sp : 0.0);
+    }
+    if (special) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double v = x[i];
+            if (fabs(v) <= 700.0)
+                continue;
+            /* |x| > 700 (inf included): exp(-|x|) is below 1e-304, log1p of it
+             * is itself, 1 + it is 1; NaN stays NaN */
+            double e = exp(-fabs(v)), u = 1.0 + e, L = log1p(e);
+            double sn = (v < 0.0 ? -v : 0.0) + L, sp = (v > 0.0 ? v : 0.0) + L;
+            if (v != v)
+                sn = sp = e = v;
+            double la = a[i] != 0.0 ? a[i] * sn : 0.0;
+            double lb = b[i] != 0.0 ? b[i] * sp : 0.0;
+            loss[i] = la + lb;
+            if (grad != NULL) {
+                double r = 1.0 / u, er = e * r;
+                double sx = v >= 0.0 ? r : er, snx = v >= 0.0 ? er : r;
+                if (v != v)
+                    sx = snx = v;
+                grad[i] = (b[i] != 0.0 ? b[i] * sx : 0.0) - (a[i] != 0.0 ? a[i] * snx : 0.0);
+            }
+        }
+    }
+    fl_binary_weigh(s, scale, n, loss, grad);
+}
+
+static inline int fl_log_arg_special(double z)
+{
+    return !(z >= 2.2250738585072014e-308 && z <= 1.7976931348623157e308);
+}
+
+/* Probabilities: loss[i] = -(a log(p + eps) + b log((1 - p) + eps)) and
+ * (grad not NULL) grad[i] = -(a / (p + eps) - b / ((1 - p) + eps)); then
+ * fl_binary_weigh.  Where one coefficient is 0 (hard targets) only the
+ * other term's log is taken: one log an element; a second pass of logs
+ * only if some element has both.  scratch holds n doubles. */
+FL_TARGET_FMA void FL_NAME(fl_bce)(const double *restrict p, const double *restrict a,
+                                   const double *restrict b, const double *restrict s,
+                                   ptrdiff_t n, double eps, double scale,
+                                   double *restrict loss, double *restrict grad,
+                                   double *restrict scratch)
+{
+    int64_t special = 0, soft = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        double z = a[i] != 0.0 ? p[i] + eps : (1.0 - p[i]) + eps;
+        soft |= (int64_t)((a[i] != 0.0) & (b[i] != 0.0));
+        special |= (int64_t)fl_log_arg_special(z);
+        loss[i] = fl_log_core(z);               /* the log of the term that counts */
+    }
+    if (special) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double z = a[i] != 0.0 ? p[i] + eps : (1.0 - p[i]) + eps;
+            if (fl_log_arg_special(z))
+                loss[i] = log(z);
+        }
+    }
+    if (soft) {
+        /* scratch = log((1 - p) + eps) for the b terms of the soft elements */
+        special = 0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double z = (1.0 - p[i]) + eps;
+            special |= (int64_t)fl_log_arg_special(z);
+            scratch[i] = fl_log_core(z);
+        }
+        if (special) {
+            for (ptrdiff_t i = 0; i < n; i++) {
+                double z = (1.0 - p[i]) + eps;
+                if (fl_log_arg_special(z))
+                    scratch[i] = log(z);
+            }
+        }
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double la = a[i] != 0.0 ? a[i] * loss[i] : 0.0;
+            double lb = b[i] != 0.0 ? b[i] * (a[i] != 0.0 ? scratch[i] : loss[i]) : 0.0;
+            loss[i] = -(la + lb);
+        }
+    } else {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double la = a[i] != 0.0 ? a[i] * loss[i] : 0.0;
+            double lb = b[i] != 0.0 ? b[i] * loss[i] : 0.0;
+            loss[i] = -(la + lb);
+        }
+    }
+    if (grad != NULL) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double ga = a[i] != 0.0 ? a[i] / (p[i] + eps) : 0.0;
+            double gb = b[i] != 0.0 ? b[i] / ((1.0 - p[i]) + eps) : 0.0;
+            grad[i] = -(ga - gb);
+        }
+    }
+    fl_binary_weigh(s, scale, n, loss, grad);
+}
