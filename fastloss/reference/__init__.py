@@ -29,6 +29,18 @@ N rows and C classes:
 Semantics of weight, ignore_index, label_smoothing, the weighted-mean divisor
 and all-ignored batches are those of torch.nn.functional.cross_entropy.
 ``n_threads`` is validated, then ignored.
+
+The binary losses (`binary_cross_entropy` on probabilities,
+`sigmoid_binary_cross_entropy` on logits, and their ``*_and_grad``
+gradients; module `fastloss.reference.binary`) are element-wise: every
+element of `pred`, of any shape, is its own binary prediction, with
+``l = -w (pw t' log(p + eps) + (1 - t') log((1 - p) + eps))`` and
+``t' = t (1 - s) + s / 2``; `weight` and `pos_weight` broadcast to pred's
+shape, `sample_weight` weighs the samples of pred's first axis, and "mean"
+divides by ``prod(pred.shape[1:]) sum_i s_i`` (``pred.size`` without sample
+weights). `weight`, `pos_weight` (on logits) and the reductions are those of
+torch.nn.functional.binary_cross_entropy and binary_cross_entropy_with_logits,
+the smoothing rule is Keras's.
 """
 
 from typing import NamedTuple
@@ -36,12 +48,22 @@ from typing import NamedTuple
 import numpy as np
 
 from fastloss.reference import _validate as v
+from fastloss.reference.binary import (
+    binary_cross_entropy,
+    binary_cross_entropy_and_grad,
+    sigmoid_binary_cross_entropy,
+    sigmoid_binary_cross_entropy_and_grad,
+)
 
 __all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_and_grad",
     "cross_entropy",
     "cross_entropy_and_grad",
     "mean_squared_error",
     "mean_squared_error_and_grad",
+    "sigmoid_binary_cross_entropy",
+    "sigmoid_binary_cross_entropy_and_grad",
     "softmax_cross_entropy",
     "softmax_cross_entropy_and_grad",
 ]
