@@ -3,9 +3,10 @@
 #
 # The loss is a NumPy scalar of the computation dtype (np.float32 for float32,
 # float16 and bfloat16 input, else np.float64) for reduction="mean" or "sum",
-# and an ndarray of the positions' shape (pred's without the class axis
-# `axis`) for "none"; the overloads tell the two apart when the reduction is a
-# literal. The gradient is an ndarray of pred's shape and the gradient dtype
+# and an ndarray for "none": of the positions' shape (pred's without the class
+# axis `axis`), or of pred's own shape for the element-wise binary losses,
+# which have no class axis; the overloads tell the two apart when the
+# reduction is a literal. The gradient is an ndarray of pred's shape and the gradient dtype
 # (float16, bfloat16 or float32 for those inputs, else float64).
 from typing import Any, Literal, Optional, SupportsIndex, Tuple, Union, overload
 
@@ -245,6 +246,162 @@ def mean_squared_error_and_grad(
     reduction: str = "mean",
     sample_weight: Optional[npt.ArrayLike] = None,
     axis: SupportsIndex = -1,
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Loss, _Array]: ...
+@overload
+def binary_cross_entropy(
+    probs: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["mean", "sum"] = "mean",
+    eps: float = 1e-7,
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+) -> _Scalar: ...
+@overload
+def binary_cross_entropy(
+    probs: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    eps: float = 1e-7,
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+) -> _Array: ...
+@overload
+def binary_cross_entropy(
+    probs: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: str = "mean",
+    eps: float = 1e-7,
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+) -> _Loss: ...
+@overload
+def sigmoid_binary_cross_entropy(
+    logits: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["mean", "sum"] = "mean",
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+) -> _Scalar: ...
+@overload
+def sigmoid_binary_cross_entropy(
+    logits: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+) -> _Array: ...
+@overload
+def sigmoid_binary_cross_entropy(
+    logits: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: str = "mean",
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+) -> _Loss: ...
+@overload
+def binary_cross_entropy_and_grad(
+    probs: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["mean", "sum"] = "mean",
+    eps: float = 1e-7,
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Scalar, _Array]: ...
+@overload
+def binary_cross_entropy_and_grad(
+    probs: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    eps: float = 1e-7,
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Array, _Array]: ...
+@overload
+def binary_cross_entropy_and_grad(
+    probs: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: str = "mean",
+    eps: float = 1e-7,
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Loss, _Array]: ...
+@overload
+def sigmoid_binary_cross_entropy_and_grad(
+    logits: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["mean", "sum"] = "mean",
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Scalar, _Array]: ...
+@overload
+def sigmoid_binary_cross_entropy_and_grad(
+    logits: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: Literal["none"],
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
+    n_threads: Optional[int] = None,
+    out: Optional[_Array] = None,
+) -> Tuple[_Array, _Array]: ...
+@overload
+def sigmoid_binary_cross_entropy_and_grad(
+    logits: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    reduction: str = "mean",
+    weight: Optional[npt.ArrayLike] = None,
+    pos_weight: Optional[npt.ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[npt.ArrayLike] = None,
     n_threads: Optional[int] = None,
     out: Optional[_Array] = None,
 ) -> Tuple[_Loss, _Array]: ...

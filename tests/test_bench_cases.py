@@ -84,7 +84,7 @@ def test_every_public_loss_and_gradient_has_cases():
     public = [name for name in fastloss.__all__
               if name not in ("show_config", "book", "__version__")
               and callable(getattr(fastloss, name))]
-    assert len(public) == 6
+    assert len(public) == 10
     covered = {op.api for op in cases.OPS}
     assert set(public) <= covered
     assert set(cases.PUBLIC_APIS) <= covered
@@ -122,6 +122,9 @@ def test_the_full_run_has_every_size_dtype_and_target_kind():
     for api in ("cross_entropy", "cross_entropy_and_grad", "book.cross_entropy_error",
                 "book.SoftmaxWithLoss"):
         assert {(api, "index"), (api, "onehot")} <= targets
+    for api in ("binary_cross_entropy", "binary_cross_entropy_and_grad",
+                "sigmoid_binary_cross_entropy", "sigmoid_binary_cross_entropy_and_grad"):
+        assert (api, "binary") in targets
     assert len({c.id for c in full}) == len(full)
 
 
@@ -142,7 +145,7 @@ def test_every_target_of_the_targets_file_is_measured_by_the_default_run():
     """Each target's case (and the case it is compared with) is a case of
     the bench: the default run with --targets adds those it leaves out."""
     loaded = targets.load(TARGETS_FILE)
-    assert len(loaded) == 39
+    assert len(loaded) == 45
     for target in loaded:
         case = cases.CASES_BY_ID[target.case_id]
         if target.kind == "speedup":
@@ -187,6 +190,45 @@ def test_batches_are_drawn_the_books_way():
     np.testing.assert_array_equal(f32.pred, logits[mask].astype(np.float32))
     np.testing.assert_array_equal(f32.target.argmax(axis=1), labels[mask])
     np.testing.assert_array_equal(f32.target.sum(axis=1), 1)
+
+
+def test_binary_batches_are_pooled_rows_of_0_1_targets():
+    logits, targets01 = cases.binary_pool()
+    assert logits.shape == targets01.shape == (60000, 10)
+    assert set(np.unique(targets01)) == {0.0, 1.0}
+    assert 2.9 < logits.std() < 3.1
+    mask = np.random.RandomState(cases.BATCH_SEED).choice(60000, 100)
+    x = cases.make_inputs(100, 10, "float64", "logits", "binary")
+    np.testing.assert_array_equal(x.pred, logits[mask])
+    np.testing.assert_array_equal(x.target, targets01[mask])
+    # probabilities: the sigmoid of the same logits, strictly inside (0, 1), in
+    # float32 too; the targets have the pred's shape and dtype
+    for dtype in ("float64", "float32"):
+        y = cases.make_inputs(1000, 10, dtype, "probs", "binary")
+        assert y.pred.dtype == y.target.dtype == np.dtype(dtype)
+        assert y.pred.shape == y.target.shape == (1000, 10)
+        assert np.all((y.pred > 0) & (y.pred < 1))
+    y = cases.make_inputs(100, 10, "float64", "probs", "binary")
+    np.testing.assert_allclose(y.pred, 1 / (1 + np.exp(-logits[mask])), rtol=1e-15)
+    wide = cases.make_inputs(50, 1000, "float32", "logits", "binary")
+    assert wide.pred.shape == wide.target.shape == (50, 1000)
+    assert wide.target.dtype == np.float32
+
+
+def test_pytorchs_binary_cross_entropy_gradient_is_compared_away_from_0_and_1():
+    """PyTorch's F.binary_cross_entropy has no eps: its gradient is compared
+    where the eps cannot matter, and a wrong one is still caught."""
+    case = cases.CASES_BY_ID["binary_cross_entropy_and_grad-100x10-float64"]
+    assert "torch" in case.op.approx_grad and "numpy" not in case.op.approx_grad
+    calls = case.calls(torch=False)
+    results = {name: call() for name, call in calls.items()}
+    loss, grad = results["numpy"]
+    near = np.abs(grad) > cases.APPROX_GRAD_LIMIT / grad.size
+    assert near.any()                          # this batch has probabilities near 0 or 1
+    results["torch"] = (loss, grad * np.where(near, 1.5, 1.0))  # only there: not compared
+    assert cases.disagreements(case, results) == []
+    results["torch"] = (loss, grad * 100 / 99)
+    assert cases.disagreements(case, results) == ["torch"]
 
 
 SMALL_CASES = [cases.Case(op, n, c, dtype) for op in cases.OPS for dtype in cases.DTYPES

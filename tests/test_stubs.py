@@ -127,6 +127,18 @@ def test_the_stubs_type_the_public_api(tmp_path):
         r: str = "none"
         assert_type(fastloss.cross_entropy(x, t, reduction=r),
                     Union[np.floating[Any], npt.NDArray[np.floating[Any]]])
+        y = np.full((4, 3), 0.5)
+        assert_type(fastloss.sigmoid_binary_cross_entropy(x, y, pos_weight=np.ones(3)),
+                    np.floating[Any])
+        assert_type(fastloss.binary_cross_entropy(y, y > 0, reduction="none", eps=0.0),
+                    npt.NDArray[np.floating[Any]])
+        bloss, bgrad = fastloss.binary_cross_entropy_and_grad(y, y, weight=2.0,
+                                                              sample_weight=np.ones(4))
+        assert_type(bloss, np.floating[Any])
+        assert_type(bgrad, npt.NDArray[np.floating[Any]])
+        sloss, _ = fastloss.sigmoid_binary_cross_entropy_and_grad(x, y, reduction=r,
+                                                                  label_smoothing=0.1)
+        assert_type(sloss, Union[np.floating[Any], npt.NDArray[np.floating[Any]]])
         assert isinstance(fastloss.__version__, str)
         fastloss.show_config(print_=False)
         """))

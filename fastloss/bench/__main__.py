@@ -396,7 +396,8 @@ def format_overhead(records, floor_us):
              ("cross_entropy_onehot", "cross_entropy (one-hot)"),
              ("mean_squared_error", "mean_squared_error"),
              ("softmax_cross_entropy_index", "softmax_cross_entropy"),
-             ("softmax_cross_entropy_and_grad_index", "softmax_cross_entropy_and_grad")]
+             ("softmax_cross_entropy_and_grad_index", "softmax_cross_entropy_and_grad"),
+             ("sigmoid_binary_cross_entropy", "sigmoid_binary_cross_entropy")]
     by_id = {r["id"]: r for r in records}
     parts = []
     for key, name in picks:
@@ -483,10 +484,11 @@ def _on_off(value):
 
 
 NOTES = """\
-NumPy is: np_ce_index, np_ce_onehot, np_sse and np_softmax_with_loss are the losses as NumPy
-networks write them by hand (fastloss.bench.cases); "book" is fastloss.reference.book (the book's
-code); "reference" is fastloss.reference; "float64_copy" runs fastloss on a float64 copy of a
-half-precision input (what half precision cost before it had kernels of its own).
+NumPy is: np_ce_index, np_ce_onehot, np_sse, np_softmax_with_loss, np_sigmoid_bce(_and_grad) and
+np_bce(_and_grad) are the losses as NumPy networks write them by hand (fastloss.bench.cases);
+"book" is fastloss.reference.book (the book's code); "reference" is fastloss.reference;
+"float64_copy" runs fastloss on a float64 copy of a half-precision input (what half precision
+cost before it had kernels of its own).
 A "!" after a speedup marks a case whose implementations disagree (see the JSON "disagree")."""
 
 
