@@ -73,6 +73,7 @@ ctypedef struct Elementwise:
     void* grad
     int grad_kind
     Py_ssize_t grad_strides[ELEM_MAX_ND]
+    double grad_div                 # the gradient's divisor: D for "mean", else 1
 
 ctypedef struct Job:
     # What one call computes, reduced to C: raw pointers, sizes and strides in

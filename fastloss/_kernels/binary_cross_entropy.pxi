@@ -89,6 +89,17 @@ cdef void _elem_gather(const Elementwise* E, const void* base, int kind,
         _elem_advance(E, idx, L)
 
 
+cdef inline const double* _elem_doubles(const Elementwise* E, const void* base, int kind,
+                                        const Py_ssize_t* strides,
+                                        Py_ssize_t f0) noexcept nogil:
+    """Elements f0, f0 + 1, ... of a float64 operand whose elements are one
+    contiguous run (the coalesced axes are one, stride 1): read in place.
+    NULL for any other operand, which _elem_gather copies into scratch."""
+    if kind == EK_F64 and E.nd == 1 and strides[0] == 1:
+        return <const double*>base + f0
+    return NULL
+
+
 cdef void _elem_scatter(const Elementwise* E, void* base, int kind, const Py_ssize_t* strides,
                         Py_ssize_t f0, Py_ssize_t n, const double* src) noexcept nogil:
     """Element f0 + k of an output = src[k] rounded to its kind (half
@@ -162,38 +173,52 @@ cdef void _bce_block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogi
     cdef double scratch[BLOCK]
     cdef double acc4[4]
     cdef Py_ssize_t f0 = b * BLOCK, n, k
-    cdef double sm = J.smoothing, tk
+    cdef double sm = J.smoothing
     cdef double* grad = g if E.grad != NULL else NULL
     cdef const double* s = NULL
+    cdef const double* xp = _elem_doubles(E, E.pred, E.pred_kind, E.pred_strides, f0)
+    cdef const double* tp
+    cdef const double* ap
     n = BLOCK if f0 + BLOCK <= J.n_rows else J.n_rows - f0
     res.bad = -1
     res.div = 0.0
-    _elem_gather(E, E.pred, E.pred_kind, E.pred_strides, f0, n, x)
-    # the coefficients a = w pw t' (ca) and b = w (1 - t') (cb)
-    _elem_gather(E, E.target, E.target_kind, E.target_strides, f0, n, ca)
-    if sm != 0.0:
-        for k in range(n):
-            ca[k] = ca[k] * (1.0 - sm) + sm * 0.5
+    if xp == NULL:
+        _elem_gather(E, E.pred, E.pred_kind, E.pred_strides, f0, n, x)
+        xp = x
+    # the coefficients a = w pw t' (ap) and b = w (1 - t') (cb); a product
+    # with a zero factor is exactly 0, an inf or NaN weight included, as for
+    # the class weights of the other losses
+    tp = _elem_doubles(E, E.target, E.target_kind, E.target_strides, f0)
+    if tp == NULL or sm != 0.0:
+        if tp == NULL:
+            _elem_gather(E, E.target, E.target_kind, E.target_strides, f0, n, ca)
+        else:
+            memcpy(ca, tp, n * sizeof(double))
+        if sm != 0.0:
+            for k in range(n):
+                ca[k] = ca[k] * (1.0 - sm) + sm * 0.5
+        tp = ca
     for k in range(n):
-        cb[k] = 1.0 - ca[k]
-    # (a product with a zero factor is exactly 0, an inf or NaN weight
-    # included, as the class weights of the other losses)
+        cb[k] = 1.0 - tp[k]
+    ap = tp
     if E.pos_weight != NULL:
         _elem_gather(E, E.pos_weight, EK_F64, E.pos_strides, f0, n, w)
         for k in range(n):
-            ca[k] = _product(w[k], ca[k])
+            ca[k] = _product(w[k], tp[k])
+        ap = ca
     if E.weight != NULL:
         _elem_gather(E, E.weight, EK_F64, E.weight_strides, f0, n, w)
         for k in range(n):
-            ca[k] = _product(w[k], ca[k])
+            ca[k] = _product(w[k], ap[k])
             cb[k] = _product(w[k], cb[k])
+        ap = ca
     if E.sample_weight != NULL:
         _elem_sample_weights(E, f0, n, sv)
         s = sv
     if J.family == FAM_SBCE:
-        fl_sbce(x, ca, cb, s, n, J.grad_scale, loss, grad, scratch)
+        fl_sbce(xp, ap, cb, s, n, E.grad_div, loss, grad, scratch)
     else:
-        fl_bce(x, ca, cb, s, n, J.eps, J.grad_scale, loss, grad, scratch)
+        fl_bce(xp, ap, cb, s, n, J.eps, E.grad_div, loss, grad, scratch)
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     _add4_run(acc4, f0, loss, n)
     res.loss = _total4(acc4)

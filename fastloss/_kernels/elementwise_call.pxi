@@ -92,7 +92,8 @@ cdef object _elem_weight(object weight, str wname, cnp.ndarray P, object comp, s
         ok = False
     if not ok:
         raise ValueError(f"{wname} shape {arr.shape} does not broadcast to {name} shape {shape}")
-    values = np.asarray(arr.astype(comp), dtype=_F64, order="C")    # (0-d stays 0-d)
+    with np.errstate(over="ignore"):         # beyond float32's range: inf, quietly
+        values = np.asarray(arr.astype(comp), dtype=_F64, order="C")    # (0-d stays 0-d)
     view = np.broadcast_to(values, shape)
     _elem_strides(<cnp.ndarray>view, strides)
     return values
@@ -123,6 +124,7 @@ cdef object _run_binary(int family, object pred, object target, object reduction
     cdef object W = None, Q = None, staged_out = None
     cdef bint f32
     memset(&J, 0, sizeof(Job))
+    E.grad_div = 1.0
     J.family = family
     J.grad_scale = 1.0
     J.elem = &E
@@ -149,7 +151,8 @@ cdef object _run_binary(int family, object pred, object target, object reduction
         if arr.shape != (<object>P).shape:
             raise ValueError(f"target shape {arr.shape} does not match {name} shape "
                              f"{(<object>P).shape}")
-        T = _to_dtype(arr, comp)
+        with np.errstate(over="ignore"):     # beyond float32's range: inf, quietly
+            T = _to_dtype(arr, comp)
     E.target = cnp.PyArray_DATA(T)
     E.target_kind = _elem_kind(T)
     # the weights
@@ -176,7 +179,8 @@ cdef object _run_binary(int family, object pred, object target, object reduction
             raise ValueError(
                 f"sample_weight shape {arr.shape} does not match {expected}, the first axis "
                 f"of {name} shape {(<object>P).shape}")
-        S = np.ascontiguousarray(arr.astype(comp).astype(_F64))
+        with np.errstate(over="ignore"):
+            S = np.ascontiguousarray(arr.astype(comp).astype(_F64))
         E.sample_weight = <const double*>cnp.PyArray_DATA(S)
     # out
     if want_grad:
@@ -207,7 +211,7 @@ cdef object _run_binary(int family, object pred, object target, object reduction
         else:
             D = <double>size
         if want_grad:
-            J.grad_scale = 1.0 / D
+            E.grad_div = D
     J.n_rows = size
     J.n_classes = 1
     nt = _pick_threads(&J, requested)

@@ -7,10 +7,10 @@ cdef extern from "_simd/simd.h":
     void fl_float_to_bf16(const float* f, uint16_t* h, Py_ssize_t n) noexcept nogil
     void fl_vlog(const double* x, double* y, Py_ssize_t n) noexcept nogil
     void fl_sbce(const double* x, const double* a, const double* b, const double* s,
-                 Py_ssize_t n, double scale, double* loss, double* grad,
+                 Py_ssize_t n, double div, double* loss, double* grad,
                  double* scratch) noexcept nogil
     void fl_bce(const double* p, const double* a, const double* b, const double* s,
-                Py_ssize_t n, double eps, double scale, double* loss, double* grad,
+                Py_ssize_t n, double eps, double div, double* loss, double* grad,
                 double* scratch) noexcept nogil
     void fl_prefetch(const void* base, Py_ssize_t offset) noexcept nogil
     void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil

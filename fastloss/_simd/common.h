@@ -50,11 +50,11 @@
 typedef void fl_vlog_fn(const double *restrict x, double *restrict y, ptrdiff_t n);
 typedef void fl_sbce_fn(const double *restrict x, const double *restrict a,
                         const double *restrict b, const double *restrict s, ptrdiff_t n,
-                        double scale, double *restrict loss, double *restrict grad,
+                        double div, double *restrict loss, double *restrict grad,
                         double *restrict scratch);
 typedef void fl_bce_fn(const double *restrict p, const double *restrict a,
                        const double *restrict b, const double *restrict s, ptrdiff_t n,
-                       double eps, double scale, double *restrict loss,
+                       double eps, double div, double *restrict loss,
                        double *restrict grad, double *restrict scratch);
 typedef int fl_vexpf_lim_fn(const float *restrict x, double *restrict y, ptrdiff_t n,
                             float lim);

@@ -127,13 +127,13 @@ static inline void fl_scale_cols_f(const double *e, ptrdiff_t n, ptrdiff_t C, co
 
 /* ---- binary cross-entropy elements (binary.inc.h) ---- */
 static inline void fl_sbce(const double *x, const double *a, const double *b, const double *s,
-                           ptrdiff_t n, double scale, double *loss, double *grad,
+                           ptrdiff_t n, double div, double *loss, double *grad,
                            double *scratch)
-{ fl_sbce_impl(x, a, b, s, n, scale, loss, grad, scratch); }
+{ fl_sbce_impl(x, a, b, s, n, div, loss, grad, scratch); }
 static inline void fl_bce(const double *p, const double *a, const double *b, const double *s,
-                          ptrdiff_t n, double eps, double scale, double *loss, double *grad,
+                          ptrdiff_t n, double eps, double div, double *loss, double *grad,
                           double *scratch)
-{ fl_bce_impl(p, a, b, s, n, eps, scale, loss, grad, scratch); }
+{ fl_bce_impl(p, a, b, s, n, eps, div, loss, grad, scratch); }
 
 /* ---- squared error (sqerr.inc.h) ---- */
 static inline void fl_sq_lanes_dd(const double *p, const double *t, ptrdiff_t n, double *lanes)
