@@ -201,9 +201,22 @@ cdef object _run_binary(int family, object pred, object target, object reduction
         _elem_strides(R, E.loss_strides)
     else:
         E.loss = NULL
-    _elem_strides(P, E.pred_strides)
-    _elem_strides(T, E.target_strides)
-    _elem_coalesce(&E, nd, cnp.PyArray_DIMS(P))
+    if (W is None and Q is None and cnp.PyArray_IS_C_CONTIGUOUS(P)
+            and cnp.PyArray_IS_C_CONTIGUOUS(T) and (O is None or cnp.PyArray_IS_C_CONTIGUOUS(O))):
+        # every operand one C-ordered run ("none" is new and C-ordered): the
+        # one axis that coalescing would give, without the walk over axes
+        E.nd = 1
+        E.shape[0] = size if size > 0 else 1
+        E.pred_strides[0] = 1
+        E.target_strides[0] = 1
+        E.loss_strides[0] = 1
+        E.grad_strides[0] = 1
+        E.weight_strides[0] = 0
+        E.pos_strides[0] = 0
+    else:
+        _elem_strides(P, E.pred_strides)
+        _elem_strides(T, E.target_strides)
+        _elem_coalesce(&E, nd, cnp.PyArray_DIMS(P))
     # the divisor of "mean": M sum_i s_i, or the element count
     if red == RED_MEAN:
         if S is not None:
