@@ -2434,37 +2434,47 @@ if CHILD:
         axis = draw(st.sampled_from([ax, ax - rank, np.int64(ax), np.int8(ax - rank)]))
         return tuple(dims), ax, axis
 
+    WEIGHT_DTYPES = ([np.dtype(np.float64)] * 3 + [np.dtype(np.float32)] + HALF_DTYPES
+                     + [np.dtype(np.int64), np.dtype(np.uint8), np.dtype(bool)])
+
     @st.composite
-    def sample_weights(draw, n_shape):
-        """Sample weights of the positions' shape: in [0, 2), with zeros,
-        negative values, NaN, infinities, subnormals and huge values; of
-        every real dtype (halves included), in any layout; a Python float for
-        one sample."""
-        dt = draw(st.sampled_from([np.dtype(np.float64)] * 3 + [np.dtype(np.float32)]
-                                  + HALF_DTYPES + [np.dtype(np.int64), np.dtype(np.uint8),
-                                                   np.dtype(bool)]))
+    def odd_weights(draw, shape, high, odd_values, shift):
+        """Weights of ``shape``: in [0, high), with a few of ``odd_values``
+        (or all zero, or ``shift`` subtracted for both signs); of every real
+        dtype (halves included), in any layout; a Python or NumPy scalar
+        for shape ()."""
+        dt = draw(st.sampled_from(WEIGHT_DTYPES))
         rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
-        w = rng.uniform(0.0, 2.0, n_shape)
+        w = rng.uniform(0.0, high, shape)
         mode = draw(st.integers(0, 5))
         if mode <= 1 and w.size:
             k = draw(st.integers(1, min(w.size, 4)))
             pos = draw(st.lists(st.integers(0, w.size - 1), min_size=k, max_size=k))
-            w.reshape(-1)[pos] = draw(st.lists(st.sampled_from(
-                [0.0, -0.0, -1.0, -0.5, math.nan, math.inf, -math.inf, 1e-310, 5e-324, 1e-300,
-                 1e300, 65504.0, 1e38, 3.5e38]), min_size=k, max_size=k))
+            w.reshape(-1)[pos] = draw(st.lists(st.sampled_from(odd_values),
+                                               min_size=k, max_size=k))
         elif mode == 2:
             w[...] = 0.0
         elif mode == 3:
-            w -= 1.0                                 # both signs
+            w -= shift                               # both signs
         with np.errstate(all="ignore"):
             base = w.astype(dt)
-        if n_shape == () and draw(st.integers(0, 2)) == 0:
+        if shape == () and draw(st.integers(0, 2)) == 0:
             with np.errstate(over="ignore"):          # np.float32(1e300): inf
                 return draw(st.sampled_from([float, np.float64, np.float32]))(
                     base.astype(np.float64))
         return Arr(base, draw(layout_ops(["readonly", "reversed", "strided", "swapped",
                                           "unaligned", "broadcast", "fortran", "list",
                                           "array_like"])))
+
+    @st.composite
+    def sample_weights(draw, n_shape):
+        """Sample weights of the positions' shape: in [0, 2), with zeros,
+        negative values, NaN, infinities, subnormals and huge values; of
+        every real dtype (halves included), in any layout; a Python float for
+        one sample."""
+        return draw(odd_weights(n_shape, 2.0, [
+            0.0, -0.0, -1.0, -0.5, math.nan, math.inf, -math.inf, 1e-310, 5e-324, 1e-300,
+            1e300, 65504.0, 1e38, 3.5e38], 1.0))
 
     @st.composite
     def valid_case(draw, name):
@@ -2790,30 +2800,7 @@ if CHILD:
         huge values (or all zero, or of both signs), every real dtype, any
         layout; Python and NumPy scalars."""
         ws = draw(st.sampled_from(binary_weight_shapes(shape)))
-        dt = draw(st.sampled_from([np.dtype(np.float64)] * 3 + [np.dtype(np.float32)]
-                                  + HALF_DTYPES + [np.dtype(np.int64), np.dtype(np.uint8),
-                                                   np.dtype(bool)]))
-        rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
-        w = rng.uniform(0.0, 3.0, ws)
-        mode = draw(st.integers(0, 5))
-        if mode <= 1 and w.size:
-            k = draw(st.integers(1, min(w.size, 4)))
-            pos = draw(st.lists(st.integers(0, w.size - 1), min_size=k, max_size=k))
-            w.reshape(-1)[pos] = draw(st.lists(st.sampled_from(BINARY_ODD_WEIGHTS),
-                                               min_size=k, max_size=k))
-        elif mode == 2:
-            w[...] = 0.0
-        elif mode == 3:
-            w -= 1.5                                 # both signs
-        with np.errstate(all="ignore"):
-            base = w.astype(dt)
-        if ws == () and draw(st.integers(0, 2)) == 0:
-            with np.errstate(over="ignore"):          # np.float32(1e300): inf
-                return draw(st.sampled_from([float, np.float64, np.float32]))(
-                    base.astype(np.float64))
-        return Arr(base, draw(layout_ops(["readonly", "reversed", "strided", "swapped",
-                                          "unaligned", "broadcast", "fortran", "list",
-                                          "array_like"])))
+        return draw(odd_weights(ws, 3.0, BINARY_ODD_WEIGHTS, 1.5))
 
     @st.composite
     def binary_target(draw, shape):
