@@ -88,21 +88,25 @@ cdef cnp.ndarray _coerce_pred(object pred, str name):
     return P
 
 
-cdef cnp.ndarray _loss_pred(object pred, str name):
-    """``pred`` of a loss: a native float32/float64 array as it is, float16
-    or bfloat16 as they are (converted later), any other real dtype as
-    float64; at least one axis."""
-    cdef cnp.ndarray P
+cdef cnp.ndarray _pred_array(object pred, str name):
+    """``pred`` of any shape: a native float32/float64 array as it is,
+    float16 or bfloat16 as a native, aligned array of its dtype (read in
+    place later), any other real dtype as float64."""
     if _is_native_float(pred):
-        P = <cnp.ndarray>pred
-    else:
-        arr = _real_or_half_array(pred, name)
-        if _is_half(arr.dtype):
-            P = arr
-        elif arr.dtype.kind == "f" and arr.dtype.itemsize == 4:
-            P = _to_dtype(arr, _F32)
-        else:
-            P = _to_dtype(arr, _F64)
+        return <cnp.ndarray>pred
+    arr = _real_or_half_array(pred, name)
+    if _is_half(arr.dtype):
+        if arr.dtype.isnative and arr.flags.aligned:
+            return arr
+        return arr.astype(arr.dtype.newbyteorder("="))
+    if arr.dtype.kind == "f" and arr.dtype.itemsize == 4:
+        return _to_dtype(arr, _F32)
+    return _to_dtype(arr, _F64)
+
+
+cdef cnp.ndarray _loss_pred(object pred, str name):
+    """``pred`` of a class loss (_pred_array): at least one axis."""
+    cdef cnp.ndarray P = _pred_array(pred, name)
     if cnp.PyArray_NDIM(P) == 0:
         raise ValueError(f"{name} must have at least one axis (the classes), got shape ()")
     return P

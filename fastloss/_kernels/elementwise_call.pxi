@@ -63,22 +63,6 @@ cdef void _elem_coalesce(Elementwise* E, int nd, const cnp.npy_intp* dims):
     E.nd = m
 
 
-cdef cnp.ndarray _elem_pred(object pred, str name):
-    """pred of an element-wise loss, any shape: native float32/float64 and
-    aligned native half precision as they are, other half arrays as native
-    ones, every other real dtype as float64."""
-    if _is_native_float(pred):
-        return <cnp.ndarray>pred
-    arr = _real_or_half_array(pred, name)
-    if _is_half(arr.dtype):
-        if arr.dtype.isnative and arr.flags.aligned:
-            return arr
-        return arr.astype(arr.dtype.newbyteorder("="))
-    if arr.dtype.kind == "f" and arr.dtype.itemsize == 4:
-        return _to_dtype(arr, _F32)
-    return _to_dtype(arr, _F64)
-
-
 cdef object _elem_weight(object weight, str wname, cnp.ndarray P, object comp, str name,
                          Py_ssize_t* strides):
     """``weight`` (or ``pos_weight``) as float64 values of the computation
@@ -116,7 +100,7 @@ cdef object _run_binary(int family, object pred, object target, object reduction
     cdef Job J
     cdef Elementwise E
     cdef BlockResult total
-    cdef cnp.ndarray P = _elem_pred(pred, name)
+    cdef cnp.ndarray P = _pred_array(pred, name)     # any shape, 0-d included
     cdef cnp.ndarray T, O = None, R = None, S = None
     cdef int nd = cnp.PyArray_NDIM(P), red, requested, nt, tn
     cdef Py_ssize_t size = cnp.PyArray_SIZE(P), n_samples, d
