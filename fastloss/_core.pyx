@@ -102,6 +102,7 @@ include "_kernels/label_check.pxi"
 include "_kernels/families.pxi"
 # from Python arguments to a Job and back
 include "_kernels/arguments.pxi"
+include "_kernels/partials.pxi"
 include "_kernels/call.pxi"
 include "_kernels/elementwise_call.pxi"
 # the book's functions (fastloss.book), and C routines exposed to the tests
@@ -250,6 +251,22 @@ def sigmoid_binary_cross_entropy_and_grad(logits, target, *, reduction="mean", w
     ``s_i w_e (sigmoid(x_e) - t'_e) / D`` without ``pos_weight``."""
     return _run_binary(FAM_SBCE, logits, target, reduction, None, weight, pos_weight,
                        label_smoothing, sample_weight, n_threads, True, out, "logits")
+
+
+# the functions whose block results _partial_run keeps: (family, gradient,
+# element-wise)
+_PARTIAL_FUNCTIONS = {
+    cross_entropy: (FAM_CE, False, False),
+    softmax_cross_entropy: (FAM_SCE, False, False),
+    mean_squared_error: (FAM_MSE, False, False),
+    binary_cross_entropy: (FAM_BCE, False, True),
+    sigmoid_binary_cross_entropy: (FAM_SBCE, False, True),
+    cross_entropy_and_grad: (FAM_CE, True, False),
+    softmax_cross_entropy_and_grad: (FAM_SCE, True, False),
+    mean_squared_error_and_grad: (FAM_MSE, True, False),
+    binary_cross_entropy_and_grad: (FAM_BCE, True, True),
+    sigmoid_binary_cross_entropy_and_grad: (FAM_SBCE, True, True),
+}
 
 
 def openmp_enabled():

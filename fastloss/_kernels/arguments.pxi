@@ -600,14 +600,18 @@ cdef object _label_value(object target, Py_ssize_t row):
     return int(arr[row if arr.size > 1 else 0])
 
 
-cdef int _raise_bad_label(object target, Py_ssize_t row, Py_ssize_t c,
-                          object positions=None) except -1:
-    """The IndexError of an out-of-range label in `row`, one message for
-    every path; with two or more position axes (``positions``, their
-    shape) it names the label's index tuple."""
+cdef object _bad_label_error(object value, Py_ssize_t row, Py_ssize_t c, object positions):
+    """The IndexError of the out-of-range label ``value`` in ``row``, one
+    message for every path (fastloss.combine_partial_sums included); with
+    two or more position axes (``positions``, their shape) it names the
+    label's index tuple."""
     if positions is not None and len(positions) >= 2:
         where = "position " + str(tuple(int(i) for i in np.unravel_index(row, positions)))
     else:
         where = f"row {row}"
-    raise IndexError(f"target {_label_value(target, row)} is out of range "
-                     f"for {c} classes ({where})")
+    return IndexError(f"target {value} is out of range for {c} classes ({where})")
+
+
+cdef int _raise_bad_label(object target, Py_ssize_t row, Py_ssize_t c,
+                          object positions=None) except -1:
+    raise _bad_label_error(_label_value(target, row), row, c, positions)

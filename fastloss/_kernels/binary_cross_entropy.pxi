@@ -153,6 +153,46 @@ cdef inline void _elem_sample_weights(const Elementwise* E, Py_ssize_t f0, Py_ss
             s = E.sample_weight[i]
 
 
+cdef inline double _elem_block_div(Py_ssize_t f0, Py_ssize_t n,
+                                   const double* sv) noexcept nogil:
+    """A block's share of the "mean" divisor: the sample weights of its n
+    elements (sv, NULL without sample weights: each counts 1), added in four
+    lanes by element index as the block's losses are.  Added across blocks
+    as the losses are, these give M sum_i s_i (M elements a sample), in an
+    order fixed by pred's size alone, so a piece of the rows gives its
+    blocks' exact share (fastloss.partial_sums)."""
+    cdef double acc4[4]
+    if sv == NULL:
+        return <double>n
+    acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
+    _add4_run(acc4, f0, sv, n)
+    return _total4(acc4)
+
+
+cdef double _elem_divisor(const Job* J, double* keep) noexcept nogil:
+    """The "mean" divisor alone, block by block as _bce_block adds it (the
+    gradient needs it first); ``keep``, when not NULL, receives every
+    block's share."""
+    cdef const Elementwise* E = J.elem
+    cdef double sv[BLOCK]
+    cdef Py_ssize_t b, f0, n, nblocks = (J.n_rows + BLOCK - 1) // BLOCK
+    cdef double d
+    cdef Neumaier acc
+    acc.sum = acc.comp = 0.0
+    for b in range(nblocks):
+        f0 = b * BLOCK
+        n = BLOCK if f0 + BLOCK <= J.n_rows else J.n_rows - f0
+        if E.sample_weight != NULL:
+            _elem_sample_weights(E, f0, n, sv)
+            d = _elem_block_div(f0, n, sv)
+        else:
+            d = _elem_block_div(f0, n, NULL)
+        if keep != NULL:
+            keep[b] = d
+        _neumaier_add(&acc, d)
+    return _neumaier_total(&acc)
+
+
 cdef inline double _product(double u, double v) noexcept nogil:
     """u * v, exactly 0 where either is 0 (inf * 0 included)."""
     return 0.0 if (u == 0.0) | (v == 0.0) else u * v
@@ -181,7 +221,6 @@ cdef void _bce_block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogi
     cdef const double* ap
     n = BLOCK if f0 + BLOCK <= J.n_rows else J.n_rows - f0
     res.bad = -1
-    res.div = 0.0
     if xp == NULL:
         _elem_gather(E, E.pred, E.pred_kind, E.pred_strides, f0, n, x)
         xp = x
@@ -215,6 +254,7 @@ cdef void _bce_block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogi
     if E.sample_weight != NULL:
         _elem_sample_weights(E, f0, n, sv)
         s = sv
+    res.div = _elem_block_div(f0, n, s)
     if J.family == FAM_SBCE:
         fl_sbce(xp, ap, cb, s, n, E.grad_div, loss, grad, scratch)
     else:

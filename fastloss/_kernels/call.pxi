@@ -17,7 +17,7 @@ cdef object _MINUS_ONE = -1
 cdef object _run(int family, object pred, object target, object reduction, object eps,
                  object weight, object ignore_index, object label_smoothing,
                  object sample_weight, object axis, object n_threads, bint want_grad,
-                 object out, str name):
+                 object out, str name, _Request req=None):
     cdef cnp.ndarray P = _loss_pred(pred, name)
     cdef int nd = cnp.PyArray_NDIM(P)
     cdef int tn = cnp.PyArray_TYPE(P)
@@ -28,17 +28,18 @@ cdef object _run(int family, object pred, object target, object reduction, objec
             _class_axis(axis, P, name)          # raises: no classes
         return _run_rows(family, P, target, reduction, eps, weight, ignore_index,
                          label_smoothing, sample_weight, n_threads, want_grad, out, name,
-                         None, nd - 1)
+                         None, nd - 1, req)
     return _run_positions(family, P, target, reduction, eps, weight, ignore_index,
                           label_smoothing, sample_weight, axis, n_threads, want_grad, out,
-                          name)
+                          name, req)
 
 
 @cython.wraparound(True)   # negative indices of Python tuples
 cdef object _run_positions(int family, cnp.ndarray P, object target, object reduction,
                            object eps, object weight, object ignore_index,
                            object label_smoothing, object sample_weight, object axis,
-                           object n_threads, bint want_grad, object out, str name):
+                           object n_threads, bint want_grad, object out, str name,
+                           _Request req):
     """Any pred: every argument checked against pred's shape and class
     axis, then the call made on (positions, C) rows by _run_rows.  Rows are
     views where the positions' strides allow, else C-ordered copies; float16
@@ -146,7 +147,9 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
             out_rows = _like_rows(G, ax, rows)
     result = _run_rows(family, rows, T, reduction, eps, weight, ignore_index,
                        label_smoothing, sample_weight, n_threads, want_grad, out_rows,
-                       name, positions, ax)
+                       name, positions, ax, req)
+    if req is not None and (req.labels_only or req.bad >= 0):
+        return None                         # kept in req, nothing to return
     loss = result[0] if want_grad else result
     if cnp.PyArray_Check(loss):             # "none": one loss per position
         loss = loss.reshape(positions)
@@ -172,10 +175,12 @@ cdef object _like_rows(object A, int axis, object rows):
 cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction, object eps,
                       object weight, object ignore_index, object label_smoothing,
                       object sample_weight, object n_threads, bint want_grad, object out,
-                      str name, object positions, int axis):
+                      str name, object positions, int axis, _Request req=None):
     """Validate, set up a Job and run it: P is a native float32/float64 pred
     of one or two axes, the class axis last.  ``positions`` (the caller's
-    positions' shape, None for P's own) only words a bad label's error."""
+    positions' shape, None for P's own) only words a bad label's error.
+    With ``req`` (a partial call) the block results are kept there, and a
+    bad label is recorded there instead of raised."""
     cdef Job J
     cdef BlockResult total, first
     cdef cnp.ndarray O = None, R = None
@@ -236,17 +241,35 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
         J.row_loss = cnp.PyArray_DATA(R)
         J.row_loss_stride = 1
     cdef bint labels_checked = False
+    cdef bint given = req is not None and req.has_divisor
+    if req is not None:
+        req.positions = positions if positions is not None else (<object>P).shape[:-1]
+        req.n_classes = J.n_classes
+        if req.labels_only:
+            # the divisor pass alone: each block's share of the divisor
+            J.family = FAM_LABELS
+            _run_kept(&J, 1, &total, req)
+            if total.bad >= 0:
+                req.bad_label = _label_value(target, total.bad)
+            return None
     if want_grad:
         if family == FAM_MSE and J.sample_weight == NULL:
             if red == RED_MEAN:
-                J.grad_scale = 1.0 / (<double>J.n_rows * <double>J.n_classes)
+                # (a given divisor is the whole array's row count)
+                J.grad_scale = 1.0 / ((req.divisor if given else <double>J.n_rows)
+                                      * <double>J.n_classes)
             elif red == RED_NONE:
                 J.grad_scale = 1.0 / <double>J.n_classes
         elif red == RED_MEAN:
             need_first_pass = ((not J.dense_target and (J.class_weight != NULL
                                                         or J.has_ignore_index))
                                or J.sample_weight != NULL)
-            if need_first_pass:
+            if given:
+                # the whole array's divisor pass, from its pieces
+                D = req.divisor
+                if need_first_pass and family == FAM_MSE:
+                    D = D * <double>J.n_classes
+            elif need_first_pass:
                 _label_pass(&J, &first, target, positions)
                 D = first.div
                 if family == FAM_MSE:
@@ -271,13 +294,19 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
         elif red == RED_NONE and family == FAM_MSE:
             J.grad_scale = 1.0 / <double>J.n_classes
     if (want_grad and out is not None and staged_out is None and J.labels != NULL
-            and not labels_checked):
+            and not labels_checked and req is None):
         # a bad label must leave the caller's out untouched, as the reference
         # does: check every label before the kernel writes a row
         _label_pass(&J, &first, target, positions)
     nt = _pick_threads(&J, requested)
-    _run_job(&J, nt, &total)
+    if req is None:
+        _run_job(&J, nt, &total)
+    else:
+        _run_kept(&J, nt, &total, req)
     if total.bad >= 0:
+        if req is not None:
+            req.bad_label = _label_value(target, total.bad)
+            return None
         _raise_bad_label(target, total.bad, J.n_classes, positions)
     if divide_after != 0.0:
         np.divide(O, divide_after, out=O)

@@ -83,20 +83,10 @@ cdef object _elem_weight(object weight, str wname, cnp.ndarray P, object comp, s
     return values
 
 
-cdef double _ordered_sum(const double* s, Py_ssize_t n) noexcept nogil:
-    """s[0] + ... + s[n-1] in index order, compensated (Neumaier)."""
-    cdef Neumaier acc
-    cdef Py_ssize_t i
-    acc.sum = acc.comp = 0.0
-    for i in range(n):
-        _neumaier_add(&acc, s[i])
-    return _neumaier_total(&acc)
-
-
 cdef object _run_binary(int family, object pred, object target, object reduction, object eps,
                         object weight, object pos_weight, object label_smoothing,
                         object sample_weight, object n_threads, bint want_grad, object out,
-                        str name):
+                        str name, _Request req=None):
     cdef Job J
     cdef Elementwise E
     cdef BlockResult total
@@ -104,7 +94,6 @@ cdef object _run_binary(int family, object pred, object target, object reduction
     cdef cnp.ndarray T, O = None, R = None, S = None
     cdef int nd = cnp.PyArray_NDIM(P), red, requested, nt, tn
     cdef Py_ssize_t size = cnp.PyArray_SIZE(P), n_samples, d
-    cdef double D = 1.0
     cdef object W = None, Q = None, staged_out = None
     cdef bint f32
     memset(&J, 0, sizeof(Job))
@@ -201,18 +190,28 @@ cdef object _run_binary(int family, object pred, object target, object reduction
         _elem_strides(P, E.pred_strides)
         _elem_strides(T, E.target_strides)
         _elem_coalesce(&E, nd, cnp.PyArray_DIMS(P))
-    # the divisor of "mean": M sum_i s_i, or the element count
-    if red == RED_MEAN:
-        if S is not None:
-            D = <double>E.per_sample * _ordered_sum(E.sample_weight, n_samples)
-        else:
-            D = <double>size
-        if want_grad:
-            E.grad_div = D
     J.n_rows = size
     J.n_classes = 1
+    if req is not None:
+        req.positions = (<object>P).shape
+        req.n_classes = 1
+        if req.labels_only:
+            # the divisor pass alone: each block's share of the divisor
+            keep = np.empty((size + BLOCK - 1) // BLOCK, np.float64)
+            _elem_divisor(&J, <double*>cnp.PyArray_DATA(<cnp.ndarray>keep))
+            req.loss = np.zeros_like(keep)
+            req.div = keep
+            req.rows = size
+            return None
+    # a "mean" gradient needs the divisor first (M sum_i s_i, or the element
+    # count), added as the blocks add it
+    if red == RED_MEAN and want_grad:
+        E.grad_div = req.divisor if req is not None and req.has_divisor else _elem_divisor(&J, NULL)
     nt = _pick_threads(&J, requested)
-    _run_job(&J, nt, &total)
+    if req is None:
+        _run_job(&J, nt, &total)
+    else:
+        _run_kept(&J, nt, &total, req)
     if staged_out is not None:
         staged_out[...] = O
         O = staged_out
@@ -221,7 +220,7 @@ cdef object _run_binary(int family, object pred, object target, object reduction
     elif red == RED_SUM:
         loss = _scalar(total.loss, f32)
     else:
-        loss = _scalar(total.loss / D, f32)
+        loss = _scalar(total.loss / total.div, f32)
     if want_grad:
         return loss, O
     return loss

@@ -68,8 +68,11 @@ cdef inline double _neumaier_total(const Neumaier* acc) noexcept nogil:
     return acc.sum + acc.comp
 
 
-cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total) except -1 nogil:
-    """Run every block and add their results in block order (compensated)."""
+cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total,
+                     BlockResult* keep) except -1 nogil:
+    """Run every block and add their results in block order (compensated).
+    ``keep``, when not NULL, receives every block's result (the partial sums
+    of fastloss.partial_sums): an array of one BlockResult per block."""
     cdef Py_ssize_t nblocks = (J.n_rows + BLOCK - 1) // BLOCK
     cdef Py_ssize_t b
     cdef BlockResult r
@@ -84,13 +87,15 @@ cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total) except -1 
     if n_threads <= 1:
         for b in range(nblocks):
             _block(J, b, &r)
+            if keep != NULL:
+                keep[b] = r
             if r.bad >= 0:
                 total.bad = r.bad
                 return 0
             _neumaier_add(&loss, r.loss)
             _neumaier_add(&div, r.div)
     else:
-        parts = <BlockResult*>malloc(nblocks * sizeof(BlockResult))
+        parts = keep if keep != NULL else <BlockResult*>malloc(nblocks * sizeof(BlockResult))
         if parts == NULL:
             with gil:
                 raise MemoryError()
@@ -102,7 +107,8 @@ cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total) except -1 
                 break
             _neumaier_add(&loss, parts[b].loss)
             _neumaier_add(&div, parts[b].div)
-        free(parts)
+        if keep == NULL:
+            free(parts)
         if total.bad >= 0:
             return 0
     total.loss = _neumaier_total(&loss)
@@ -127,9 +133,10 @@ cdef inline int _pick_threads(const Job* J, int requested) noexcept:
 cdef Py_ssize_t NOGIL_MIN_ELEMENTS = 4096
 
 
-cdef inline int _run_job(const Job* J, int n_threads, BlockResult* total) except -1:
+cdef inline int _run_job(const Job* J, int n_threads, BlockResult* total,
+                         BlockResult* keep=NULL) except -1:
     if J.n_rows * J.n_classes < NOGIL_MIN_ELEMENTS:
-        return _run_blocks(J, n_threads, total)
+        return _run_blocks(J, n_threads, total, keep)
     with nogil:
-        _run_blocks(J, n_threads, total)
+        _run_blocks(J, n_threads, total, keep)
     return 0
