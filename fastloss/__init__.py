@@ -74,17 +74,22 @@ from ._core import (
     softmax_cross_entropy_and_grad,
 )
 from ._config import show_config
+from ._partials import BLOCK_ROWS, PartialSums, combine_partial_sums, partial_sums
 from . import book
 
 __all__ = [
+    "BLOCK_ROWS",
+    "PartialSums",
     "__version__",
     "binary_cross_entropy",
     "binary_cross_entropy_and_grad",
     "book",
+    "combine_partial_sums",
     "cross_entropy",
     "cross_entropy_and_grad",
     "mean_squared_error",
     "mean_squared_error_and_grad",
+    "partial_sums",
     "show_config",
     "sigmoid_binary_cross_entropy",
     "sigmoid_binary_cross_entropy_and_grad",
