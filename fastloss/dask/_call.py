@@ -1,0 +1,210 @@
+"""A fastloss.dask call: its arguments checked and laid out, then its graph built.
+
+Everything the in-memory call would reject is rejected here, at call time:
+the in-memory function itself checks a sample of one lead index of every
+operand (zeros of the operands' dtypes and shapes), so the errors are its
+own, and the lengths of the lead axes are compared here.  Then the operands
+are merged into one chunk along every axis but the lead, the lead chunks of
+the target and the sample weights are made pred's, and _graph builds the
+tasks.
+"""
+import math
+import operator
+
+import numpy as np
+import dask.array as da
+
+from .. import _core
+from . import _graph
+
+_LOSS_OF = {
+    _core.cross_entropy: _core.cross_entropy,
+    _core.softmax_cross_entropy: _core.softmax_cross_entropy,
+    _core.mean_squared_error: _core.mean_squared_error,
+    _core.binary_cross_entropy: _core.binary_cross_entropy,
+    _core.sigmoid_binary_cross_entropy: _core.sigmoid_binary_cross_entropy,
+    _core.cross_entropy_and_grad: _core.cross_entropy,
+    _core.softmax_cross_entropy_and_grad: _core.softmax_cross_entropy,
+    _core.mean_squared_error_and_grad: _core.mean_squared_error,
+    _core.binary_cross_entropy_and_grad: _core.binary_cross_entropy,
+    _core.sigmoid_binary_cross_entropy_and_grad: _core.sigmoid_binary_cross_entropy,
+}
+_BINARY = (_core.binary_cross_entropy, _core.sigmoid_binary_cross_entropy)
+_PRED_NAME = {
+    _core.cross_entropy: "probs",
+    _core.softmax_cross_entropy: "logits",
+    _core.mean_squared_error: "pred",
+    _core.binary_cross_entropy: "probs",
+    _core.sigmoid_binary_cross_entropy: "logits",
+}
+
+
+def _as_dask(x, what):
+    """x as a dask array, its chunk sizes known."""
+    arr = x if isinstance(x, da.Array) else da.asarray(np.asarray(x))
+    if any(math.isnan(c) for cs in arr.chunks for c in cs):
+        raise ValueError(
+            f"{what} has unknown chunk sizes: call {what}.compute_chunk_sizes() first "
+            f"(fastloss.dask plans its work on the chunk sizes)")
+    return arr
+
+
+def _small(x):
+    """A small operand (class weights, broadcast weights) as a NumPy array."""
+    return np.asarray(x) if isinstance(x, da.Array) else x
+
+
+def _zeros(arr, axis, n):
+    """Zeros of arr's dtype and shape, with length n along ``axis``."""
+    shape = list(arr.shape)
+    if axis is not None and axis < len(shape):
+        shape[axis] = n
+    return np.zeros(tuple(shape), arr.dtype)
+
+
+def _class_axis(fn, pred, options):
+    """The class axis, normalised; a bad one raises the in-memory error."""
+    nd = pred.ndim
+    try:
+        ax = operator.index(options["axis"])
+    except TypeError:
+        ax = None
+    if nd > 0 and ax is not None and -nd <= ax < nd:
+        return ax % nd
+    sample = {k: _small(v) for k, v in options.items() if k != "sample_weight"}
+    fn(np.zeros((1,) * nd, pred.dtype), 0, **sample)     # raises the call's own error
+    raise TypeError(f"axis must be an integer, got {options['axis']!r}")
+
+
+def evaluate(fn, pred, target, options, out=None):
+    """``fn(pred, target, **options)`` on dask arrays: see fastloss.dask."""
+    loss = _LOSS_OF[fn]
+    want_grad = fn is not loss
+    name = _PRED_NAME[loss]
+    if out is not None:
+        raise TypeError(f"fastloss.dask.{fn.__name__} takes no out= (got "
+                        f"{type(out).__name__}): its results are new dask arrays")
+    binary = loss in _BINARY
+    P = _as_dask(pred, name)
+    nd = P.ndim
+    options = dict(options)
+    if binary:
+        ax = None
+        lead = 0 if nd else None
+        positions = P.shape
+    else:
+        ax = _class_axis(fn, P, options)
+        lead = next((i for i in range(nd) if i != ax), None)
+        positions = P.shape[:ax] + P.shape[ax + 1:]
+    n_lead = P.shape[lead] if lead is not None else 1
+
+    # the target, and the operands chunked with pred along its lead axis
+    scalar_target = not isinstance(target, da.Array) and np.ndim(target) == 0
+    T = target if scalar_target else _as_dask(target, "target")
+    dense = not scalar_target and T.ndim == nd and not binary
+    target_lead = lead if (dense or binary) else 0
+    chunked = {}
+    for k in ("sample_weight", "weight", "pos_weight"):
+        v = options.get(k)
+        if v is None or lead is None:
+            continue
+        if k == "sample_weight" or (binary and np.ndim(v) == nd and np.shape(v)[0] == n_lead
+                                    and n_lead != 1):
+            chunked[k] = _as_dask(v, k)
+    for k, v in options.items():
+        if k not in chunked:
+            options[k] = _small(v)
+    if lead is not None:
+        for k, arr, axis in [("target", None if scalar_target else T, target_lead)] + [
+                (k, v, 0) for k, v in chunked.items()]:
+            if arr is not None and arr.ndim > axis and arr.shape[axis] != n_lead:
+                raise ValueError(
+                    f"{k} shape {arr.shape} does not match {name} shape {P.shape}: its axis "
+                    f"{axis} has length {arr.shape[axis]}, {name}'s axis {lead} {n_lead}")
+
+    # every other check: the in-memory call on one lead index of zeros
+    n0 = min(n_lead, 1)
+    sample_opts = dict(options)
+    for k, v in chunked.items():
+        sample_opts[k] = _zeros(v, 0, n0)
+    sample = fn(_zeros(P, lead, n0), T if scalar_target else _zeros(T, target_lead, n0),
+                **sample_opts)
+    reduction = options["reduction"]
+    if want_grad:
+        sample_loss, sample_grad = sample
+    else:
+        sample_loss, sample_grad = sample, None
+    for k in chunked:
+        del options[k]
+
+    # one chunk along every axis but the lead; the lead chunks pred's
+    if lead is None:
+        P1 = P.rechunk(P.shape)
+        T1 = T if scalar_target else T.rechunk(T.shape)
+        ops = [v.rechunk(v.shape) for v in chunked.values()]
+        lead_chunks = (1,)
+    else:
+        lead_chunks = P.chunks[lead]
+        P1 = _lay_out(P, lead, lead_chunks)
+        T1 = T if scalar_target else _lay_out(T, target_lead, lead_chunks)
+        ops = [_lay_out(v, 0, lead_chunks) for v in chunked.values()]
+
+    rows_per_index = math.prod(positions[1:]) if positions else 1
+    call = _graph.Call(
+        fn=fn, loss=loss, options=options, chunked=tuple(chunked), lead=lead,
+        target_lead=target_lead, rows_per_index=rows_per_index, n_lead=n_lead,
+        n_rows=math.prod(positions), positions=positions, reduction=reduction,
+        want_grad=want_grad,
+        grad_dtype=sample_grad.dtype if sample_grad is not None else None)
+
+    # a "mean" gradient's divisor: the row count, or the divisor pass's
+    divisor = None
+    if want_grad and reduction == "mean" and lead is not None:
+        labelled = not binary and not scalar_target and not dense and loss is not \
+            _core.mean_squared_error
+        if "sample_weight" in chunked or labelled:
+            divisor = "pass"
+        else:
+            divisor = float(call.n_rows)
+
+    outputs = []
+
+    def chunk_shape(shape, axis):
+        def shape_of(k):
+            s = list(shape)
+            if axis is not None:
+                s[axis] = lead_chunks[k]
+            return tuple(s)
+        return shape_of
+
+    if reduction == "none":
+        outputs.append((chunk_shape(positions, 0 if lead is not None else None),
+                        (sample_loss.dtype), 0))
+    if want_grad:
+        outputs.append((chunk_shape(P.shape, lead), sample_grad.dtype, lead))
+    loss_dtype = sample_loss.dtype
+    total, elements = _graph.build(call, P1, T1, ops, divisor, loss_dtype, outputs)
+
+    # element outputs chunked as the input was (splitting the merged axes
+    # back is slicing only)
+    results = []
+    k = 0
+    if reduction == "none":
+        chunks = P.chunks[:ax] + P.chunks[ax + 1:] if ax is not None else P.chunks
+        results.append(elements[0].rechunk(chunks) if elements[0].ndim else elements[0])
+        k = 1
+    else:
+        results.append(total)
+    if want_grad:
+        results.append(elements[k].rechunk(P.chunks) if elements[k].ndim else elements[k])
+        return tuple(results)
+    return results[0]
+
+
+def _lay_out(x, lead, lead_chunks):
+    """x with pred's lead chunks along ``lead`` and one chunk along every
+    other axis."""
+    chunks = tuple(lead_chunks if i == lead else (x.shape[i],) for i in range(x.ndim))
+    if chunks == x.chunks:
+        return x
+    return x.rechunk(chunks)

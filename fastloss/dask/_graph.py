@@ -1,0 +1,252 @@
+"""The graph of a fastloss call on dask arrays, and the tasks it runs.
+
+A call is checked at once (on a one-index sample of its operands, plus the
+lengths of their lead axes), then described as tasks on the chunks of the
+lead axis (the first position axis):
+
+* a *chunk task* per chunk computes what the chunk alone can: the partial
+  sums of its interior (see _plan), and its "none" losses or its gradient
+  (element outputs need no block boundaries);
+* a *seam task* per block that a chunk boundary cuts computes that block's
+  partial sums from the few lead indices around the boundary;
+* one *combine task* adds every piece's partial sums in order
+  (fastloss.combine_partial_sums): the whole array's bits, and the whole
+  array's first bad label, raised with its global position.
+
+A gradient of "mean" needs the whole array's divisor before any chunk is
+written.  Where it is not the row count (class-index labels, sample
+weights), a divisor pass over the labels and sample weights, planned as the
+loss, computes it; the chunk tasks wait for it.  It also checks every label
+first, so that such a gradient raises the whole array's first bad label.
+
+Only partial sums (two floats a block) travel to the combine task; chunks
+stay on the worker that computes them.
+"""
+from typing import Any, Dict, NamedTuple, Optional, Tuple
+
+import numpy as np
+
+import dask
+import dask.array as da
+
+from .. import _core
+from .._partials import _checked_parts, _from_request, combine_partial_sums
+from . import _plan
+
+
+class Call(NamedTuple):
+    """One call, as every task needs it (small and picklable)."""
+
+    fn: Any                     # the in-memory function (a loss or its *_and_grad twin)
+    loss: Any                   # the loss
+    options: Dict[str, Any]     # keyword arguments every task passes unchanged
+    chunked: Tuple[str, ...]    # keyword operands chunked with pred along its lead
+                                # axis (sample_weight; a binary loss's full-shape weights)
+    lead: Optional[int]         # pred's lead axis; None without a position axis
+    target_lead: int            # the target's lead axis (0 for class indices)
+    rows_per_index: int         # the rows a lead index holds
+    n_lead: int                 # the lead axis's length
+    n_rows: int                 # the whole array's rows
+    positions: Tuple[int, ...]  # their shape
+    reduction: str
+    want_grad: bool
+    grad_dtype: Any
+
+    @property
+    def unit(self):
+        return _plan.unit(self.rows_per_index)
+
+
+def _take(a, axis, lo, hi):
+    """a[lo:hi] along ``axis`` (all of a when axis is None)."""
+    if axis is None:
+        return a
+    return a[(slice(None),) * axis + (slice(lo, hi),)]
+
+
+def _piece(call, lo, hi, pred, target, ops, out=None):
+    """The positional and keyword arguments of the in-memory call on lead
+    indices [lo, hi) of a chunk's (or a seam's) operands."""
+    kw = dict(call.options)
+    for name, v in ops.items():
+        kw[name] = _take(v, 0 if call.lead is not None else None, lo, hi)
+    if out is not None:
+        kw["out"] = _take(out, call.lead, lo, hi)
+    t = target if np.ndim(target) == 0 or call.lead is None else _take(
+        target, call.target_lead, lo, hi)
+    return (_take(pred, call.lead, lo, hi), t), kw
+
+
+def _raise_bad(call, req, lo):
+    """A piece's bad label (lead indices from ``lo``), raised with its
+    position in the whole array."""
+    positions = call.positions if len(call.positions) >= 2 else None
+    raise _core._label_error(req.bad_label, lo * call.rows_per_index + req.bad,
+                             req.n_classes, positions)
+
+
+def chunk_task(call, k0, divisor, pred, target, *operands):
+    """A chunk (lead indices from ``k0``): ``(parts, elements)``, the
+    PartialSums of its interior (None without a reduction) and its element
+    outputs, a tuple: its "none" losses, its gradient, or both."""
+    ops = dict(zip(call.chunked, operands))
+    length = pred.shape[call.lead] if call.lead is not None else 1
+    reducing = call.reduction != "none"
+    lo, hi = (0, length) if call.lead is None else _plan.interior(
+        k0, k0 + length, call.n_lead, call.unit)
+    parts = elements = none = None
+    if call.want_grad:
+        # the whole chunk's gradient in up to three calls (head, interior,
+        # tail), each writing its slice; the interior's partial sums are kept
+        elements = np.empty(pred.shape, call.grad_dtype)
+        cuts = [(0, lo), (lo, hi), (hi, length)] if reducing else [(0, length)]
+    else:
+        cuts = [(lo, hi)] if reducing else [(0, length)]
+    for a, b in cuts:
+        if a == b and (a, b) != (lo, hi):
+            continue
+        args, kw = _piece(call, a, b, pred, target, ops, elements)
+        result, req = _core._partial_run(call.fn, args, kw, divisor=divisor)
+        if req.bad >= 0:
+            if reducing and not call.want_grad:
+                # kept: the combine task raises the whole array's first
+                return _from_request(call.loss.__name__, call.reduction, None, req), None
+            _raise_bad(call, req, k0 + a)
+        if not reducing:
+            none = result[0] if call.want_grad else result
+        elif (a, b) == (lo, hi):
+            loss = result[0] if call.want_grad else result
+            parts = _from_request(call.loss.__name__, call.reduction, loss, req)
+    return parts, tuple(x for x in (none, elements) if x is not None)
+
+
+def seam_task(call, pred, target, *operands):
+    """A seam: the PartialSums of the lead indices around a chunk boundary."""
+    args, kw = _piece(call, 0, None, pred, target, dict(zip(call.chunked, operands)))
+    result, req = _core._partial_run(call.loss, args, kw)
+    return _from_request(call.loss.__name__, call.reduction, result, req)
+
+
+def divisor_task(call, k0, shape, dtype, target, *operands):
+    """The divisor pass on a piece (a chunk's interior when ``k0`` is not
+    None, else a whole seam): its blocks' shares of the divisor, from the
+    labels and sample weights alone (pred is a zero-stride stand-in)."""
+    pred = np.broadcast_to(np.zeros((), dtype), shape)
+    ops = dict(zip(call.chunked, operands))
+    lo, hi = 0, None
+    if k0 is not None and call.lead is not None:
+        lo, hi = _plan.interior(k0, k0 + shape[call.lead], call.n_lead, call.unit)
+    args, kw = _piece(call, lo, hi, pred, target, ops)
+    result, req = _core._partial_run(call.loss, args, kw, labels_only=True)
+    return _from_request(call.loss.__name__, call.reduction, None, req)
+
+
+def combine_task(parts):
+    return combine_partial_sums(parts)
+
+
+def divisor_combine_task(parts):
+    """The whole array's divisor from the pieces' shares (its first bad
+    label raised first)."""
+    parts = _checked_parts(parts)
+    return _core._divisor_total(np.concatenate([p.divisor for p in parts]))
+
+
+def parts_of(result):
+    return result[0]
+
+
+def element_of(result, i):
+    return result[1][i]
+
+
+# ---------------------------------------------------------------------------
+# the graph
+
+
+def _blocks(x):
+    """The chunks of ``x`` (one chunk on every axis but its lead), as a list
+    of Delayed in lead order; the same keys as x's own graph, so a chunk
+    read by several tasks is computed once."""
+    return list(x.to_delayed(optimize_graph=False).ravel())
+
+
+def _one_block(x):
+    """A dask array as one Delayed chunk (small pieces: seams)."""
+    return x.rechunk(x.shape, method="tasks").to_delayed(optimize_graph=False).ravel()[0]
+
+
+def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs):
+    """The dask collections of a call: ``(loss, elements)``, a 0-d dask array
+    (None for "none") and a list of dask arrays, the element outputs that
+    ``outputs`` describes (``(shape_of_chunk, dtype, axis)`` each: the "none"
+    losses, then the gradient).
+
+    pred, target and the ``chunked`` operands are dask arrays with one
+    chunk along every axis but their lead, their lead chunks pred's.
+    ``divisor_mode``: None (no divisor given: one piece, or no "mean"
+    gradient), the row count (a float), or "pass" (the divisor pass).
+    """
+    lead = call.lead
+    pred_blocks = _blocks(pred)
+    target_blocks = _blocks(target) if target is not None and np.ndim(target) else None
+    op_blocks = [_blocks(op) for op in chunked]
+    lead_chunks = pred.chunks[lead] if lead is not None else (1,)
+    starts = np.concatenate([[0], np.cumsum(lead_chunks)]).astype(int).tolist()
+    pieces = _plan.pieces(lead_chunks, call.unit) if lead is not None else [
+        ("interior", 0, 0, 1)]
+    reducing = call.reduction != "none"
+
+    def t_block(k):
+        return target_blocks[k] if target_blocks is not None else target
+
+    def seam_operands(lo, hi, with_pred=True):
+        ops = [_one_block(_take(pred, lead, lo, hi)) if with_pred else None]
+        ops.append(_one_block(_take(target, call.target_lead, lo, hi))
+                   if target_blocks is not None else target)
+        ops += [_one_block(_take(op, 0, lo, hi)) for op in chunked]
+        return ops
+
+    # a "mean" gradient's divisor: the whole array's, first
+    divisor = divisor_mode
+    if divisor_mode == "pass":
+        shares = []
+        for kind, k, lo, hi in pieces:
+            if kind == "interior":
+                shape = list(pred.shape)
+                if lead is not None:
+                    shape[lead] = lead_chunks[k]
+                shares.append(dask.delayed(divisor_task, pure=True)(
+                    call, starts[k], tuple(shape), pred.dtype, t_block(k),
+                    *[ob[k] for ob in op_blocks]))
+            else:
+                shape = list(pred.shape)
+                shape[lead] = hi - lo
+                ops = seam_operands(lo, hi, with_pred=False)
+                shares.append(dask.delayed(divisor_task, pure=True)(
+                    call, None, tuple(shape), pred.dtype, ops[1], *ops[2:]))
+        divisor = dask.delayed(divisor_combine_task, pure=True)(shares)
+
+    # the chunk tasks
+    results = [
+        dask.delayed(chunk_task, pure=True)(call, starts[k], divisor, pred_blocks[k],
+                                           t_block(k), *[ob[k] for ob in op_blocks])
+        for k in range(len(pred_blocks))
+    ]
+    loss = None
+    if reducing:
+        parts = []
+        for kind, k, lo, hi in pieces:
+            if kind == "interior":
+                parts.append(dask.delayed(parts_of, pure=True)(results[k]))
+            else:
+                parts.append(dask.delayed(seam_task, pure=True)(call, *seam_operands(lo, hi)))
+        loss = da.from_delayed(dask.delayed(combine_task, pure=True)(parts), shape=(),
+                               dtype=loss_dtype)
+    elements = []
+    for i, (shape_of, dtype, axis) in enumerate(outputs):
+        arrays = [da.from_delayed(dask.delayed(element_of, pure=True)(r, i),
+                                  shape=shape_of(k), dtype=dtype)
+                  for k, r in enumerate(results)]
+        elements.append(arrays[0] if len(arrays) == 1 else da.concatenate(arrays, axis=axis))
+    return loss, elements
