@@ -149,6 +149,11 @@ def evaluate(fn, pred, target, options, out=None):
         T1 = T if scalar_target else _lay_out(T, target_lead, lead_chunks)
         ops = [_lay_out(v, 0, lead_chunks) for v in chunked.values()]
 
+    if options.get("n_threads") is None and len(lead_chunks) > 1:
+        # dask runs the chunks in parallel already: one thread a chunk
+        # (n_threads never changes a bit), rather than an OpenMP team in each
+        # of dask's threads or workers competing for the same cores
+        options["n_threads"] = 1
     rows_per_index = math.prod(positions[1:]) if positions else 1
     call = _graph.Call(
         fn=fn, loss=loss, options=options, chunked=tuple(chunked), lead=lead,

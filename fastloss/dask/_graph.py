@@ -22,20 +22,24 @@ first, so that such a gradient raises the whole array's first bad label.
 Only partial sums (two floats a block) travel to the combine task; chunks
 stay on the worker that computes them.
 """
-from typing import Any, Dict, NamedTuple, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-import dask
 import dask.array as da
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
 from .. import _core
 from .._partials import _checked_parts, _from_request, combine_partial_sums
 from . import _plan
 
 
-class Call(NamedTuple):
-    """One call, as every task needs it (small and picklable)."""
+@dataclass(frozen=True)
+class Call:
+    """One call, as every task needs it (small and picklable; not a tuple,
+    which a dask graph would take for a task)."""
 
     fn: Any                     # the in-memory function (a loss or its *_and_grad twin)
     loss: Any                   # the loss
@@ -160,27 +164,28 @@ def element_of(result, i):
     return result[1][i]
 
 
+def gather(axis, blocks, los, his):
+    """Lead indices [lo, hi) of consecutive chunks, as one array (a seam)."""
+    if len(blocks) == 1:
+        return _take(blocks[0], axis, los[0], his[0])
+    return np.concatenate([_take(b, axis, lo, hi) for b, lo, hi in zip(blocks, los, his)],
+                          axis=axis)
+
+
 # ---------------------------------------------------------------------------
-# the graph
+# the graph: one layer of tasks on the operands' chunks, and a layer per result
 
 
-def _blocks(x):
-    """The chunks of ``x`` (one chunk on every axis but its lead), as a list
-    of Delayed in lead order; the same keys as x's own graph, so a chunk
-    read by several tasks is computed once."""
-    return list(x.to_delayed(optimize_graph=False).ravel())
-
-
-def _one_block(x):
-    """A dask array as one Delayed chunk (small pieces: seams)."""
-    return x.rechunk(x.shape, method="tasks").to_delayed(optimize_graph=False).ravel()[0]
+def _key(x, k, lead):
+    """The key of chunk k along ``lead`` of x (one chunk on every other axis)."""
+    return (x.name,) + tuple(k if i == lead else 0 for i in range(x.ndim))
 
 
 def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs):
     """The dask collections of a call: ``(loss, elements)``, a 0-d dask array
     (None for "none") and a list of dask arrays, the element outputs that
     ``outputs`` describes (``(shape_of_chunk, dtype, axis)`` each: the "none"
-    losses, then the gradient).
+    losses, then the gradient), chunked along ``axis`` as pred's lead.
 
     pred, target and the ``chunked`` operands are dask arrays with one
     chunk along every axis but their lead, their lead chunks pred's.
@@ -188,65 +193,100 @@ def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs):
     gradient), the row count (a float), or "pass" (the divisor pass).
     """
     lead = call.lead
-    pred_blocks = _blocks(pred)
-    target_blocks = _blocks(target) if target is not None and np.ndim(target) else None
-    op_blocks = [_blocks(op) for op in chunked]
+    arrays = [pred] + ([target] if isinstance(target, da.Array) else []) + list(chunked)
+    name = "fastloss-" + call.fn.__name__.replace("_", "-") + "-" + tokenize(
+        call, [a.name for a in arrays], target if not isinstance(target, da.Array) else None)
     lead_chunks = pred.chunks[lead] if lead is not None else (1,)
     starts = np.concatenate([[0], np.cumsum(lead_chunks)]).astype(int).tolist()
     pieces = _plan.pieces(lead_chunks, call.unit) if lead is not None else [
         ("interior", 0, 0, 1)]
     reducing = call.reduction != "none"
+    scalar_target = not isinstance(target, da.Array)
+    t_lead = call.target_lead if lead is not None else None
+    tasks = {}
 
-    def t_block(k):
-        return target_blocks[k] if target_blocks is not None else target
+    def chunk_operands(k):
+        """Chunk k's pred, target and chunked operands (keys)."""
+        ops = [_key(pred, k, lead), target if scalar_target else _key(target, k, t_lead)]
+        return ops + [_key(op, k, 0 if lead is not None else None) for op in chunked]
 
-    def seam_operands(lo, hi, with_pred=True):
-        ops = [_one_block(_take(pred, lead, lo, hi)) if with_pred else None]
-        ops.append(_one_block(_take(target, call.target_lead, lo, hi))
-                   if target_blocks is not None else target)
-        ops += [_one_block(_take(op, 0, lo, hi)) for op in chunked]
+    def seam_operands(lo, hi):
+        """A seam's pred, target and chunked operands (gather tasks)."""
+        ks = [k for k in range(len(lead_chunks)) if starts[k] < hi and starts[k + 1] > lo]
+        los = [max(lo, starts[k]) - starts[k] for k in ks]
+        his = [min(hi, starts[k + 1]) - starts[k] for k in ks]
+        ops = [(gather, lead, [_key(pred, k, lead) for k in ks], los, his)]
+        ops.append(target if scalar_target else
+                   (gather, t_lead, [_key(target, k, t_lead) for k in ks], los, his))
+        ops += [(gather, 0, [_key(op, k, 0) for k in ks], los, his) for op in chunked]
         return ops
 
     # a "mean" gradient's divisor: the whole array's, first
     divisor = divisor_mode
     if divisor_mode == "pass":
         shares = []
-        for kind, k, lo, hi in pieces:
+        for j, (kind, k, lo, hi) in enumerate(pieces):
+            shape = list(pred.shape)
             if kind == "interior":
-                shape = list(pred.shape)
                 if lead is not None:
                     shape[lead] = lead_chunks[k]
-                shares.append(dask.delayed(divisor_task, pure=True)(
-                    call, starts[k], tuple(shape), pred.dtype, t_block(k),
-                    *[ob[k] for ob in op_blocks]))
+                ops = chunk_operands(k)
+                k0 = starts[k]
             else:
-                shape = list(pred.shape)
                 shape[lead] = hi - lo
-                ops = seam_operands(lo, hi, with_pred=False)
-                shares.append(dask.delayed(divisor_task, pure=True)(
-                    call, None, tuple(shape), pred.dtype, ops[1], *ops[2:]))
-        divisor = dask.delayed(divisor_combine_task, pure=True)(shares)
+                ops = seam_operands(lo, hi)
+                k0 = None
+            key = (name + "-divisor-share", j)
+            tasks[key] = (divisor_task, call, k0, tuple(shape), pred.dtype) + tuple(ops[1:])
+            shares.append(key)
+        divisor = (name + "-divisor",)
+        tasks[divisor] = (divisor_combine_task, shares)
 
-    # the chunk tasks
-    results = [
-        dask.delayed(chunk_task, pure=True)(call, starts[k], divisor, pred_blocks[k],
-                                           t_block(k), *[ob[k] for ob in op_blocks])
-        for k in range(len(pred_blocks))
-    ]
+    # the chunk tasks, and the seams
+    chunk_keys = []
+    for k in range(len(lead_chunks)):
+        key = (name + "-chunk", k)
+        tasks[key] = (chunk_task, call, starts[k], divisor) + tuple(chunk_operands(k))
+        chunk_keys.append(key)
+    layers = {}
+    deps = {}
+    for a in arrays:
+        g = a.__dask_graph__()
+        layers.update(g.layers)
+        deps.update(g.dependencies)
+    input_layers = set().union(*(a.__dask_layers__() for a in arrays))
     loss = None
+    results = []
     if reducing:
         parts = []
-        for kind, k, lo, hi in pieces:
+        for j, (kind, k, lo, hi) in enumerate(pieces):
             if kind == "interior":
-                parts.append(dask.delayed(parts_of, pure=True)(results[k]))
+                parts.append((parts_of, chunk_keys[k]))
             else:
-                parts.append(dask.delayed(seam_task, pure=True)(call, *seam_operands(lo, hi)))
-        loss = da.from_delayed(dask.delayed(combine_task, pure=True)(parts), shape=(),
-                               dtype=loss_dtype)
-    elements = []
+                key = (name + "-seam", j)
+                tasks[key] = (seam_task, call) + tuple(seam_operands(lo, hi))
+                parts.append(key)
+        results.append((name + "-loss", {(name + "-loss",): (combine_task, parts)}))
     for i, (shape_of, dtype, axis) in enumerate(outputs):
-        arrays = [da.from_delayed(dask.delayed(element_of, pure=True)(r, i),
-                                  shape=shape_of(k), dtype=dtype)
-                  for k, r in enumerate(results)]
-        elements.append(arrays[0] if len(arrays) == 1 else da.concatenate(arrays, axis=axis))
+        out = f"{name}-out{i}"
+        nd = len(shape_of(0))
+        keys = {(out,) + tuple(k if d == axis else 0 for d in range(nd)):
+                (element_of, chunk_keys[k], i) for k in range(len(chunk_keys))}
+        results.append((out, keys))
+    layers[name] = tasks
+    deps[name] = input_layers
+    for out, dsk in results:
+        layers[out] = dsk
+        deps[out] = {name}
+    graph = HighLevelGraph(layers, deps)
+    elements = []
+    for out, _ in results:
+        if out.endswith("-loss"):
+            loss = da.Array(graph, out, chunks=(), dtype=loss_dtype)
+    for i, (shape_of, dtype, axis) in enumerate(outputs):
+        shapes = [shape_of(k) for k in range(len(chunk_keys))]
+        nd = len(shapes[0])
+        chunks = tuple(tuple(s[d] for s in shapes) if d == axis else (shapes[0][d],)
+                       for d in range(nd))
+        elements.append(da.Array(graph, f"{name}-out{i}", chunks=chunks, dtype=dtype))
     return loss, elements
