@@ -29,6 +29,13 @@ any way::
 
 Needs ``pip install "fastloss[dask]"``.
 """
+try:
+    import dask.array as _da  # noqa: F401
+except ImportError as exc:  # pragma: no cover - the dask extra is missing
+    raise ImportError(
+        "fastloss.dask needs dask.array: install it with `pip install \"fastloss[dask]\"` "
+        "(or `pip install \".[dask]\"` from a clone)") from exc
+
 from .. import _core
 from ._call import evaluate as _evaluate
 
