@@ -9,6 +9,7 @@ the target and the sample weights are made pred's, and _graph builds the
 tasks.
 """
 import math
+import numbers
 import operator
 
 import numpy as np
@@ -49,9 +50,11 @@ def _as_dask(x, what):
     return arr
 
 
-def _small(x):
+def _small(x, what="an operand"):
     """A small operand (class weights, broadcast weights) as a NumPy array."""
-    return np.asarray(x) if isinstance(x, da.Array) else x
+    if isinstance(x, da.Array):
+        return np.asarray(_as_dask(x, what))
+    return x
 
 
 def _zeros(arr, axis, n):
@@ -74,6 +77,58 @@ def _class_axis(fn, pred, options):
     sample = {k: _small(v) for k, v in options.items() if k != "sample_weight"}
     fn(np.zeros((1,) * nd, pred.dtype), 0, **sample)     # raises the call's own error
     raise TypeError(f"axis must be an integer, got {options['axis']!r}")
+
+
+def _check_on_a_sample(fn, name, P, lead, positions, n_lead, target, operands, options):
+    """The in-memory call on a sample of one lead index (zeros of each
+    operand's dtype and shape), so that every argument error is raised now,
+    as the in-memory call raises it; its result gives the result dtypes.
+
+    ``operands``: ``(keyword, dask array, lead axis)`` of the target and the
+    operands chunked with pred.  An operand whose lead length is not pred's
+    gets two indices in the sample, so that the call raises its shape error;
+    the error's message then names the caller's shapes, not the sample's.
+    """
+    n0 = min(n_lead, 1)
+    sample_lead = {}
+    for what, arr, axis in operands:
+        mismatch = lead is not None and arr.ndim > axis and arr.shape[axis] != n_lead
+        sample_lead[what] = n0 + 1 if mismatch else n0
+    samples = {what: _zeros(arr, axis if lead is not None else None, sample_lead[what])
+               for what, arr, axis in operands}
+    sample_pred = _zeros(P, lead, n0)
+    # (an integer label is checked at compute time, as the arrays' labels are)
+    sample_target = samples.pop("target", None)
+    if sample_target is None:
+        sample_target = 0 if isinstance(target, numbers.Integral) else target
+    try:
+        result = fn(sample_pred, sample_target, **{**options, **samples})
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        if lead is not None:
+            replaced = [(f"{name} shape {sample_pred.shape}", f"{name} shape {P.shape}"),
+                        (f"pred shape {sample_pred.shape}", f"pred shape {P.shape}")]
+            for what, arr, axis in operands:
+                sample_shape = _zeros(arr, axis, sample_lead[what]).shape
+                replaced.append((f"{what} shape {sample_shape}", f"{what} shape {arr.shape}"))
+            # the shapes a target or the sample weights were expected to have
+            sample_positions = (n0,) + tuple(positions[1:])
+            for before in ("expected ", "class indices of shape ", "positions' shape "):
+                replaced.append((f"{before}{sample_positions}", f"{before}{positions}"))
+            replaced += [(f"or {sample_pred.shape} for", f"or {P.shape} for"),
+                         (f"does not match {(n0,)}, the first axis",
+                          f"does not match {(n_lead,)}, the first axis")]
+            for old, new in replaced:
+                message = message.replace(old, new)
+        if message == str(exc):
+            raise
+        raise type(exc)(message) from None
+    for what, arr, axis in operands:
+        if sample_lead[what] != n0:         # (the in-memory call always rejects these)
+            raise ValueError(
+                f"{what} shape {arr.shape} does not match {name} shape {P.shape}: its axis "
+                f"{axis} has length {arr.shape[axis]}, {name}'s axis {lead} {n_lead}")
+    return result
 
 
 def evaluate(fn, pred, target, options, out=None):
@@ -113,22 +168,12 @@ def evaluate(fn, pred, target, options, out=None):
             chunked[k] = _as_dask(v, k)
     for k, v in options.items():
         if k not in chunked:
-            options[k] = _small(v)
-    if lead is not None:
-        for k, arr, axis in [("target", None if scalar_target else T, target_lead)] + [
-                (k, v, 0) for k, v in chunked.items()]:
-            if arr is not None and arr.ndim > axis and arr.shape[axis] != n_lead:
-                raise ValueError(
-                    f"{k} shape {arr.shape} does not match {name} shape {P.shape}: its axis "
-                    f"{axis} has length {arr.shape[axis]}, {name}'s axis {lead} {n_lead}")
-
-    # every other check: the in-memory call on one lead index of zeros
-    n0 = min(n_lead, 1)
-    sample_opts = dict(options)
-    for k, v in chunked.items():
-        sample_opts[k] = _zeros(v, 0, n0)
-    sample = fn(_zeros(P, lead, n0), T if scalar_target else _zeros(T, target_lead, n0),
-                **sample_opts)
+            options[k] = _small(v, k)
+    # every check: the in-memory call on one lead index of zeros
+    operands = [] if scalar_target else [("target", T, target_lead)]
+    operands += [(k, v, 0) for k, v in chunked.items()]
+    sample = _check_on_a_sample(fn, name, P, lead, positions, n_lead, target, operands,
+                                options)
     reduction = options["reduction"]
     if want_grad:
         sample_loss, sample_grad = sample
@@ -163,14 +208,15 @@ def evaluate(fn, pred, target, options, out=None):
         grad_dtype=sample_grad.dtype if sample_grad is not None else None)
 
     # a "mean" gradient's divisor: the row count, or the divisor pass's
+    labelled = not binary and not scalar_target and not dense and loss is not \
+        _core.mean_squared_error
     divisor = None
     if want_grad and reduction == "mean" and lead is not None:
-        labelled = not binary and not scalar_target and not dense and loss is not \
-            _core.mean_squared_error
-        if "sample_weight" in chunked or labelled:
-            divisor = "pass"
-        else:
-            divisor = float(call.n_rows)
+        divisor = "pass" if "sample_weight" in chunked or labelled else float(call.n_rows)
+    # element outputs of class indices wait for the labels pass too: each
+    # chunk raises its own first bad label, the pass the whole array's
+    check_labels = (labelled and lead is not None and len(lead_chunks) > 1
+                    and (reduction == "none" or want_grad))
 
     outputs = []
 
@@ -188,7 +234,8 @@ def evaluate(fn, pred, target, options, out=None):
     if want_grad:
         outputs.append((chunk_shape(P.shape, lead), sample_grad.dtype, lead))
     loss_dtype = sample_loss.dtype
-    total, elements = _graph.build(call, P1, T1, ops, divisor, loss_dtype, outputs)
+    total, elements = _graph.build(call, P1, T1, ops, divisor, loss_dtype, outputs,
+                                   check_labels)
 
     # element outputs chunked as the input was (splitting the merged axes
     # back is slicing only)

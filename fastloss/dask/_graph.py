@@ -89,10 +89,12 @@ def _raise_bad(call, req, lo):
                              req.n_classes, positions)
 
 
-def chunk_task(call, k0, divisor, pred, target, *operands):
+def chunk_task(call, k0, divisor, after, pred, target, *operands):
     """A chunk (lead indices from ``k0``): ``(parts, elements)``, the
     PartialSums of its interior (None without a reduction) and its element
-    outputs, a tuple: its "none" losses, its gradient, or both."""
+    outputs, a tuple: its "none" losses, its gradient, or both.  ``after``
+    (ignored) is the result of a task that must come first: the whole
+    array's label check."""
     ops = dict(zip(call.chunked, operands))
     length = pred.shape[call.lead] if call.lead is not None else 1
     reducing = call.reduction != "none"
@@ -164,12 +166,18 @@ def element_of(result, i):
     return result[1][i]
 
 
-def gather(axis, blocks, los, his):
-    """Lead indices [lo, hi) of consecutive chunks, as one array (a seam)."""
-    if len(blocks) == 1:
-        return _take(blocks[0], axis, los[0], his[0])
-    return np.concatenate([_take(b, axis, lo, hi) for b, lo, hi in zip(blocks, los, his)],
-                          axis=axis)
+def edge(block, axis, lo, hi):
+    """Lead indices [lo, hi) of a chunk, copied: the few indices a seam
+    needs, cut where the chunk is (only they travel to the seam's worker,
+    and the chunk is not kept alive by a view)."""
+    return np.array(_take(block, axis, lo, hi), copy=True)
+
+
+def gather(axis, edges):
+    """A seam's operand: its edges of consecutive chunks, as one array."""
+    if len(edges) == 1:
+        return edges[0]
+    return np.concatenate(edges, axis=axis)
 
 
 # ---------------------------------------------------------------------------
@@ -181,7 +189,7 @@ def _key(x, k, lead):
     return (x.name,) + tuple(k if i == lead else 0 for i in range(x.ndim))
 
 
-def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs):
+def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs, check_labels=False):
     """The dask collections of a call: ``(loss, elements)``, a 0-d dask array
     (None for "none") and a list of dask arrays, the element outputs that
     ``outputs`` describes (``(shape_of_chunk, dtype, axis)`` each: the "none"
@@ -191,6 +199,9 @@ def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs):
     chunk along every axis but their lead, their lead chunks pred's.
     ``divisor_mode``: None (no divisor given: one piece, or no "mean"
     gradient), the row count (a float), or "pass" (the divisor pass).
+    ``check_labels``: the chunks wait for the divisor pass even without a
+    "mean" gradient, so that element outputs raise the whole array's first
+    bad label (a chunk would raise its own first).
     """
     lead = call.lead
     arrays = [pred] + ([target] if isinstance(target, da.Array) else []) + list(chunked)
@@ -210,20 +221,29 @@ def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs):
         ops = [_key(pred, k, lead), target if scalar_target else _key(target, k, t_lead)]
         return ops + [_key(op, k, 0 if lead is not None else None) for op in chunked]
 
+    def edges(x, axis, lo, hi):
+        """Keys of the edge tasks that cut lead indices [lo, hi) of x from
+        its chunks (one task each, shared by the loss and the divisor pass)."""
+        keys = []
+        for k in range(len(lead_chunks)):
+            a, b = max(lo, starts[k]), min(hi, starts[k + 1])
+            if a < b:
+                key = (f"{name}-edge-{x.name}", k, a)
+                tasks[key] = (edge, _key(x, k, axis), axis, a - starts[k], b - starts[k])
+                keys.append(key)
+        return keys
+
     def seam_operands(lo, hi):
         """A seam's pred, target and chunked operands (gather tasks)."""
-        ks = [k for k in range(len(lead_chunks)) if starts[k] < hi and starts[k + 1] > lo]
-        los = [max(lo, starts[k]) - starts[k] for k in ks]
-        his = [min(hi, starts[k + 1]) - starts[k] for k in ks]
-        ops = [(gather, lead, [_key(pred, k, lead) for k in ks], los, his)]
-        ops.append(target if scalar_target else
-                   (gather, t_lead, [_key(target, k, t_lead) for k in ks], los, his))
-        ops += [(gather, 0, [_key(op, k, 0) for k in ks], los, his) for op in chunked]
+        ops = [(gather, lead, edges(pred, lead, lo, hi))]
+        ops.append(target if scalar_target else (gather, t_lead, edges(target, t_lead, lo, hi)))
+        ops += [(gather, 0, edges(op, 0, lo, hi)) for op in chunked]
         return ops
 
     # a "mean" gradient's divisor: the whole array's, first
     divisor = divisor_mode
-    if divisor_mode == "pass":
+    after = None
+    if divisor_mode == "pass" or check_labels:
         shares = []
         for j, (kind, k, lo, hi) in enumerate(pieces):
             shape = list(pred.shape)
@@ -239,14 +259,16 @@ def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs):
             key = (name + "-divisor-share", j)
             tasks[key] = (divisor_task, call, k0, tuple(shape), pred.dtype) + tuple(ops[1:])
             shares.append(key)
-        divisor = (name + "-divisor",)
-        tasks[divisor] = (divisor_combine_task, shares)
+        after = (name + "-divisor",)
+        tasks[after] = (divisor_combine_task, shares)
+        if divisor_mode == "pass":
+            divisor = after
 
     # the chunk tasks, and the seams
     chunk_keys = []
     for k in range(len(lead_chunks)):
         key = (name + "-chunk", k)
-        tasks[key] = (chunk_task, call, starts[k], divisor) + tuple(chunk_operands(k))
+        tasks[key] = (chunk_task, call, starts[k], divisor, after) + tuple(chunk_operands(k))
         chunk_keys.append(key)
     layers = {}
     deps = {}

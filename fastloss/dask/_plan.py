@@ -42,7 +42,7 @@ def pieces(chunks, u):
     out = []
     seams = set()
     for b in bounds[1:-1]:
-        if b % u:
+        if 0 < b < n and b % u:         # (empty chunks at either end cut nothing)
             seams.add(b // u)
     for k in range(len(chunks)):
         s = bounds[k]
