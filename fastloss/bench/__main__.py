@@ -17,6 +17,7 @@ stderr, the report to stdout.
     python -m fastloss.bench --json out.json --plot speedup.png
     python -m fastloss.bench --cases 'softmax*-100x10-*'
     python -m fastloss.bench --targets       # also check bench/targets.json
+    python -m fastloss.bench --dask          # fastloss.dask (see fastloss.bench.dask_bench)
 """
 from __future__ import annotations
 
@@ -554,10 +555,19 @@ def parse_args(argv):
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
     p.add_argument("--min-time", type=float, help="seconds one timed repeat lasts at least")
     p.add_argument("--repeats", type=int, help="most repeats per implementation")
+    p.add_argument("--dask", action="store_true",
+                   help="instead, fastloss.dask against dask.array expressions, in memory and on"
+                        " a Zarr store on a LocalCluster; the other options are then"
+                        " fastloss.bench.dask_bench's (python -m fastloss.bench --dask --help)")
     return p.parse_args(argv)
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--dask" in argv:
+        from fastloss.bench import dask_bench
+        argv.remove("--dask")
+        return dask_bench.main(argv)
     args = parse_args(argv)
     mode = "full" if args.full else "quick" if args.quick else "default"
     selected = bench_cases.select(mode)
