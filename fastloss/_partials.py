@@ -18,7 +18,10 @@ from . import _core
 __all__ = ["BLOCK_ROWS", "PartialSums", "combine_partial_sums", "partial_sums"]
 
 BLOCK_ROWS = 256
-"""Rows per block: every piece but the last must hold a multiple of it."""
+"""Rows per block of every ``"mean"`` and ``"sum"`` (256): every piece given to
+:func:`combine_partial_sums` but the last must hold a multiple of it.  A row is
+a position of the class losses (``pred``'s shape without the class axis, in C
+order) and an element of the binary losses."""
 
 _LOSSES = {
     f.__name__: f
@@ -30,6 +33,28 @@ _LOSSES = {
 class PartialSums:
     """The block results of one piece of a loss's rows (see :func:`partial_sums`).
 
+    Made by :func:`partial_sums` and read by :func:`combine_partial_sums`;
+    there is rarely a reason to construct one directly. It pickles, so pieces
+    can be computed in other processes or on other machines.
+
+    Parameters
+    ----------
+    function : str
+        The loss's name (``"cross_entropy"``, ...).
+    reduction : {"sum", "mean"}
+        The reduction of the call.
+    dtype : numpy.dtype or str
+        The dtype of the loss (float32 or float64).
+    loss, divisor : numpy.ndarray
+        Each block's loss sum and its share of the ``"mean"`` divisor
+        (float64, one per block, in order).
+    rows : int
+        The number of rows of the piece.
+    positions : tuple of int
+        Their shape.
+    bad : tuple or None, optional
+        ``(row, label, n_classes)`` of the piece's first out-of-range label.
+
     Attributes
     ----------
     function : str
@@ -40,7 +65,7 @@ class PartialSums:
         The dtype of the loss (float32 or float64).
     loss, divisor : numpy.ndarray
         Each block's loss sum and its share of the ``"mean"`` divisor
-        (float64, one per block, in order).
+        (float64, one per block, in order): 16 bytes per 256 rows.
     rows : int
         The piece's rows: positions (class losses) or elements (binary losses).
     positions : tuple of int
@@ -50,6 +75,23 @@ class PartialSums:
         ``(row, label, n_classes)`` for the piece's first out-of-range
         label, raised by :func:`combine_partial_sums` with its position in
         the whole array; None when every label is in range.
+
+    See Also
+    --------
+    partial_sums : Computes one.
+    combine_partial_sums : Adds them up.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss
+    >>> x = np.random.default_rng(0).standard_normal((600, 10))
+    >>> labels = np.zeros(600, dtype=int)
+    >>> part = fastloss.partial_sums(fastloss.softmax_cross_entropy, x[:512], labels[:512])
+    >>> part
+    PartialSums(softmax_cross_entropy, reduction='mean', dtype=float64, rows=512, blocks=2)
+    >>> part.loss.shape, part.divisor.dtype
+    ((2,), dtype('float64'))
     """
 
     __slots__ = ("function", "reduction", "dtype", "loss", "divisor", "rows", "positions",
@@ -67,7 +109,17 @@ class PartialSums:
 
     @property
     def lead(self):
-        """The piece's length along its first position axis (1 without one)."""
+        """The piece's length along its first position axis (1 without one).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastloss
+        >>> pred = np.zeros((3, 4, 5))
+        >>> part = fastloss.partial_sums(fastloss.mean_squared_error, pred, pred + 1)
+        >>> part.rows, part.positions, part.lead
+        (12, (3, 4), 3)
+        """
         return self.positions[0] if self.positions else 1
 
     def __repr__(self):
@@ -95,22 +147,48 @@ def partial_sums(loss, *args, **kwargs):
     loss : callable
         One of fastloss's losses: ``cross_entropy``, ``softmax_cross_entropy``,
         ``mean_squared_error``, ``binary_cross_entropy`` or
-        ``sigmoid_binary_cross_entropy``.
+        ``sigmoid_binary_cross_entropy`` (not a ``*_and_grad`` function).
     *args, **kwargs
         Its arguments, exactly as the loss takes them, for a piece of the
         rows: the first-axis slice ``pred[a:b]`` of the whole ``pred``
         (``a`` a multiple of :data:`BLOCK_ROWS` rows; a row is a position,
         so with positions of shape ``(N, H, W)`` a slice of the first axis
-        holds ``H*W`` rows an index) and the same slice of ``target`` and of
-        ``sample_weight``.  ``reduction`` must be ``"sum"`` or ``"mean"``.
+        holds ``H*W`` rows an index) and the same slice of ``target``,
+        ``sample_weight`` and any operand of ``pred``'s full shape. With
+        ``axis=0``, the first position axis is the one after it.
+        ``reduction`` must be ``"sum"`` or ``"mean"``.
 
     Returns
     -------
     PartialSums
         Each block's loss sum and divisor, for :func:`combine_partial_sums`.
-        Argument errors raise here, as the loss raises them; an
-        out-of-range label is kept and raised by the combination, which
-        knows its position in the whole array.
+        An out-of-range label is kept, not raised: the combination raises
+        it, knowing its position in the whole array.
+
+    Raises
+    ------
+    TypeError
+        `loss` is not one of the five losses (a ``*_and_grad`` function
+        included); and the loss's own argument errors, as it raises them.
+    ValueError
+        ``reduction="none"``; and the loss's own argument errors.
+
+    See Also
+    --------
+    combine_partial_sums : The loss of the whole array from its pieces.
+    fastloss.dask : The losses on chunked arrays, built on these functions.
+
+    Notes
+    -----
+    A ``"mean"`` or ``"sum"`` is a compensated sum, in block order, of one
+    result per block of :data:`BLOCK_ROWS` rows, each depending on its own
+    rows alone. If every piece but the last holds a multiple of
+    ``BLOCK_ROWS`` rows, :func:`combine_partial_sums` of the pieces in order
+    equals the loss of one call on the whole array bit for bit, wherever and
+    in whatever order the pieces were computed, with any ``n_threads``, on
+    machines that run the same build at the same SIMD level. One first-axis
+    index holds ``R = prod(positions[1:])`` rows, so the valid cut points
+    are the multiples of ``256 / gcd(256, R)`` indices.
 
     Examples
     --------
@@ -150,18 +228,48 @@ def combine_partial_sums(parts):
     Returns
     -------
     numpy.float64 or numpy.float32
-        Bit for bit the loss of one call on the whole array: the blocks'
-        results added in block order with the same compensated sum.
+        Bit for bit the loss of one call on the whole array, with its dtype:
+        the blocks' results added in block order with the same compensated
+        sum.
 
     Raises
     ------
     ValueError
-        No parts, parts of different losses, reductions, dtypes or position
-        shapes, or a piece that is not the last and does not end on a block
-        boundary.
+        No parts, parts of different losses, reductions, dtypes or trailing
+        position shapes, or a piece that is not the last and does not end on
+        a block boundary.
+    TypeError
+        A part that is not a :class:`PartialSums`.
     IndexError
         A piece had an out-of-range label: the first one, with its row (or
         position) in the whole array, worded as the whole call words it.
+
+    See Also
+    --------
+    partial_sums : Computes the pieces.
+
+    Examples
+    --------
+    >>> import numpy as np, fastloss
+    >>> rng = np.random.default_rng(0)
+    >>> probs = rng.dirichlet(np.ones(4), size=300).astype(np.float32)
+    >>> labels = rng.integers(0, 4, 300)
+    >>> parts = [fastloss.partial_sums(fastloss.cross_entropy, probs[a:b], labels[a:b],
+    ...                                reduction="sum")
+    ...          for a, b in [(0, 256), (256, 300)]]
+    >>> total = fastloss.combine_partial_sums(parts)
+    >>> print(total.dtype, total == fastloss.cross_entropy(probs, labels, reduction="sum"))
+    float32 True
+
+    A bad label is raised by the combination, at its row in the whole array:
+
+    >>> labels[260] = 7
+    >>> parts = [fastloss.partial_sums(fastloss.cross_entropy, probs[a:b], labels[a:b])
+    ...          for a, b in [(0, 256), (256, 300)]]
+    >>> fastloss.combine_partial_sums(parts)
+    Traceback (most recent call last):
+        ...
+    IndexError: target 7 is out of range for 4 classes (row 260)
     """
     parts = _checked_parts(parts)
     first = parts[0]

@@ -56,16 +56,59 @@ mean_squared_error = sum_squared_error
 
 
 class SoftmaxWithLoss:
-    """The book's output layer: softmax followed by the cross-entropy error.
+    r"""The book's output layer: softmax followed by the cross-entropy error.
 
     ``forward(x, t)`` returns ``cross_entropy_error(softmax(x), t)`` (the
-    ``+ 1e-7`` included) for ``x`` of shape ``(N, C)`` or ``(C,)``, in one
-    pass. ``backward(dout=1)`` returns ``(y - t) * dout / N`` for rows ``t``
-    and ``(y - onehot(t)) * dout / N`` for class indices, with
-    ``y = softmax(x)`` and N the batch size (1 for a 1-D ``x``), in the dtype
-    of the book's NumPy code. ``t`` takes every form
-    :func:`cross_entropy_error` takes. The attributes ``loss``, ``y`` and
-    ``t`` hold what the book's layer holds.
+    ``+ 1e-7`` included) in one pass, and ``backward(dout=1)`` the gradient
+    of ``dout * loss`` with respect to ``x``. The layer takes no
+    constructor arguments; ``t`` takes every form :func:`cross_entropy_error`
+    takes.
+
+    Attributes
+    ----------
+    loss : numpy.floating or None
+        The loss of the last :meth:`forward` call (None before the first).
+    y : numpy.ndarray or None
+        ``softmax(x)`` of the last :meth:`forward` call, in ``x``'s float
+        dtype.
+    t : array_like or None
+        The target of the last :meth:`forward` call, as passed.
+
+    See Also
+    --------
+    fastloss.softmax_cross_entropy_and_grad : The general loss and gradient.
+    fastloss.reference.book.SoftmaxWithLoss : The book's NumPy code.
+
+    Notes
+    -----
+    With :math:`y = \mathrm{softmax}(x)`, :math:`N` the batch size (1 for
+    a 1-D ``x``) and :math:`T` the one-hot rows of the class indices (or
+    the rows ``t`` themselves),
+
+    .. math::
+
+        L = -\frac{1}{N} \sum_i \log(y_{i k_i} + 10^{-7}), \qquad
+        \frac{\partial (\mathrm{dout} \cdot L)}{\partial x}
+        = \frac{\mathrm{dout}\,(y - T)}{N}.
+
+    Unlike the book's code, ``backward`` multiplies by ``dout`` and divides
+    a 1-D sample's gradient by 1 (the book's divides by ``t.shape[0]``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastloss.book import SoftmaxWithLoss
+    >>> layer = SoftmaxWithLoss()
+    >>> x = np.array([[0.3, 2.9, 4.0],
+    ...               [1.0, 0.0, -1.0]])
+    >>> print(f"{layer.forward(x, np.array([2, 0])):.6f}")
+    0.356660
+    >>> layer.y
+    array([[0.01821127, 0.24519181, 0.73659691],
+           [0.66524096, 0.24472847, 0.09003057]])
+    >>> layer.backward()
+    array([[ 0.00910564,  0.12259591, -0.13170154],
+           [-0.16737952,  0.12236424,  0.04501529]])
     """
 
     def __init__(self):
@@ -74,11 +117,99 @@ class SoftmaxWithLoss:
         self.t = None   # the target, as passed
 
     def forward(self, x, t):
+        """The cross-entropy error of ``softmax(x)`` against ``t``.
+
+        Keeps ``t``, ``y = softmax(x)`` and the loss in the attributes
+        ``t``, ``y`` and ``loss`` for :meth:`backward`.
+
+        Parameters
+        ----------
+        x : array_like, shape (N, C) or (C,)
+            Logits, of any real dtype but bool; a 1-D ``x`` is one sample.
+        t : array_like or int
+            The target in any of the book's forms: class indices of shape
+            ``(N,)`` or ``(N, 1)``, one class index for every row, or
+            one-hot (or soft) rows of ``x``'s shape, as in
+            :func:`cross_entropy_error`.
+
+        Returns
+        -------
+        numpy.floating
+            ``cross_entropy_error(softmax(x), t)``, a NumPy scalar of the
+            dtype the book's code returns (float64 for float64 ``x``).
+
+        Raises
+        ------
+        TypeError
+            ``x`` or ``t`` of a dtype that is not real, a bool ``x``, or
+            float or bool class indices.
+        ValueError
+            ``x`` not of shape ``(N, C)`` or ``(C,)``, or a ``t`` of no
+            form above.
+        IndexError
+            A class index outside ``[0, C)``, negative included, naming its
+            row.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastloss.book import SoftmaxWithLoss
+        >>> layer = SoftmaxWithLoss()
+        >>> x = np.array([[0.3, 2.9, 4.0], [1.0, 0.0, -1.0]])
+        >>> print(f"{layer.forward(x, np.array([2, 0])):.6f}")
+        0.356660
+        >>> print(f"{layer.forward(x, np.eye(3)[[2, 0]]):.6f}")    # one-hot rows
+        0.356660
+        >>> loss = layer.forward(x.astype(np.float32), np.array([2, 0]))
+        >>> print(loss.dtype, f"{loss:.6f}")
+        float32 0.356660
+        """
         self.t = t
         self.y, self.loss = _core._softmax_with_loss(x, t)
         return self.loss
 
     def backward(self, dout=1):
+        """The gradient of ``dout * loss`` with respect to the last ``x``.
+
+        Parameters
+        ----------
+        dout : float or array_like, default 1
+            The upstream gradient, multiplied into the result (the book's
+            code ignores it).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(y - t) * dout / N`` for target rows and
+            ``(y - onehot(t)) * dout / N`` for class indices, of ``x``'s
+            shape, with ``y`` and ``t`` those of the last :meth:`forward`
+            call and ``N`` the batch size (1 for a 1-D ``x``). Its dtype is
+            that of the book's ``(y - t) * dout / N``: ``y``'s for class
+            indices and a Python ``dout``.
+
+        Raises
+        ------
+        IndexError
+            A class index outside ``[0, C)`` (already raised by
+            :meth:`forward`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastloss.book import SoftmaxWithLoss
+        >>> layer = SoftmaxWithLoss()
+        >>> loss = layer.forward(np.array([[0.3, 2.9, 4.0], [1.0, 0.0, -1.0]]),
+        ...                      np.array([2, 0]))
+        >>> layer.backward(dout=2.0)
+        array([[ 0.01821127,  0.24519181, -0.26340309],
+               [-0.33475904,  0.24472847,  0.09003057]])
+
+        One sample (a 1-D ``x``) is a batch of one:
+
+        >>> loss = layer.forward(np.array([0.3, 2.9, 4.0]), 2)
+        >>> layer.backward()
+        array([ 0.01821127,  0.24519181, -0.26340309])
+        """
         dx = _core._softmax_with_loss_backward(self.y, self.t, dout)
         if dx is None:
             dx = self._backward_numpy(dout)

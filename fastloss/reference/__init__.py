@@ -230,16 +230,55 @@ def _log_softmax_parts(x):
 def cross_entropy(probs, target, *, reduction="mean", eps=1e-7, weight=None,
                   ignore_index=None, label_smoothing=0.0, sample_weight=None, axis=-1,
                   n_threads=None):
-    """Cross-entropy of probabilities.
+    """Cross-entropy of probabilities, in plain NumPy.
 
-    l_i = -sum_c w_c q'_ic log(p_ic + eps) for each position i (every index
-    of `probs` but the class axis `axis`), reduced as
-    ``sum_i s_i l_i / D`` ("mean"), ``sum_i s_i l_i`` ("sum") or one
-    ``s_i l_i`` per position ("none"), with ``s_i = sample_weight[i]`` (1
-    without one). `target` holds class indices (integers of the positions'
-    shape) or a dense target of `probs`' shape. A term with
-    ``w_c q'_ic == 0`` is exactly 0, even where ``p_ic + eps == 0``, and so
-    is a position with ``s_i == 0``.
+    Parameters
+    ----------
+    probs, target, reduction, eps, weight
+        As in :func:`fastloss.cross_entropy`: the same signature and defaults.
+    ignore_index, label_smoothing, sample_weight, axis, n_threads
+        As in :func:`fastloss.cross_entropy`; ``n_threads`` is validated, then
+        ignored.
+
+    Returns
+    -------
+    loss : numpy.float32, numpy.float64 or numpy.ndarray
+        A NumPy scalar of the computation dtype for ``"mean"`` and
+        ``"sum"``, an array for ``"none"``, as :func:`fastloss.cross_entropy`
+        returns it, to the accuracy bounds of the contract (not bit for bit).
+
+    Raises
+    ------
+    TypeError, ValueError, numpy.exceptions.AxisError, IndexError
+        As :func:`fastloss.cross_entropy`: the same types, for the same
+        conditions, in the same order (an out-of-range label raises
+        ``IndexError`` last); the messages are worded differently.
+
+    See Also
+    --------
+    fastloss.cross_entropy : The compiled function.
+
+    Notes
+    -----
+    ``l_i = -sum_c w_c q'_ic log(p_ic + eps)`` for each position ``i`` (every
+    index of ``probs`` but the class axis), with
+    ``q'_ic = (1 - s) q_ic + s / C``, reduced as ``sum_i s_i l_i / D``
+    ("mean"), ``sum_i s_i l_i`` ("sum") or one ``s_i l_i`` per position
+    ("none"). A term with ``w_c q'_ic == 0`` is exactly 0, even where
+    ``p_ic + eps == 0``, and so is a position with ``s_i == 0``. Computed in
+    float64 on a whole ``(N, C)`` copy, rounded once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss, fastloss.reference
+    >>> probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]])
+    >>> labels = np.array([0, 1, 2])
+    >>> loss = fastloss.reference.cross_entropy(probs, labels)
+    >>> print(f"{loss:.6f}")
+    0.498703
+    >>> bool(np.isclose(loss, fastloss.cross_entropy(probs, labels), rtol=1e-12, atol=0))
+    True
     """
     probs, grad_dtype, axis, reduction, eps = _common(probs, "probs", axis, reduction,
                                                       n_threads, eps)
@@ -253,13 +292,52 @@ def cross_entropy(probs, target, *, reduction="mean", eps=1e-7, weight=None,
 def cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7, weight=None,
                            ignore_index=None, label_smoothing=0.0, sample_weight=None,
                            axis=-1, n_threads=None, out=None):
-    """Cross-entropy of probabilities and its gradient with respect to `probs`.
+    """Cross-entropy of probabilities and its gradient, in plain NumPy.
 
-    Returns ``(cross_entropy(...), grad)`` with
+    Parameters
+    ----------
+    probs, target, reduction, eps, weight
+        As in :func:`fastloss.cross_entropy_and_grad`: the same signature and defaults.
+    ignore_index, label_smoothing, sample_weight, axis, n_threads, out
+        As in :func:`fastloss.cross_entropy_and_grad`; ``n_threads`` is validated, then
+        ignored.
+
+    Returns
+    -------
+    loss : numpy.float32, numpy.float64 or numpy.ndarray
+        As :func:`fastloss.cross_entropy` returns it.
+    grad : numpy.ndarray
+        The gradient, of ``probs``'s shape and of the gradient dtype
+        (float16 and bfloat16 for those inputs); ``out`` itself if given.
+
+    Raises
+    ------
+    TypeError, ValueError, numpy.exceptions.AxisError, IndexError
+        As :func:`fastloss.cross_entropy_and_grad`: the same types, for the same
+        conditions, in the same order (an out-of-range label raises
+        ``IndexError`` last); the messages are worded differently.
+
+    See Also
+    --------
+    fastloss.cross_entropy_and_grad : The compiled function.
+
+    Notes
+    -----
     ``grad_ic = -s_i w_c q'_ic / (p_ic + eps) / D``: exactly 0 where
     ``w_c q'_ic == 0`` (even where ``p_ic + eps == 0``), where ``s_i == 0``
-    and on ignored positions; ``D`` is 1 for "sum" and "none". `out`, if
-    given, receives the gradient and is returned.
+    and on ignored positions; ``D`` is 1 for "sum" and "none".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss.reference
+    >>> probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
+    >>> loss, grad = fastloss.reference.cross_entropy_and_grad(probs, [0, 1])
+    >>> print(f"{loss:.6f}")
+    0.289909
+    >>> print(grad.round(4))
+    [[-0.7143  0.      0.    ]
+     [ 0.     -0.625   0.    ]]
     """
     probs, grad_dtype, axis, reduction, eps = _common(probs, "probs", axis, reduction,
                                                       n_threads, eps)
@@ -276,12 +354,50 @@ def cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7, weight=
 def softmax_cross_entropy(logits, target, *, reduction="mean", weight=None,
                           ignore_index=None, label_smoothing=0.0, sample_weight=None,
                           axis=-1, n_threads=None):
-    """Cross-entropy of softmax(logits) over the class axis, computed stably.
+    """Cross-entropy of ``softmax(logits)``, in plain NumPy, computed stably.
 
-    l_i = sum_c w_c q'_ic (LSE_i - x_ic), with
+    Parameters
+    ----------
+    logits, target, reduction, weight
+        As in :func:`fastloss.softmax_cross_entropy`: the same signature and defaults.
+    ignore_index, label_smoothing, sample_weight, axis, n_threads
+        As in :func:`fastloss.softmax_cross_entropy`; ``n_threads`` is validated, then
+        ignored.
+
+    Returns
+    -------
+    loss : numpy.float32, numpy.float64 or numpy.ndarray
+        A NumPy scalar of the computation dtype for ``"mean"`` and
+        ``"sum"``, an array for ``"none"``, as :func:`fastloss.softmax_cross_entropy`
+        returns it, to the accuracy bounds of the contract (not bit for bit).
+
+    Raises
+    ------
+    TypeError, ValueError, numpy.exceptions.AxisError, IndexError
+        As :func:`fastloss.softmax_cross_entropy`: the same types, for the same
+        conditions, in the same order (an out-of-range label raises
+        ``IndexError`` last); the messages are worded differently.
+
+    See Also
+    --------
+    fastloss.softmax_cross_entropy : The compiled function.
+
+    Notes
+    -----
+    ``l_i = sum_c w_c q'_ic (LSE_i - x_ic)``, with
     ``LSE_i - x_ic = (m_i - x_ic) + log sum_k exp(x_ik - m_i)`` and
-    ``m_i = max_k x_ik``; reduced as in `cross_entropy`. A ``-inf`` logit with
-    ``w_c q'_ic == 0`` contributes exactly 0.
+    ``m_i = max_k x_ik``; reduced as in :func:`cross_entropy`. A ``-inf``
+    logit with ``w_c q'_ic == 0`` contributes exactly 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss.reference
+    >>> logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]])
+    >>> print(f"{fastloss.reference.softmax_cross_entropy(logits, [0, 1]):.6f}")
+    0.318540
+    >>> float(fastloss.reference.softmax_cross_entropy(np.array([[-1000.0, 0.0]]), [0]))
+    1000.0
     """
     logits, grad_dtype, axis, reduction, _ = _common(logits, "logits", axis, reduction,
                                                      n_threads)
@@ -295,14 +411,53 @@ def softmax_cross_entropy(logits, target, *, reduction="mean", weight=None,
 def softmax_cross_entropy_and_grad(logits, target, *, reduction="mean", weight=None,
                                    ignore_index=None, label_smoothing=0.0,
                                    sample_weight=None, axis=-1, n_threads=None, out=None):
-    """Softmax cross-entropy and its gradient with respect to `logits`.
+    """Softmax cross-entropy and its gradient with respect to the logits, in plain NumPy.
 
-    Returns ``(softmax_cross_entropy(...), grad)`` with
-    ``grad_ic = s_i (p_ic sum_k w_k q'_ik - w_c q'_ic) / D`` and
+    Parameters
+    ----------
+    logits, target, reduction, weight
+        As in :func:`fastloss.softmax_cross_entropy_and_grad`: the same signature and defaults.
+    ignore_index, label_smoothing, sample_weight, axis, n_threads, out
+        As in :func:`fastloss.softmax_cross_entropy_and_grad`; ``n_threads`` is validated, then
+        ignored.
+
+    Returns
+    -------
+    loss : numpy.float32, numpy.float64 or numpy.ndarray
+        As :func:`fastloss.softmax_cross_entropy` returns it.
+    grad : numpy.ndarray
+        The gradient, of ``logits``'s shape and of the gradient dtype
+        (float16 and bfloat16 for those inputs); ``out`` itself if given.
+
+    Raises
+    ------
+    TypeError, ValueError, numpy.exceptions.AxisError, IndexError
+        As :func:`fastloss.softmax_cross_entropy_and_grad`: the same types, for the same
+        conditions, in the same order (an out-of-range label raises
+        ``IndexError`` last); the messages are worded differently.
+
+    See Also
+    --------
+    fastloss.softmax_cross_entropy_and_grad : The compiled function.
+
+    Notes
+    -----
+    ``grad_ic = s_i (p_ic sum_k w_k q'_ik - w_c q'_ic) / D`` with
     ``p = softmax(x)`` (``s_i (p_ic - q'_ic) / D`` without weight for target
     rows summing to 1); positions with ``s_i == 0`` and ignored ones are
-    exactly 0 and ``D`` is 1 for "sum" and "none". `out`, if given, receives
-    the gradient and is returned.
+    exactly 0, and ``D`` is 1 for "sum" and "none".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss.reference
+    >>> logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]])
+    >>> loss, grad = fastloss.reference.softmax_cross_entropy_and_grad(logits, [0, 1])
+    >>> print(f"{loss:.6f}")
+    0.318540
+    >>> print(grad.round(4))
+    [[-0.1705  0.1212  0.0493]
+     [ 0.0543 -0.0988  0.0445]]
     """
     logits, grad_dtype, axis, reduction, _ = _common(logits, "logits", axis, reduction,
                                                      n_threads)
@@ -345,13 +500,49 @@ def _squared_error_parts(pred, target, reduction, sample_weight, axis, n_threads
 
 def mean_squared_error(pred, target, *, reduction="mean", sample_weight=None, axis=-1,
                        n_threads=None):
-    """Squared error (p - t)^2, element-wise over arrays of the same shape.
+    """Squared error between arrays of the same shape, in plain NumPy.
 
-    With ``l_i = sum_c (p_ic - t_ic)^2`` over the class axis of position i
-    and ``s_i = sample_weight[i]`` (1 without one): "mean" is
+    Parameters
+    ----------
+    pred, target, reduction, sample_weight, axis, n_threads
+        As in :func:`fastloss.mean_squared_error`: the same signature and defaults;
+        ``n_threads`` is validated, then ignored.
+
+    Returns
+    -------
+    loss : numpy.float32, numpy.float64 or numpy.ndarray
+        A NumPy scalar of the computation dtype for ``"mean"`` and
+        ``"sum"``, an array for ``"none"``, as :func:`fastloss.mean_squared_error`
+        returns it, to the accuracy bounds of the contract (not bit for bit).
+
+    Raises
+    ------
+    TypeError, ValueError, numpy.exceptions.AxisError
+        As :func:`fastloss.mean_squared_error`: the same types, for the same
+        conditions, in the same order; the messages are worded differently.
+
+    See Also
+    --------
+    fastloss.mean_squared_error : The compiled function.
+
+    Notes
+    -----
+    With ``l_i = sum_c (p_ic - t_ic)^2`` over the class axis of position
+    ``i`` and ``s_i = sample_weight[i]`` (1 without one): "mean" is
     ``sum_i s_i l_i / (C sum_i s_i)`` (the mean over all elements without
     sample weights); "sum" is ``sum_i s_i l_i``; "none" is ``s_i l_i / C``,
     one value per position (unlike PyTorch's element-wise "none").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss.reference
+    >>> pred = np.array([[0.5, 1.0], [2.0, 0.0]])
+    >>> target = np.array([[0.0, 1.0], [1.0, 1.0]])
+    >>> float(fastloss.reference.mean_squared_error(pred, target))
+    0.5625
+    >>> fastloss.reference.mean_squared_error(pred, target, reduction="none")
+    array([0.125, 1.   ])
     """
     return _squared_error_parts(pred, target, reduction, sample_weight, axis, n_threads,
                                 None).loss
@@ -359,13 +550,51 @@ def mean_squared_error(pred, target, *, reduction="mean", sample_weight=None, ax
 
 def mean_squared_error_and_grad(pred, target, *, reduction="mean", sample_weight=None,
                                 axis=-1, n_threads=None, out=None):
-    """Squared error and its gradient with respect to `pred`.
+    """Squared error and its gradient with respect to ``pred``, in plain NumPy.
 
-    Returns ``(mean_squared_error(...), grad)`` with
-    ``grad = 2 s_i (p - t) / (C sum_i s_i)`` for "mean" (``2 (p - t) / (N*C)``
-    without sample weights), ``2 s_i (p - t)`` for "sum" and
-    ``2 s_i (p - t) / C`` for "none"; positions with ``s_i == 0`` are
-    exactly 0. `out`, if given, receives the gradient and is returned.
+    Parameters
+    ----------
+    pred, target, reduction, sample_weight, axis, n_threads, out
+        As in :func:`fastloss.mean_squared_error_and_grad`: the same signature and defaults;
+        ``n_threads`` is validated, then ignored.
+
+    Returns
+    -------
+    loss : numpy.float32, numpy.float64 or numpy.ndarray
+        As :func:`fastloss.mean_squared_error` returns it.
+    grad : numpy.ndarray
+        The gradient, of ``pred``'s shape and of the gradient dtype
+        (float16 and bfloat16 for those inputs); ``out`` itself if given.
+
+    Raises
+    ------
+    TypeError, ValueError, numpy.exceptions.AxisError
+        As :func:`fastloss.mean_squared_error_and_grad`: the same types, for the same
+        conditions, in the same order; the messages are worded differently.
+
+    See Also
+    --------
+    fastloss.mean_squared_error_and_grad : The compiled function.
+
+    Notes
+    -----
+    ``grad = 2 s_i (p - t) / (C sum_i s_i)`` for "mean"
+    (``2 (p - t) / (N C)`` without sample weights), ``2 s_i (p - t)`` for
+    "sum" and ``2 s_i (p - t) / C`` for "none"; positions with ``s_i == 0``
+    are exactly 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss.reference
+    >>> pred = np.array([[0.5, 1.0], [2.0, 0.0]])
+    >>> target = np.array([[0.0, 1.0], [1.0, 1.0]])
+    >>> loss, grad = fastloss.reference.mean_squared_error_and_grad(pred, target)
+    >>> float(loss)
+    0.5625
+    >>> grad
+    array([[ 0.25,  0.  ],
+           [ 0.5 , -0.5 ]])
     """
     parts = _squared_error_parts(pred, target, reduction, sample_weight, axis, n_threads,
                                  out)

@@ -238,15 +238,56 @@ def _sigmoids(x):
 def binary_cross_entropy(probs, target, *, reduction="mean", eps=1e-7, weight=None,
                          pos_weight=None, label_smoothing=0.0, sample_weight=None,
                          n_threads=None):
-    """Binary cross-entropy of probabilities, element-wise.
+    """Binary cross-entropy of probabilities, element-wise, in plain NumPy.
 
+    Parameters
+    ----------
+    probs, target, reduction, eps, weight, pos_weight
+        As in :func:`fastloss.binary_cross_entropy`: the same signature and defaults.
+    label_smoothing, sample_weight, n_threads
+        As in :func:`fastloss.binary_cross_entropy`; ``n_threads`` is validated, then
+        ignored.
+
+    Returns
+    -------
+    loss : numpy.float32, numpy.float64 or numpy.ndarray
+        A NumPy scalar of the computation dtype for ``"mean"`` and
+        ``"sum"``, an array for ``"none"``, as :func:`fastloss.binary_cross_entropy`
+        returns it, to the accuracy bounds of the contract (not bit for bit).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastloss.binary_cross_entropy`, with the same messages, in the same
+        order.
+
+    See Also
+    --------
+    fastloss.binary_cross_entropy : The compiled function.
+
+    Notes
+    -----
     ``l_e = -w_e (pw_e t'_e log(p_e + eps) + (1 - t'_e) log((1 - p_e) + eps))``
-    for every element e of `probs`, reduced as ``sum s_i l_e / D`` ("mean"),
-    ``sum s_i l_e`` ("sum") or ``s_i l_e`` in probs' shape ("none"). `target`
-    has probs' shape; `weight` and `pos_weight` broadcast to it (scalar, per
-    column, PyTorch's per-channel ``(C, 1, 1)`` or full); `sample_weight` has
-    shape ``(N,)``. A term with a zero coefficient is exactly 0, even where
-    ``p + eps == 0`` or ``(1 - p) + eps == 0``.
+    for every element ``e`` of ``probs``, reduced as ``sum s_i l_e / D``
+    ("mean"), ``sum s_i l_e`` ("sum") or ``s_i l_e`` in probs' shape
+    ("none"). ``target`` has probs' shape; ``weight`` and ``pos_weight``
+    broadcast to it (scalar, per column, PyTorch's per-channel ``(C, 1, 1)``
+    or full); ``sample_weight`` has shape ``(N,)``. A term with a zero
+    coefficient is exactly 0, even where ``p + eps == 0`` or
+    ``(1 - p) + eps == 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss.reference
+    >>> p = np.array([0.9, 0.2, 0.6])
+    >>> t = np.array([1.0, 0.0, 1.0])
+    >>> print(f"{fastloss.reference.binary_cross_entropy(p, t):.6f}")
+    0.279776
+    >>> fastloss.reference.binary_cross_entropy(p, [1.0, 0.0], eps=-1.0)
+    Traceback (most recent call last):
+        ...
+    ValueError: eps must be >= 0, got -1.0
     """
     problem, eps = _problem(probs, "probs", target, reduction=reduction, weight=weight,
                             pos_weight=pos_weight, label_smoothing=label_smoothing,
@@ -258,12 +299,51 @@ def binary_cross_entropy(probs, target, *, reduction="mean", eps=1e-7, weight=No
 def binary_cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7,
                                   weight=None, pos_weight=None, label_smoothing=0.0,
                                   sample_weight=None, n_threads=None, out=None):
-    """Binary cross-entropy of probabilities and its gradient with respect to `probs`.
+    """Binary cross-entropy of probabilities and its gradient, in plain NumPy.
 
-    Returns ``(binary_cross_entropy(...), grad)`` with
+    Parameters
+    ----------
+    probs, target, reduction, eps, weight, pos_weight
+        As in :func:`fastloss.binary_cross_entropy_and_grad`: the same signature and defaults.
+    label_smoothing, sample_weight, n_threads, out
+        As in :func:`fastloss.binary_cross_entropy_and_grad`; ``n_threads`` is validated, then
+        ignored.
+
+    Returns
+    -------
+    loss : numpy.float32, numpy.float64 or numpy.ndarray
+        As :func:`fastloss.binary_cross_entropy` returns it.
+    grad : numpy.ndarray
+        The gradient, of ``probs``'s shape and of the gradient dtype
+        (float16 and bfloat16 for those inputs); ``out`` itself if given.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastloss.binary_cross_entropy_and_grad`, with the same messages, in the same
+        order.
+
+    See Also
+    --------
+    fastloss.binary_cross_entropy_and_grad : The compiled function.
+
+    Notes
+    -----
     ``grad_e = -s_i w_e (a_e / (p_e + eps) - b_e / ((1 - p_e) + eps)) / D``,
-    a zero-coefficient term and a sample with ``s_i == 0`` exactly 0. `out`,
-    if given, receives the gradient and is returned.
+    with ``a_e = pw_e t'_e`` and ``b_e = 1 - t'_e``; a zero-coefficient
+    term and a sample with ``s_i == 0`` are exactly 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss.reference
+    >>> p = np.array([0.9, 0.2, 0.6])
+    >>> t = np.array([1.0, 0.0, 1.0])
+    >>> loss, grad = fastloss.reference.binary_cross_entropy_and_grad(p, t)
+    >>> print(f"{loss:.6f}")
+    0.279776
+    >>> print(grad.round(6))
+    [-0.37037   0.416667 -0.555555]
     """
     problem, eps = _problem(probs, "probs", target, reduction=reduction, weight=weight,
                             pos_weight=pos_weight, label_smoothing=label_smoothing,
@@ -279,13 +359,49 @@ def binary_cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7,
 def sigmoid_binary_cross_entropy(logits, target, *, reduction="mean", weight=None,
                                  pos_weight=None, label_smoothing=0.0, sample_weight=None,
                                  n_threads=None):
-    """Binary cross-entropy of sigmoid(logits), element-wise, computed stably.
+    """Binary cross-entropy of ``sigmoid(logits)``, element-wise, in plain NumPy.
 
+    Parameters
+    ----------
+    logits, target, reduction, weight, pos_weight
+        As in :func:`fastloss.sigmoid_binary_cross_entropy`: the same signature and defaults.
+    label_smoothing, sample_weight, n_threads
+        As in :func:`fastloss.sigmoid_binary_cross_entropy`; ``n_threads`` is validated, then
+        ignored.
+
+    Returns
+    -------
+    loss : numpy.float32, numpy.float64 or numpy.ndarray
+        A NumPy scalar of the computation dtype for ``"mean"`` and
+        ``"sum"``, an array for ``"none"``, as :func:`fastloss.sigmoid_binary_cross_entropy`
+        returns it, to the accuracy bounds of the contract (not bit for bit).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastloss.sigmoid_binary_cross_entropy`, with the same messages, in the same
+        order.
+
+    See Also
+    --------
+    fastloss.sigmoid_binary_cross_entropy : The compiled function.
+
+    Notes
+    -----
     ``l_e = w_e (pw_e t'_e softplus(-x_e) + (1 - t'_e) softplus(x_e))``, i.e.
-    ``-w_e (pw_e t'_e log sigmoid(x_e) + (1 - t'_e) log sigmoid(-x_e))``, with
-    ``softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|))``: finite for every finite
-    logit. Reduced as in `binary_cross_entropy`; an infinite logit whose term
-    has a zero coefficient contributes exactly 0.
+    ``-w_e (pw_e t'_e log sigmoid(x_e) + (1 - t'_e) log sigmoid(-x_e))``,
+    with ``softplus(z) = max(z, 0) + log1p(exp(-|z|))``: finite for every
+    finite logit. Reduced as in :func:`binary_cross_entropy`; an infinite
+    logit whose term has a zero coefficient contributes exactly 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss.reference
+    >>> x = np.array([2.0, -1.0, 0.5])
+    >>> t = np.array([1.0, 0.0, 1.0])
+    >>> print(f"{fastloss.reference.sigmoid_binary_cross_entropy(x, t):.6f}")
+    0.304756
     """
     problem, _ = _problem(logits, "logits", target, reduction=reduction, weight=weight,
                           pos_weight=pos_weight, label_smoothing=label_smoothing,
@@ -297,13 +413,52 @@ def sigmoid_binary_cross_entropy_and_grad(logits, target, *, reduction="mean",
                                           weight=None, pos_weight=None,
                                           label_smoothing=0.0, sample_weight=None,
                                           n_threads=None, out=None):
-    """Sigmoid binary cross-entropy and its gradient with respect to `logits`.
+    """Sigmoid binary cross-entropy and its gradient with respect to the logits, in plain NumPy.
 
-    Returns ``(sigmoid_binary_cross_entropy(...), grad)`` with
+    Parameters
+    ----------
+    logits, target, reduction, weight, pos_weight
+        As in :func:`fastloss.sigmoid_binary_cross_entropy_and_grad`: the same
+        signature and defaults.
+    label_smoothing, sample_weight, n_threads, out
+        As in :func:`fastloss.sigmoid_binary_cross_entropy_and_grad`;
+        ``n_threads`` is validated, then ignored.
+
+    Returns
+    -------
+    loss : numpy.float32, numpy.float64 or numpy.ndarray
+        As :func:`fastloss.sigmoid_binary_cross_entropy` returns it.
+    grad : numpy.ndarray
+        The gradient, of ``logits``'s shape and of the gradient dtype
+        (float16 and bfloat16 for those inputs); ``out`` itself if given.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fastloss.sigmoid_binary_cross_entropy_and_grad`, with the
+        same messages, in the same order.
+
+    See Also
+    --------
+    fastloss.sigmoid_binary_cross_entropy_and_grad : The compiled function.
+
+    Notes
+    -----
     ``grad_e = s_i w_e (b_e sigmoid(x_e) - a_e sigmoid(-x_e)) / D``, which is
     PyTorch's ``s w ((1 + (pw - 1) t') sigmoid(x) - pw t') / D``; a
     zero-coefficient term and a sample with ``s_i == 0`` are exactly 0.
-    `out`, if given, receives the gradient and is returned.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastloss.reference
+    >>> x = np.array([2.0, -1.0, 0.5])
+    >>> t = np.array([1.0, 0.0, 1.0])
+    >>> loss, grad = fastloss.reference.sigmoid_binary_cross_entropy_and_grad(x, t)
+    >>> print(f"{loss:.6f}")
+    0.304756
+    >>> print(grad.round(6))
+    [-0.039734  0.089647 -0.125847]
     """
     problem, _ = _problem(logits, "logits", target, reduction=reduction, weight=weight,
                           pos_weight=pos_weight, label_smoothing=label_smoothing,
