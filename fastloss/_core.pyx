@@ -1127,6 +1127,9 @@ def sigmoid_binary_cross_entropy_and_grad(logits, target, *, reduction="mean", w
                        label_smoothing, sample_weight, n_threads, True, out, "logits")
 
 
+# rows per block (BLOCK), for fastloss.BLOCK_ROWS
+_BLOCK = BLOCK
+
 # the functions whose block results _partial_run keeps: (family, gradient,
 # element-wise)
 _PARTIAL_FUNCTIONS = {

@@ -17,7 +17,7 @@ from . import _core
 
 __all__ = ["BLOCK_ROWS", "PartialSums", "combine_partial_sums", "partial_sums"]
 
-BLOCK_ROWS = 256
+BLOCK_ROWS = _core._BLOCK
 """Rows per block of every ``"mean"`` and ``"sum"`` (256): every piece given to
 :func:`combine_partial_sums` but the last must hold a multiple of it.  A row is
 a position of the class losses (``pred``'s shape without the class axis, in C
@@ -75,6 +75,9 @@ class PartialSums:
         ``(row, label, n_classes)`` for the piece's first out-of-range
         label, raised by :func:`combine_partial_sums` with its position in
         the whole array; None when every label is in range.
+    n_classes : int or None
+        The loss's classes (1 for the binary losses); pieces of different
+        class counts are not pieces of one array.
 
     See Also
     --------
@@ -95,9 +98,10 @@ class PartialSums:
     """
 
     __slots__ = ("function", "reduction", "dtype", "loss", "divisor", "rows", "positions",
-                 "bad")
+                 "bad", "n_classes")
 
-    def __init__(self, function, reduction, dtype, loss, divisor, rows, positions, bad=None):
+    def __init__(self, function, reduction, dtype, loss, divisor, rows, positions, bad=None,
+                 n_classes=None):
         self.function = function
         self.reduction = reduction
         self.dtype = np.dtype(dtype)
@@ -106,6 +110,7 @@ class PartialSums:
         self.rows = int(rows)
         self.positions = tuple(positions)
         self.bad = bad
+        self.n_classes = None if n_classes is None else int(n_classes)
 
     @property
     def lead(self):
@@ -134,9 +139,10 @@ def _from_request(function, reduction, result, req):
     if bad is not None:
         empty = np.empty(0)
         return PartialSums(function, reduction, np.float64, empty, empty, req.rows,
-                           req.positions, bad)
+                           req.positions, bad, req.n_classes)
     dtype = result.dtype if result is not None else np.float64
-    return PartialSums(function, reduction, dtype, req.loss, req.div, req.rows, req.positions)
+    return PartialSums(function, reduction, dtype, req.loss, req.div, req.rows, req.positions,
+                       n_classes=req.n_classes)
 
 
 def partial_sums(loss, *args, **kwargs):
@@ -209,9 +215,9 @@ def partial_sums(loss, *args, **kwargs):
             f"partial_sums takes one of fastloss's losses ({', '.join(sorted(_LOSSES))}), "
             f"got {loss!r}")
     reduction = kwargs.get("reduction", "mean")
-    if reduction not in ("sum", "mean"):
+    if isinstance(reduction, str) and reduction == "none":
         raise ValueError(f"partial sums need reduction 'sum' or 'mean', got {reduction!r}")
-    result, req = _core._partial_run(loss, args, kwargs)
+    result, req = _core._partial_run(loss, args, kwargs)   # (another bad value raises there)
     return _from_request(name, reduction, result, req)
 
 
@@ -296,6 +302,10 @@ def _checked_parts(parts):
             raise ValueError(
                 f"part {k} is {p.function} with reduction {p.reduction!r}, part 0 is "
                 f"{first.function} with reduction {first.reduction!r}")
+        if p.n_classes != first.n_classes:
+            raise ValueError(
+                f"part {k} has {p.n_classes} classes, part 0 {first.n_classes}: pieces of one "
+                f"array have the same classes")
         if p.positions[1:] != first.positions[1:]:
             raise ValueError(
                 f"part {k} has positions of shape {p.positions}, part 0 {first.positions}: "

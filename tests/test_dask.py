@@ -701,3 +701,57 @@ def test_a_python_int_label_is_checked_at_compute_time():
     assert str(excinfo.value) == str(want)
     with pytest.raises(TypeError):                              # not a label at all
         fld.softmax_cross_entropy(np.zeros(5), 1.5)
+
+
+# ---------------------------------------------------------------------------
+# what travels: the graph's structure
+# ---------------------------------------------------------------------------
+
+def _dependencies(array, role):
+    """{task key: its dependencies} of the tasks of ``array``'s graph whose
+    key names end with ``role`` ("-loss", "-divisor-share", ...)."""
+    from dask.core import get_dependencies
+    graph = dict(array.__dask_graph__())
+    return {key: get_dependencies(graph, key) for key in graph
+            if isinstance(key, tuple) and isinstance(key[0], str) and key[0].endswith(role)}
+
+
+def test_the_loss_of_a_gradient_call_fetches_partial_sums_only():
+    """The combine task reads the pieces' partial sums, never a chunk task's
+    result, which holds the chunk's gradient: the loss of a *_and_grad
+    call must not gather the gradient on one worker."""
+    rng = np.random.default_rng(21)
+    x, t = rng.normal(size=(3000, 4)), rng.integers(0, 4, 3000)
+    dx, dt = da.from_array(x, chunks=(700, 4)), da.from_array(t, chunks=700)
+    for reduction in ("mean", "sum"):
+        loss, _ = fld.softmax_cross_entropy_and_grad(dx, dt, reduction=reduction)
+        (deps,) = _dependencies(loss, "-loss").values()
+        assert deps and all(k[0].endswith(("-parts", "-seam")) for k in deps), deps
+        for key, inner in _dependencies(loss, "-parts").items():
+            assert len(inner) == 1 and next(iter(inner))[0].endswith("-chunk")
+
+
+def test_the_divisor_pass_reads_labels_and_sample_weights_only():
+    """pred, a dense target and full-shape weights are stand-ins there:
+    the pass never makes a worker hold (or fetch) their chunks."""
+    rng = np.random.default_rng(22)
+    x, y = rng.normal(size=(3000, 4)), rng.uniform(size=(3000, 4))
+    t, s = rng.integers(0, 4, 3000), rng.uniform(size=3000)
+    dx, dy = da.from_array(x, chunks=(700, 4)), da.from_array(y, chunks=(700, 4))
+    dt, ds = da.from_array(t, chunks=700), da.from_array(s, chunks=700)
+    calls = [(fld.softmax_cross_entropy_and_grad, dx, dt, {"sample_weight": ds}, {dt.name, ds.name}),
+             (fld.mean_squared_error_and_grad, dx, dy, {"sample_weight": ds}, {ds.name}),
+             (fld.sigmoid_binary_cross_entropy_and_grad, dx, dy,
+              {"sample_weight": ds, "pos_weight": dy}, {ds.name})]
+    for fn, p, target, kw, allowed in calls:
+        _, grad = fn(p, target, **kw)
+        shares = _dependencies(grad, "-divisor-share")
+        assert shares
+        read = set()
+        for deps in shares.values():
+            for k in deps:
+                name = k[0]
+                if "-edge-" in name:                  # a seam's edge task: what it cuts
+                    name = name.split("-edge-", 1)[1]
+                read.add(name)
+        assert read and read <= allowed, (fn.__name__, read, allowed)

@@ -377,11 +377,25 @@ def test_parts_of_different_dtypes_or_positions_raise_valueerror():
         fl.combine_partial_sums([f64, other])
 
 
+def test_parts_of_different_class_counts_raise_valueerror():
+    rng = np.random.default_rng(1)
+    three = fl.partial_sums(fl.softmax_cross_entropy, rng.normal(size=(256, 3)),
+                            rng.integers(0, 3, 256))
+    four = fl.partial_sums(fl.softmax_cross_entropy, rng.normal(size=(10, 4)),
+                           rng.integers(0, 4, 10))
+    with pytest.raises(ValueError, match="classes"):
+        fl.combine_partial_sums([three, four])
+
+
 def test_reduction_none_or_unknown_raises_valueerror():
     x, t = np.zeros((3, 2)), np.zeros(3, np.int64)
     for reduction in ("none", "max"):
         with pytest.raises(ValueError):
             fl.partial_sums(fl.softmax_cross_entropy, x, t, reduction=reduction)
+    # an unknown value is the loss's own error
+    want = raised(lambda: fl.softmax_cross_entropy(x, t, reduction="max"))
+    got = raised(lambda: fl.partial_sums(fl.softmax_cross_entropy, x, t, reduction="max"))
+    assert type(got) is type(want) and str(got) == str(want)
 
 
 @pytest.mark.parametrize("fn", [np.sum, fl.cross_entropy_and_grad,

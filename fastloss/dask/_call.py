@@ -235,7 +235,7 @@ def evaluate(fn, pred, target, options, out=None):
         outputs.append((chunk_shape(P.shape, lead), sample_grad.dtype, lead))
     loss_dtype = sample_loss.dtype
     total, elements = _graph.build(call, P1, T1, ops, divisor, loss_dtype, outputs,
-                                   check_labels)
+                                   check_labels, labelled)
 
     # element outputs chunked as the input was (splitting the merged axes
     # back is slicing only)

@@ -25,6 +25,8 @@ stay on the worker that computes them.
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
+import bisect
+
 import numpy as np
 
 import dask.array as da
@@ -136,18 +138,23 @@ def seam_task(call, pred, target, *operands):
 def divisor_task(call, k0, shape, dtype, target, *operands):
     """The divisor pass on a piece (a chunk's interior when ``k0`` is not
     None, else a whole seam): its blocks' shares of the divisor, from the
-    labels and sample weights alone (pred is a zero-stride stand-in)."""
+    class-index labels and sample weights alone.  pred, and the operands
+    given as None (a dense target, full-shape weights), are zero-stride
+    stand-ins of the computation dtype: the divisor does not read them."""
     pred = np.broadcast_to(np.zeros((), dtype), shape)
-    ops = dict(zip(call.chunked, operands))
+    if target is None:
+        target = pred
+    ops = {k: pred if v is None else v for k, v in zip(call.chunked, operands)}
     lo, hi = 0, None
     if k0 is not None and call.lead is not None:
         lo, hi = _plan.interior(k0, k0 + shape[call.lead], call.n_lead, call.unit)
     args, kw = _piece(call, lo, hi, pred, target, ops)
-    result, req = _core._partial_run(call.loss, args, kw, labels_only=True)
+    _, req = _core._partial_run(call.loss, args, kw, labels_only=True)
     return _from_request(call.loss.__name__, call.reduction, None, req)
 
 
 def combine_task(parts):
+    """The loss: the pieces' partial sums combined in order."""
     return combine_partial_sums(parts)
 
 
@@ -159,10 +166,13 @@ def divisor_combine_task(parts):
 
 
 def parts_of(result):
+    """A chunk task's partial sums (a task of its own, so that the combine
+    task fetches only them, never the chunk's element outputs)."""
     return result[0]
 
 
 def element_of(result, i):
+    """A chunk task's i-th element output."""
     return result[1][i]
 
 
@@ -189,7 +199,8 @@ def _key(x, k, lead):
     return (x.name,) + tuple(k if i == lead else 0 for i in range(x.ndim))
 
 
-def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs, check_labels=False):
+def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs, check_labels=False,
+          labels=False):
     """The dask collections of a call: ``(loss, elements)``, a 0-d dask array
     (None for "none") and a list of dask arrays, the element outputs that
     ``outputs`` describes (``(shape_of_chunk, dtype, axis)`` each: the "none"
@@ -201,7 +212,15 @@ def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs, check_
     gradient), the row count (a float), or "pass" (the divisor pass).
     ``check_labels``: the chunks wait for the divisor pass even without a
     "mean" gradient, so that element outputs raise the whole array's first
-    bad label (a chunk would raise its own first).
+    bad label (a chunk would raise its own first).  ``labels``: the target
+    holds class indices (which the divisor pass reads).
+
+    The divisor pass reads the labels and sample weights alone (stand-ins
+    for pred, a dense target and full-shape weights), through the same
+    keys as the chunk tasks: they stay in memory from the pass until the
+    chunk tasks that read them again have run, a fraction of a pred chunk
+    each (cloning their graphs for a second read broke dask's fusion of
+    the rechunked labels).
     """
     lead = call.lead
     arrays = [pred] + ([target] if isinstance(target, da.Array) else []) + list(chunked)
@@ -223,14 +242,16 @@ def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs, check_
 
     def edges(x, axis, lo, hi):
         """Keys of the edge tasks that cut lead indices [lo, hi) of x from
-        its chunks (one task each, shared by the loss and the divisor pass)."""
+        its chunks (one task each)."""
         keys = []
-        for k in range(len(lead_chunks)):
+        k = bisect.bisect_right(starts, lo) - 1
+        while k < len(lead_chunks) and starts[k] < hi:
             a, b = max(lo, starts[k]), min(hi, starts[k + 1])
             if a < b:
                 key = (f"{name}-edge-{x.name}", k, a)
                 tasks[key] = (edge, _key(x, k, axis), axis, a - starts[k], b - starts[k])
                 keys.append(key)
+            k += 1
         return keys
 
     def seam_operands(lo, hi):
@@ -244,20 +265,27 @@ def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs, check_
     divisor = divisor_mode
     after = None
     if divisor_mode == "pass" or check_labels:
+        # the labels and sample weights it reads (None: a stand-in)
+        read = [target if labels else None] + [
+            op if k == "sample_weight" else None for k, op in zip(call.chunked, chunked)]
+        axes = [t_lead] + [0] * len(chunked)
         shares = []
         for j, (kind, k, lo, hi) in enumerate(pieces):
             shape = list(pred.shape)
             if kind == "interior":
                 if lead is not None:
                     shape[lead] = lead_chunks[k]
-                ops = chunk_operands(k)
+                ops = [None if x is None else _key(x, k, ax) for x, ax in zip(read, axes)]
                 k0 = starts[k]
             else:
                 shape[lead] = hi - lo
-                ops = seam_operands(lo, hi)
+                ops = [None if x is None else (gather, ax, edges(x, ax, lo, hi))
+                       for x, ax in zip(read, axes)]
                 k0 = None
+            if scalar_target:
+                ops[0] = target
             key = (name + "-divisor-share", j)
-            tasks[key] = (divisor_task, call, k0, tuple(shape), pred.dtype) + tuple(ops[1:])
+            tasks[key] = (divisor_task, call, k0, tuple(shape), loss_dtype) + tuple(ops)
             shares.append(key)
         after = (name + "-divisor",)
         tasks[after] = (divisor_combine_task, shares)
@@ -283,7 +311,9 @@ def build(call, pred, target, chunked, divisor_mode, loss_dtype, outputs, check_
         parts = []
         for j, (kind, k, lo, hi) in enumerate(pieces):
             if kind == "interior":
-                parts.append((parts_of, chunk_keys[k]))
+                key = (name + "-parts", k)
+                tasks[key] = (parts_of, chunk_keys[k])
+                parts.append(key)
             else:
                 key = (name + "-seam", j)
                 tasks[key] = (seam_task, call) + tuple(seam_operands(lo, hi))
