@@ -54,6 +54,8 @@ class PartialSums:
         Their shape.
     bad : tuple or None, optional
         ``(row, label, n_classes)`` of the piece's first out-of-range label.
+    n_classes : int or None, optional
+        The loss's classes (1 for the binary losses).
 
     Attributes
     ----------

@@ -139,3 +139,36 @@ def test_numpydoc_sections(qualname, module_name, path):
         wanted = SECTIONS if params else ("Returns", "Examples")
     missing = [s for s in wanted if s not in headers]
     assert not missing, f"{qualname}: no {', '.join(missing)} section"
+
+
+def _documented_parameters(doc):
+    """The names a numpydoc Parameters section lists (``a, b : type`` lists
+    two; ``*args, **kwargs`` their bare names)."""
+    lines = inspect.cleandoc(doc).splitlines()
+    try:
+        start = next(i for i, (line, under) in enumerate(zip(lines, lines[1:]))
+                     if line.strip() == "Parameters" and set(under.strip()) == {"-"})
+    except StopIteration:
+        return []
+    names = []
+    for line, after in zip(lines[start + 2:], lines[start + 3:] + [""]):
+        if after.strip() and set(after.strip()) == {"-"}:
+            break                               # the next section
+        if line and not line.startswith(" ") and " : " in line + " : ":
+            head = line.split(" : ")[0]
+            names += [n.strip().lstrip("*") for n in head.split(",")]
+    return names
+
+
+@pytest.mark.parametrize("qualname,module_name,path",
+                         [o for o in OBJECTS if not o[2].endswith(".lead")],
+                         ids=[q for q, _, p in OBJECTS if not p.endswith(".lead")])
+def test_the_parameters_documented_are_the_signatures(qualname, module_name, path):
+    """Every parameter of the signature (which tests/test_stubs.py holds
+    equal to the stubs') is documented, and nothing else is."""
+    obj = _resolve(module_name, path)
+    if isinstance(obj, property):
+        return
+    signature = [n for n in inspect.signature(obj).parameters if n != "self"]
+    documented = _documented_parameters(_doc(obj))
+    assert documented == signature, f"{qualname}: documents {documented}, takes {signature}"

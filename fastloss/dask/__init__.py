@@ -71,7 +71,7 @@ def cross_entropy(probs, target, *, reduction="mean", eps=1e-7, weight=None,
         chunked any way.
     reduction : {"mean", "sum", "none"}, default "mean"
         As in :func:`fastloss.cross_entropy`.
-    eps, weight, ignore_index, label_smoothing, axis, sample_weight
+    eps, weight, ignore_index, label_smoothing, sample_weight, axis
         As in :func:`fastloss.cross_entropy` (same defaults).
         `sample_weight` may be a dask array, chunked any way. `weight` is
         sent whole to every task.
@@ -161,7 +161,7 @@ def softmax_cross_entropy(logits, target, *, reduction="mean", weight=None,
         it), chunked any way.
     reduction : {"mean", "sum", "none"}, default "mean"
         As in :func:`fastloss.softmax_cross_entropy`.
-    weight, ignore_index, label_smoothing, axis, sample_weight
+    weight, ignore_index, label_smoothing, sample_weight, axis
         As in :func:`fastloss.softmax_cross_entropy` (same defaults).
         `sample_weight` may be a dask array, chunked any way. `weight` is
         sent whole to every task.
@@ -249,7 +249,7 @@ def mean_squared_error(pred, target, *, reduction="mean", sample_weight=None, ax
         takes it), chunked any way.
     reduction : {"mean", "sum", "none"}, default "mean"
         As in :func:`fastloss.mean_squared_error`.
-    axis, sample_weight
+    sample_weight, axis
         As in :func:`fastloss.mean_squared_error` (same defaults).
         `sample_weight` may be a dask array, chunked any way.
     n_threads : int, optional
@@ -494,7 +494,7 @@ def cross_entropy_and_grad(probs, target, *, reduction="mean", eps=1e-7, weight=
     ----------
     probs, target : dask.array.Array or array_like
         As in :func:`fastloss.dask.cross_entropy`.
-    reduction, eps, weight, ignore_index, label_smoothing, axis, sample_weight, n_threads
+    reduction, eps, weight, ignore_index, label_smoothing, sample_weight, axis, n_threads
         As in :func:`fastloss.dask.cross_entropy` (same defaults).
     out : None
         Must be None: the gradient is a new dask array.
@@ -566,7 +566,7 @@ def softmax_cross_entropy_and_grad(logits, target, *, reduction="mean", weight=N
     ----------
     logits, target : dask.array.Array or array_like
         As in :func:`fastloss.dask.softmax_cross_entropy`.
-    reduction, weight, ignore_index, label_smoothing, axis, sample_weight, n_threads
+    reduction, weight, ignore_index, label_smoothing, sample_weight, axis, n_threads
         As in :func:`fastloss.dask.softmax_cross_entropy` (same defaults).
     out : None
         Must be None: the gradient is a new dask array.
@@ -637,7 +637,7 @@ def mean_squared_error_and_grad(pred, target, *, reduction="mean", sample_weight
     ----------
     pred, target : dask.array.Array or array_like
         As in :func:`fastloss.dask.mean_squared_error`.
-    reduction, axis, sample_weight, n_threads
+    reduction, sample_weight, axis, n_threads
         As in :func:`fastloss.dask.mean_squared_error` (same defaults).
     out : None
         Must be None: the gradient is a new dask array.
