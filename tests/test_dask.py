@@ -544,6 +544,7 @@ CALL_ERRORS = {
     "binary sample_weight shape": ("binary_cross_entropy", _X, _Y,
                                    {"sample_weight": np.ones(5)}),
     "complex pred": ("softmax_cross_entropy", _X.astype(complex), _T, {}),
+    "object target": ("cross_entropy", _X, _T.astype(object), {}),
 }
 # errors whose message is the in-memory one, word for word (a first axis
 # whose length differs between operands gets a message of its own)
@@ -553,7 +554,8 @@ SAME_MESSAGE = {"float class indices", "bool class indices", "weight shape",
                 "dense target of other classes", "integer dense target",
                 "4-d target of another height", "binary pos_weight shape",
                 "binary full weight shape", "binary sample_weight shape", "target too short",
-                "sample_weight too long", "mse target shape", "binary target shape"}
+                "sample_weight too long", "mse target shape", "binary target shape",
+                "object target"}
 
 
 @pytest.mark.parametrize("grad", [False, True], ids=["loss", "and_grad"])
@@ -755,3 +757,12 @@ def test_the_divisor_pass_reads_labels_and_sample_weights_only():
                     name = name.split("-edge-", 1)[1]
                 read.add(name)
         assert read and read <= allowed, (fn.__name__, read, allowed)
+
+
+def test_a_numpy_object_array_gets_the_in_memory_typeerror():
+    """dask cannot chunk an object array by size: it is one chunk, and the
+    in-memory call rejects it at call time."""
+    for kw, target in [({}, _T.astype(object)), ({"sample_weight": np.ones(300, object)}, _T)]:
+        want = raised(lambda: fl.cross_entropy(_X, target, **kw))
+        got = raised(lambda: fld.cross_entropy(_X, target, **kw))
+        assert type(got) is type(want) is TypeError and str(got) == str(want)

@@ -42,7 +42,13 @@ _PRED_NAME = {
 
 def _as_dask(x, what):
     """x as a dask array, its chunk sizes known."""
-    arr = x if isinstance(x, da.Array) else da.asarray(np.asarray(x))
+    if isinstance(x, da.Array):
+        arr = x
+    else:
+        a = np.asarray(x)
+        # (dask cannot size the chunks of an object array: one chunk, and
+        # the in-memory call's own TypeError on the sample)
+        arr = da.from_array(a, chunks=a.shape) if a.dtype == object else da.asarray(a)
     if any(math.isnan(c) for cs in arr.chunks for c in cs):
         raise ValueError(
             f"{what} has unknown chunk sizes: call {what}.compute_chunk_sizes() first "
