@@ -250,8 +250,10 @@ def test_cross_entropy_error_in_float32_is_close():
 
 # --- squared error ----------------------------------------------------------
 
-@pytest.mark.parametrize("shape", [(10,), (1, 10), (100, 10), (7, 3)])
+@pytest.mark.parametrize("shape", [(10,), (1, 10), (100, 10), (7, 3), (), (2, 3, 4),
+                                   (2, 3, 4, 5), (0, 3, 4), (2, 3, 0)])
 def test_sum_squared_error_and_its_second_name(shape):
+    """Over every element, whatever the shape (the book's np.sum)."""
     rng = np.random.default_rng(1)
     y, t = rng.uniform(size=shape), rng.uniform(size=shape)
     want = book_sum_squared_error(y, t)

@@ -235,8 +235,8 @@ def sum_squared_error(y, t):
 
     Parameters
     ----------
-    y : array_like, shape (N, C) or (C,)
-        Predictions, of any real dtype.
+    y : array_like
+        Predictions, of any real dtype and any shape (0-d included).
     t : array_like
         Targets, of any real dtype and of exactly `y`'s shape.
 
@@ -253,8 +253,7 @@ def sum_squared_error(y, t):
     TypeError
         `y` or `t` of a non-real dtype (complex, object, str, ...).
     ValueError
-        `t` not of `y`'s shape; `y` not of shape ``(N, C)`` or ``(C,)``
-        (0-d, or three axes or more).
+        `t` not of `y`'s shape.
 
     See Also
     --------
@@ -288,6 +287,14 @@ def sum_squared_error(y, t):
     if ty == cnp.NPY_FLOAT and tt != cnp.NPY_FLOAT and \
             PyArray_PromoteTypes(Y.dtype, T0.dtype).type_num == cnp.NPY_DOUBLE:
         Y = _to_dtype(Y, _F64)            # the book subtracts in float64: so do we
+    if cnp.PyArray_NDIM(Y) != 1 and cnp.PyArray_NDIM(Y) != 2 and \
+            (<object>T0).shape == (<object>Y).shape:
+        # the book sums over every element whatever y's shape: as rows of
+        # its last axis (a 0-d y as one row, an empty one as no rows)
+        Y = Y.reshape(1) if Y.ndim == 0 else (
+            Y.reshape(-1, cnp.PyArray_DIMS(Y)[cnp.PyArray_NDIM(Y) - 1]) if Y.size
+            else Y.reshape(0, 1))
+        T0 = T0.reshape((<object>Y).shape)
     P = _start_job(&J, FAM_MSE, Y, "y")
     # a target that is not float32/float64 is read as float64: the kernel
     # subtracts in float64, whatever NumPy's promotion would round to
