@@ -161,8 +161,8 @@ class SoftmaxWithLoss:
         >>> print(f"{layer.forward(x, np.eye(3)[[2, 0]]):.6f}")    # one-hot rows
         0.356660
         >>> loss = layer.forward(x.astype(np.float32), np.array([2, 0]))
-        >>> print(loss.dtype, f"{loss:.6f}")
-        float32 0.356660
+        >>> print(f"{loss:.6f}")    # float32 with NumPy 2; NumPy 1.x promotes as the book does
+        0.356660
         """
         self.t = t
         self.y, self.loss = _core._softmax_with_loss(x, t)
