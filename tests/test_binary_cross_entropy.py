@@ -402,6 +402,31 @@ def test_optax_formula_by_hand(impl):
     np.testing.assert_allclose(got, want, rtol=1e-15)
 
 
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 63,
+                    reason="needs x87 extended precision for the exact softplus")
+def test_softplus_is_within_two_ulp_of_the_extended_precision_value():
+    """Each element of the float64 logits' loss is max(-+x, 0) +
+    log1p(exp(-|x|)), within 2 ulp of that formula in 64-bit-mantissa
+    arithmetic: over [-40, 40], densely where exp(-|x|) crosses the
+    kernel's reduction points (1/2 and sqrt(2) - 1, |x| near 0.69 and
+    0.88), and at 0."""
+    rng = np.random.default_rng(11)
+    x = np.concatenate([np.linspace(-40.0, 40.0, 40001), rng.uniform(-1.2, 1.2, 40000),
+                        [0.0, -0.0, np.log(2.0), -np.log(2.0), 0.8813735870195430,
+                         -0.8813735870195430]])
+    xl = x.astype(np.longdouble)
+    log1p_e = np.log1p(np.exp(-np.abs(xl)))
+    for target in (0.0, 1.0):
+        t = np.full_like(x, target)
+        # t = 1: softplus(-x); t = 0: softplus(x)
+        want = np.maximum(-xl if target else xl, 0) + log1p_e
+        got = fastloss.sigmoid_binary_cross_entropy(x, t, reduction="none")
+        err = np.abs(got.astype(np.longdouble) - want)
+        ulps = err / np.spacing(want.astype(np.float64)).astype(np.longdouble)
+        worst = int(np.argmax(ulps))
+        assert ulps[worst] <= 2.0, (target, x[worst], float(ulps[worst]))
+
+
 # ---------------------------------------------------------------------------
 # extremes: infinities, NaN, exact 0 and 1, soft, empty and 0-d inputs
 # ---------------------------------------------------------------------------

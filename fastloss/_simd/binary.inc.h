@@ -52,11 +52,10 @@ static inline void fl_binary_weigh(const double *restrict s, double div, ptrdiff
 }
 
 /* Logits: loss[i] = a softplus(-x) + b softplus(x) with
- * softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)), and (grad not NULL)
- * grad[i] = b sigmoid(x) - a sigmoid(-x); then fl_binary_weigh.
- * log1p(e) = log(u) + (e - (u - 1)) / u with u = 1 + e (u - 1 and the
- * rounding error e - (u - 1) are exact for e in [0, 1]).  e is computed
- * into loss[] first; scratch holds n doubles. */
+ * softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)) (fl_log1p_unit), and
+ * (grad not NULL) grad[i] = b sigmoid(x) - a sigmoid(-x), sigmoid from
+ * 1 / (1 + e); then fl_binary_weigh.  e is computed into loss[] first;
+ * scratch holds n doubles. */
 FL_TARGET_FMA void FL_NAME(fl_sbce)(const double *restrict x, const double *restrict a,
                                     const double *restrict b, const double *restrict s,
                                     ptrdiff_t n, double div, double *restrict loss,
@@ -69,8 +68,7 @@ FL_TARGET_FMA void FL_NAME(fl_sbce)(const double *restrict x, const double *rest
      * would keep it scalar): e is in loss[], read before it is overwritten */
     if (grad == NULL) {
         for (ptrdiff_t i = 0; i < n; i++) {
-            double v = x[i], nv = -v, e = loss[i], u = 1.0 + e;
-            double L = fl_log_core(u) + (e - (u - 1.0)) / u;
+            double v = x[i], nv = -v, L = fl_log1p_unit(loss[i]);
             double la = a[i] * (fl_keep(v < 0.0, nv) + L);      /* a softplus(-x) */
             double lb = b[i] * (fl_keep(v > 0.0, v) + L);       /* b softplus(x) */
             loss[i] = fl_keep(a[i] != 0.0, la) + fl_keep(b[i] != 0.0, lb);
@@ -78,7 +76,7 @@ FL_TARGET_FMA void FL_NAME(fl_sbce)(const double *restrict x, const double *rest
     } else {
         for (ptrdiff_t i = 0; i < n; i++) {
             double v = x[i], nv = -v, e = loss[i], u = 1.0 + e;
-            double L = fl_log_core(u) + (e - (u - 1.0)) / u;
+            double L = fl_log1p_unit(e);
             double la = a[i] * (fl_keep(v < 0.0, nv) + L);
             double lb = b[i] * (fl_keep(v > 0.0, v) + L);
             double r = 1.0 / u, er = e * r;

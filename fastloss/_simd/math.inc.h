@@ -40,6 +40,39 @@ static inline double fl_log_core(double x)
     return s * (hfsq + R) + dk * ln2_lo - hfsq + f + dk * ln2_hi;
 }
 
+/* log1p(e) for e in [0, 1] (the softplus of a logit: e = exp(-|x|)), with
+ * one division where log(1 + e) plus the rounding error of 1 + e over
+ * 1 + e takes two.  fdlibm's reduction, with the argument known exactly:
+ * below sqrt(2) - 1, log(1 + f) with f = e itself; from there,
+ * log(2) + log(1 + f) with f = (e - 1) / 2, where e - 1 is exact for
+ * e >= 1/2 and below that its exact rounding error lo enters as
+ * (lo / 2) / (1 + f), 1 + f in [0.71, 0.75], taken as lo * 0.6875 (an
+ * error below 0.03 ulp).  Measured error <= 0.73 ulp (1.06 for the
+ * two-division form) over 3e4 arguments against 120-bit log1p. */
+static inline double fl_log1p_unit(double e)
+{
+    const double ln2_hi = 6.93147180369123816490e-01;
+    const double ln2_lo = 1.90821492927058770002e-10;
+    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
+                 Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
+                 Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
+                 Lg7 = 1.479819860511658591e-01;
+    uint64_t k = (uint64_t)0 - (uint64_t)(e >= 0.41421356237309503);   /* all ones: f = (e - 1) / 2 */
+    double h = e - 1.0;
+    double lo = e - (h + 1.0);
+    double f = fl_as_double((fl_as_u64(0.5 * h) & k) | (fl_as_u64(e) & ~k));
+    double c = fl_as_double(fl_as_u64(0.6875 * lo) & k);
+    double dk = fl_as_double(fl_as_u64(1.0) & k);
+    double hfsq = 0.5 * f * f;
+    double s = f / (2.0 + f);
+    double z = s * s;
+    double w = z * z;
+    double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
+    double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
+    double R = t2 + t1;
+    return s * (hfsq + R) + (dk * ln2_lo + c) - hfsq + f + dk * ln2_hi;
+}
+
 /* y[i] = log(x[i]).  x and y must not overlap. */
 FL_TARGET_FMA void FL_NAME(fl_vlog)(const double *restrict x, double *restrict y, ptrdiff_t n)
 {
