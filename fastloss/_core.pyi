@@ -8,7 +8,7 @@
 # which have no class axis; the overloads tell the two apart when the
 # reduction is a literal. The gradient is an ndarray of pred's shape and the gradient dtype
 # (float16, bfloat16 or float32 for those inputs, else float64).
-from typing import Any, Literal, Optional, SupportsIndex, Tuple, Union, overload
+from typing import Any, Callable, Literal, Optional, SupportsIndex, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -414,6 +414,8 @@ def _softmax_with_loss(x: npt.ArrayLike, t: npt.ArrayLike) -> Tuple[_Array, _Sca
 def _softmax_with_loss_backward(y: npt.ArrayLike, t: npt.ArrayLike, dout: Any) -> Optional[_Array]: ...
 def _book_target_of(y: npt.ArrayLike, t: npt.ArrayLike) -> Tuple[bool, _Array]: ...
 _BLOCK: int
+# (loss, its *_and_grad twin, kernel family, element-wise, prediction's name)
+_LOSSES: Tuple[Tuple[Callable[..., Any], Callable[..., Any], int, bool, str], ...]
 def openmp_enabled() -> bool: ...
 def simd() -> str: ...
 def max_threads() -> int: ...

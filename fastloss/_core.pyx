@@ -1130,19 +1130,25 @@ def sigmoid_binary_cross_entropy_and_grad(logits, target, *, reduction="mean", w
 # rows per block (BLOCK), for fastloss.BLOCK_ROWS
 _BLOCK = BLOCK
 
+# The losses, one row each: the loss, its *_and_grad twin, its kernel
+# family, whether its rows are pred's elements (the binary losses), and the
+# name of its prediction argument.  fastloss.partial_sums and fastloss.dask
+# read their own tables off this one.
+_LOSSES = (
+    (cross_entropy, cross_entropy_and_grad, FAM_CE, False, "probs"),
+    (softmax_cross_entropy, softmax_cross_entropy_and_grad, FAM_SCE, False, "logits"),
+    (mean_squared_error, mean_squared_error_and_grad, FAM_MSE, False, "pred"),
+    (binary_cross_entropy, binary_cross_entropy_and_grad, FAM_BCE, True, "probs"),
+    (sigmoid_binary_cross_entropy, sigmoid_binary_cross_entropy_and_grad, FAM_SBCE, True,
+     "logits"),
+)
+
 # the functions whose block results _partial_run keeps: (family, gradient,
 # element-wise)
 _PARTIAL_FUNCTIONS = {
-    cross_entropy: (FAM_CE, False, False),
-    softmax_cross_entropy: (FAM_SCE, False, False),
-    mean_squared_error: (FAM_MSE, False, False),
-    binary_cross_entropy: (FAM_BCE, False, True),
-    sigmoid_binary_cross_entropy: (FAM_SBCE, False, True),
-    cross_entropy_and_grad: (FAM_CE, True, False),
-    softmax_cross_entropy_and_grad: (FAM_SCE, True, False),
-    mean_squared_error_and_grad: (FAM_MSE, True, False),
-    binary_cross_entropy_and_grad: (FAM_BCE, True, True),
-    sigmoid_binary_cross_entropy_and_grad: (FAM_SBCE, True, True),
+    fn: (family, fn is grad_fn, binary)
+    for loss_fn, grad_fn, family, binary, _ in _LOSSES
+    for fn in (loss_fn, grad_fn)
 }
 
 

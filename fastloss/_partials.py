@@ -23,11 +23,7 @@ BLOCK_ROWS = _core._BLOCK
 a position of the class losses (``pred``'s shape without the class axis, in C
 order) and an element of the binary losses."""
 
-_LOSSES = {
-    f.__name__: f
-    for f in (_core.cross_entropy, _core.softmax_cross_entropy, _core.mean_squared_error,
-              _core.binary_cross_entropy, _core.sigmoid_binary_cross_entropy)
-}
+_LOSSES = {row[0].__name__: row[0] for row in _core._LOSSES}
 
 
 class PartialSums:

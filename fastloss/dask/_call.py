@@ -18,26 +18,10 @@ import dask.array as da
 from .. import _core
 from . import _graph
 
-_LOSS_OF = {
-    _core.cross_entropy: _core.cross_entropy,
-    _core.softmax_cross_entropy: _core.softmax_cross_entropy,
-    _core.mean_squared_error: _core.mean_squared_error,
-    _core.binary_cross_entropy: _core.binary_cross_entropy,
-    _core.sigmoid_binary_cross_entropy: _core.sigmoid_binary_cross_entropy,
-    _core.cross_entropy_and_grad: _core.cross_entropy,
-    _core.softmax_cross_entropy_and_grad: _core.softmax_cross_entropy,
-    _core.mean_squared_error_and_grad: _core.mean_squared_error,
-    _core.binary_cross_entropy_and_grad: _core.binary_cross_entropy,
-    _core.sigmoid_binary_cross_entropy_and_grad: _core.sigmoid_binary_cross_entropy,
-}
-_BINARY = (_core.binary_cross_entropy, _core.sigmoid_binary_cross_entropy)
-_PRED_NAME = {
-    _core.cross_entropy: "probs",
-    _core.softmax_cross_entropy: "logits",
-    _core.mean_squared_error: "pred",
-    _core.binary_cross_entropy: "probs",
-    _core.sigmoid_binary_cross_entropy: "logits",
-}
+# each function's loss, whether that is element-wise, and its prediction's name
+_LOSS_OF = {fn: row[0] for row in _core._LOSSES for fn in row[:2]}
+_BINARY = tuple(row[0] for row in _core._LOSSES if row[3])
+_PRED_NAME = {row[0]: row[4] for row in _core._LOSSES}
 
 
 def _as_dask(x, what):
