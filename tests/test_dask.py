@@ -545,6 +545,9 @@ CALL_ERRORS = {
                                    {"sample_weight": np.ones(5)}),
     "complex pred": ("softmax_cross_entropy", _X.astype(complex), _T, {}),
     "object target": ("cross_entropy", _X, _T.astype(object), {}),
+    "zero classes": ("softmax_cross_entropy", _X[:, :0], _T, {}),
+    "zero classes, axis 1 of 4-d": ("cross_entropy", _X4[:, :0], np.zeros((10, 3, 5), np.int64),
+                                    {"axis": 1}),
 }
 # errors whose message is the in-memory one, word for word (a first axis
 # whose length differs between operands gets a message of its own)
@@ -555,7 +558,7 @@ SAME_MESSAGE = {"float class indices", "bool class indices", "weight shape",
                 "4-d target of another height", "binary pos_weight shape",
                 "binary full weight shape", "binary sample_weight shape", "target too short",
                 "sample_weight too long", "mse target shape", "binary target shape",
-                "object target"}
+                "object target", "zero classes", "zero classes, axis 1 of 4-d"}
 
 
 @pytest.mark.parametrize("grad", [False, True], ids=["loss", "and_grad"])

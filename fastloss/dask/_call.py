@@ -97,7 +97,8 @@ def _check_on_a_sample(fn, name, P, lead, positions, n_lead, target, operands, o
         message = str(exc)
         if lead is not None:
             replaced = [(f"{name} shape {sample_pred.shape}", f"{name} shape {P.shape}"),
-                        (f"pred shape {sample_pred.shape}", f"pred shape {P.shape}")]
+                        (f"pred shape {sample_pred.shape}", f"pred shape {P.shape}"),
+                        (f"(shape {sample_pred.shape},", f"(shape {P.shape},")]
             for what, arr, axis in operands:
                 sample_shape = _zeros(arr, axis, sample_lead[what]).shape
                 replaced.append((f"{what} shape {sample_shape}", f"{what} shape {arr.shape}"))
