@@ -31,7 +31,7 @@ cdef enum:
 cdef enum:
     HALF_F16 = 1
     HALF_BF16 = 2
-    HALF_MAX_C = 64             # half inputs of more classes go through a float32 copy
+    HALF_MAX_C = 64             # half inputs: classes of a block's stack scratch (beyond: malloc)
 
 cdef enum:
     ELEM_MAX_ND = 64            # NumPy's most axes
@@ -140,6 +140,10 @@ ctypedef struct BlockResult:
     double loss
     double div
     Py_ssize_t bad              # first row with an out-of-range label, or -1
+                                # (BAD_NO_MEMORY: the block's scratch could not be had)
+
+cdef enum:
+    BAD_NO_MEMORY = -2
 
 ctypedef fused label_t:
     int8_t

@@ -163,8 +163,8 @@ cdef object _slabs_view(object A, int axis):
     without a copy: the innermost position axes that collapse into one
     stride are a slab's rows, the others (collapsing into one stride too)
     the slabs, as for a channels-first batch of images.  None where that
-    does not exist or a slab's rows are not a multiple of BLOCK (a block
-    must lie in one slab)."""
+    does not exist.  (A block that runs across a slab's end is copied into
+    scratch rows: _block_across_slabs.)"""
     moved = np.moveaxis(A, axis, -1)
     dims = [(n, s) for n, s in zip(moved.shape[:-1], moved.strides[:-1]) if n != 1]
     if len(dims) < 2:
@@ -174,7 +174,7 @@ cdef object _slabs_view(object A, int axis):
     while m > 0 and dims[m - 1][1] == dims[m][1] * dims[m][0]:
         m -= 1
         inner *= dims[m][0]
-    if m == 0 or inner % BLOCK != 0:
+    if m == 0:
         return None
     outer, outer_stride = dims[m - 1]
     for d in range(m - 2, -1, -1):

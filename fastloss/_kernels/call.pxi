@@ -115,12 +115,14 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
             raise ValueError("out must be writable, got a read-only array")
     # the same call on rows: a view of pred as rows, or as rows in slabs
     # (a channels-first batch), or else a C-ordered copy of the rows.  Half
-    # precision is read in place as rows (native, aligned, up to HALF_MAX_C
-    # classes), else through a float32 copy.
+    # precision is read in place as rows or rows in slabs (native and
+    # aligned), else through a float32 copy.
     rows = None
     if grad_dtype is not None:
-        if P.dtype.isnative and P.flags.aligned and n_classes <= HALF_MAX_C:
+        if P.dtype.isnative and P.flags.aligned:
             rows = _rows_view(P, ax)
+            if rows is None:
+                rows = _slabs_view(P, ax)
         if rows is None:
             P = P.astype(_F32)
     if rows is None:

@@ -89,6 +89,9 @@ cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total,
             _block(J, b, &r)
             if keep != NULL:
                 keep[b] = r
+            if r.bad == BAD_NO_MEMORY:
+                with gil:
+                    raise MemoryError("no memory for a block's scratch")
             if r.bad >= 0:
                 total.bad = r.bad
                 return 0
@@ -102,6 +105,11 @@ cdef int _run_blocks(const Job* J, int n_threads, BlockResult* total,
         for b in prange(nblocks, num_threads=n_threads, schedule="static"):
             _block(J, b, &parts[b])
         for b in range(nblocks):
+            if parts[b].bad == BAD_NO_MEMORY:
+                if keep == NULL:
+                    free(parts)
+                with gil:
+                    raise MemoryError("no memory for a block's scratch")
             if parts[b].bad >= 0:
                 total.bad = parts[b].bad
                 break

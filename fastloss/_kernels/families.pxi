@@ -13,9 +13,12 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
     if r1 > J.n_rows:
         r1 = J.n_rows
     if J.n_inner != 0:
-        # rows in slabs: this block lies in one (n_inner is a multiple of
-        # BLOCK), so the kernels see one strided run of rows, its pointers
-        # shifted so that row r is still at r * row_stride
+        if r0 // J.n_inner != (r1 - 1) // J.n_inner and fam != FAM_LABELS:
+            _block_across_slabs(J, b, r0, r1, res, p, t)
+            return
+        # rows in slabs, and this block lies in one: the kernels see one
+        # strided run of rows, its pointers shifted so that row r is still
+        # at r * row_stride
         slab = r0 // J.n_inner
         before = slab * J.n_inner
         in_slab = J[0]
@@ -64,68 +67,186 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
         _labels_block(J, r0, r1, lab, res)
 
 
-cdef void _half_rows(const Job* J, const void* src, Py_ssize_t rs, Py_ssize_t cs,
-                     Py_ssize_t r0, Py_ssize_t n, float* dst) noexcept nogil:
-    """Rows r0 .. r0 + n of a half-precision array (strides rs, cs) as
-    float32 rows of C in dst; exact."""
-    cdef Py_ssize_t i, j, C = J.n_classes
+cdef inline Py_ssize_t _slab_row(const Job* J, Py_ssize_t r, Py_ssize_t outer_stride,
+                                 Py_ssize_t row_stride) noexcept nogil:
+    """The offset of row r of an array of rows (n_inner 0) or of rows in
+    slabs, in elements."""
+    if J.n_inner == 0:
+        return r * row_stride
+    return (r // J.n_inner) * outer_stride + (r % J.n_inner) * row_stride
+
+
+cdef void _block_across_slabs(const Job* J, Py_ssize_t b, Py_ssize_t r0, Py_ssize_t r1,
+                              BlockResult* res, const pfloat* p,
+                              const tfloat* t) noexcept nogil:
+    """A block of rows in slabs that runs across a slab's end (a
+    channels-first batch whose images are not a multiple of BLOCK
+    positions): its pred rows, and its dense target rows, copied into
+    contiguous scratch, the block run there as on contiguous rows, and its
+    gradient rows copied out.  The same bits as the moved-axis call (a
+    row's arithmetic does not depend on its layout), with scratch of one
+    block instead of a copy of the input.  Without memory for the scratch,
+    res.bad is BAD_NO_MEMORY."""
+    cdef Py_ssize_t n = r1 - r0, C = J.n_classes, i, j, o
+    cdef Job local = J[0]
+    cdef pfloat* x = <pfloat*>malloc(n * C * sizeof(pfloat))
+    cdef tfloat* tt = NULL
+    cdef pfloat* g = NULL
+    cdef pfloat* gout
+    if J.dense_target:
+        tt = <tfloat*>malloc(n * C * sizeof(tfloat))
+    if J.grad != NULL:
+        g = <pfloat*>malloc(n * C * sizeof(pfloat))
+    if x == NULL or (J.dense_target and tt == NULL) or (J.grad != NULL and g == NULL):
+        free(x)
+        free(tt)
+        free(g)
+        res.bad = BAD_NO_MEMORY
+        return
+    for i in range(n):
+        o = _slab_row(J, r0 + i, J.pred_outer_stride, J.pred_row_stride)
+        for j in range(C):
+            x[i * C + j] = p[o + j * J.pred_col_stride]
+    local.n_inner = 0
+    local.pred_row_stride = C
+    local.pred_col_stride = 1
+    if J.dense_target:
+        for i in range(n):
+            o = _slab_row(J, r0 + i, J.target_outer_stride, J.target_row_stride)
+            for j in range(C):
+                tt[i * C + j] = t[o + j * J.target_col_stride]
+        local.target_row_stride = C
+        local.target_col_stride = 1
+    if J.grad != NULL:
+        local.grad = <void*>(<size_t>g - <size_t>(r0 * C * sizeof(pfloat)))
+        local.grad_row_stride = C
+        local.grad_col_stride = 1
+    # the kernels find row r at p + r * C: the scratch, shifted back by r0
+    # rows (addresses formed as integers, never dereferenced outside it)
+    _block_typed(&local, b, res,
+                 <const pfloat*>(<size_t>x - <size_t>(r0 * C * sizeof(pfloat))),
+                 <const tfloat*>(<size_t>tt - <size_t>(r0 * C * sizeof(tfloat))))
+    if J.grad != NULL and res.bad < 0:
+        gout = <pfloat*>J.grad
+        for i in range(n):
+            o = _slab_row(J, r0 + i, J.grad_outer_stride, J.grad_row_stride)
+            for j in range(C):
+                gout[o + j * J.grad_col_stride] = g[i * C + j]
+    free(x)
+    free(tt)
+    free(g)
+
+
+cdef void _half_rows(const Job* J, const void* src, Py_ssize_t os, Py_ssize_t rs,
+                     Py_ssize_t cs, Py_ssize_t r0, Py_ssize_t n, float* dst) noexcept nogil:
+    """Rows r0 .. r0 + n of a half-precision array (rows, or rows in slabs
+    os apart; strides rs, cs) as float32 rows of C in dst; exact."""
+    cdef Py_ssize_t i, j, j0, m, o, C = J.n_classes
     cdef const uint16_t* h = <const uint16_t*>src
     cdef uint16_t v[HALF_MAX_C]
-    if cs == 1 and (rs == C or n == 1):
+    if J.n_inner == 0 and cs == 1 and (rs == C or n == 1):
         if J.half == HALF_F16:
             fl_half_to_float(h + r0 * rs, dst, n * C)
         else:
             fl_bf16_to_float(h + r0 * rs, dst, n * C)
         return
     for i in range(n):
-        for j in range(C):
-            v[j] = h[(r0 + i) * rs + j * cs]
-        if J.half == HALF_F16:
-            fl_half_to_float(v, dst + i * C, C)
-        else:
-            fl_bf16_to_float(v, dst + i * C, C)
+        o = _slab_row(J, r0 + i, os, rs)
+        j0 = 0
+        while j0 < C:                   # (HALF_MAX_C classes at a time)
+            m = min(<Py_ssize_t>HALF_MAX_C, C - j0)
+            for j in range(m):
+                v[j] = h[o + (j0 + j) * cs]
+            if J.half == HALF_F16:
+                fl_half_to_float(v, dst + i * C + j0, m)
+            else:
+                fl_bf16_to_float(v, dst + i * C + j0, m)
+            j0 += m
 
 
 cdef void _half_grad_rows(const Job* J, const float* src, Py_ssize_t r0, Py_ssize_t n) noexcept nogil:
     """float32 gradient rows (n rows of C) rounded into the half-precision
     gradient's rows r0 .. r0 + n (to nearest even)."""
-    cdef Py_ssize_t i, j, C = J.n_classes
+    cdef Py_ssize_t i, j, j0, m, o, C = J.n_classes
     cdef Py_ssize_t rs = J.grad_row_stride, cs = J.grad_col_stride
     cdef uint16_t* g = <uint16_t*>J.grad
     cdef uint16_t v[HALF_MAX_C]
-    if cs == 1 and (rs == C or n == 1):
+    if J.n_inner == 0 and cs == 1 and (rs == C or n == 1):
         if J.half == HALF_F16:
             fl_float_to_half(src, g + r0 * rs, n * C)
         else:
             fl_float_to_bf16(src, g + r0 * rs, n * C)
         return
     for i in range(n):
-        if J.half == HALF_F16:
-            fl_float_to_half(src + i * C, v, C)
-        else:
-            fl_float_to_bf16(src + i * C, v, C)
-        for j in range(C):
-            g[(r0 + i) * rs + j * cs] = v[j]
+        o = _slab_row(J, r0 + i, J.grad_outer_stride, rs)
+        j0 = 0
+        while j0 < C:                   # (HALF_MAX_C classes at a time)
+            m = min(<Py_ssize_t>HALF_MAX_C, C - j0)
+            if J.half == HALF_F16:
+                fl_float_to_half(src + i * C + j0, v, m)
+            else:
+                fl_float_to_bf16(src + i * C + j0, v, m)
+            for j in range(m):
+                g[o + (j0 + j) * cs] = v[j]
+            j0 += m
 
 
 cdef void _block_half(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogil:
-    """A block of a float16 or bfloat16 pred (at most HALF_MAX_C classes,
-    rows in one slab): its rows converted to float32 scratch, the float32
-    block run on them as on a contiguous float32 pred, and its gradient
-    rows rounded into the half-precision gradient.  The same bits as the
-    float32 copy of the whole pred, without the copy."""
-    cdef float x[BLOCK * HALF_MAX_C]
-    cdef float g[BLOCK * HALF_MAX_C]
-    cdef Py_ssize_t r0 = b * BLOCK, n, C = J.n_classes
+    """A block of a float16 or bfloat16 pred (rows, or rows in slabs): its
+    rows converted to float32 scratch (on the stack up to HALF_MAX_C
+    classes, from malloc beyond), the
+    float32 block run on them as on a contiguous float32 pred, and its
+    gradient rows rounded into the half-precision gradient.  The same bits
+    as the float32 copy of the whole pred, without the copy.  A dense
+    target of rows in slabs is copied into scratch rows too (malloc; without
+    memory, res.bad is BAD_NO_MEMORY)."""
+    cdef float xs[BLOCK * HALF_MAX_C]
+    cdef float gs[BLOCK * HALF_MAX_C]
+    cdef float* x = xs
+    cdef float* g = gs
+    cdef Py_ssize_t r0 = b * BLOCK, n, C = J.n_classes, i, j, o
     cdef Job local = J[0]
     cdef const float* p
+    cdef double* td = NULL
+    cdef float* tf = NULL
     n = BLOCK if r0 + BLOCK <= J.n_rows else J.n_rows - r0
-    _half_rows(J, J.pred, J.pred_row_stride, J.pred_col_stride, r0, n, x)
+    if C > HALF_MAX_C:                  # more classes than the stack scratch holds
+        x = <float*>malloc(n * C * sizeof(float))
+        g = <float*>malloc(n * C * sizeof(float)) if J.grad != NULL else NULL
+        if x == NULL or (J.grad != NULL and g == NULL):
+            free(x)
+            free(g)
+            res.bad = BAD_NO_MEMORY
+            return
+    if J.n_inner != 0 and J.dense_target:
+        if J.target_f32:
+            tf = <float*>malloc(n * C * sizeof(float))
+        else:
+            td = <double*>malloc(n * C * sizeof(double))
+        if tf == NULL and td == NULL:
+            if C > HALF_MAX_C:
+                free(x)
+                free(g)
+            res.bad = BAD_NO_MEMORY
+            return
+        for i in range(n):
+            o = _slab_row(J, r0 + i, J.target_outer_stride, J.target_row_stride)
+            for j in range(C):
+                if J.target_f32:
+                    tf[i * C + j] = (<const float*>J.target)[o + j * J.target_col_stride]
+                else:
+                    td[i * C + j] = (<const double*>J.target)[o + j * J.target_col_stride]
+        local.target = <const void*>(<size_t>(<void*>tf if J.target_f32 else <void*>td)
+                                     - <size_t>(r0 * C * (sizeof(float) if J.target_f32
+                                                          else sizeof(double))))
+        local.target_row_stride = C
+        local.target_col_stride = 1
+    _half_rows(J, J.pred, J.pred_outer_stride, J.pred_row_stride, J.pred_col_stride, r0, n, x)
     # the kernels find row r at p + r * C: the scratch, shifted back by r0
     # rows (an address formed as an integer, never dereferenced outside x)
     p = <const float*>(<size_t>x - <size_t>(r0 * C * sizeof(float)))
     local.half = 0
-    local.n_inner = 0                   # (half inputs come as one slab of rows)
+    local.n_inner = 0                   # (the scratch is one run of rows)
     local.pred_row_stride = C
     local.pred_col_stride = 1
     if J.grad != NULL:
@@ -133,11 +254,16 @@ cdef void _block_half(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nog
         local.grad_row_stride = C
         local.grad_col_stride = 1
     if J.target_f32:
-        _block_typed(&local, b, res, p, <const float*>J.target)
+        _block_typed(&local, b, res, p, <const float*>local.target)
     else:
-        _block_typed(&local, b, res, p, <const double*>J.target)
+        _block_typed(&local, b, res, p, <const double*>local.target)
+    free(tf)
+    free(td)
     if J.grad != NULL and res.bad < 0:
         _half_grad_rows(J, g, r0, n)
+    if C > HALF_MAX_C:
+        free(x)
+        free(g)
 
 
 cdef void _block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogil:
