@@ -337,6 +337,13 @@ def test_integer_target_of_another_shape_names_both_shapes(fn, pred_shape, targe
     pred = make_pred(fn)[: pred_shape[0]] if len(pred_shape) == 2 else make_pred(fn)[0]
     assert pred.shape == pred_shape
     assert_value_error_names_both_shapes(fn, pred, target)
+    if not isinstance(target, int):
+        # and says what an integer target is, and what a one-hot one must be
+        with pytest.raises(ValueError) as info:
+            fn(pred, target)
+        msg = str(info.value)
+        assert f"class indices of shape {pred_shape[:-1]}" in msg, msg
+        assert "one-hot rows must be float or bool" in msg, msg
 
 
 @pytest.mark.parametrize("fn", CLASS_FUNCS, ids=name_of)

@@ -393,7 +393,11 @@ cdef object _label_target(Job* J, object target, cnp.ndarray P, str name):
                 f"unsupported dtype {arr.dtype} for target: expected integer "
                 f"class indices or a float array of {name}'s shape")
     if not _is_label_shape(T, P):
-        raise _shape_error((<object>T).shape, P, name, True)
+        raise ValueError(
+            f"target shape {(<object>T).shape} does not match {name} shape "
+            f"{(<object>P).shape} with class axis {cnp.PyArray_NDIM(P) - 1}: integer targets "
+            f"are class indices of shape {(<object>P).shape[:cnp.PyArray_NDIM(P) - 1]} "
+            f"(one-hot rows must be float or bool)")
     J.labels = cnp.PyArray_DATA(T)
     J.label_unsigned = cnp.PyArray_ISUNSIGNED(T)
     J.label_size = <int>cnp.PyArray_ITEMSIZE(T)

@@ -188,7 +188,8 @@ def as_class_target(target, pred, axis=-1):
         if target.shape != index_shape:
             raise ValueError(
                 f"class-index target shape {target.shape} does not match pred shape "
-                f"{pred.shape}: class indices must have shape {index_shape}"
+                f"{pred.shape}: integer targets are class indices of shape {index_shape} "
+                f"(one-hot rows must be float or bool)"
             )
         return target, None
     if target.shape == index_shape:
