@@ -75,6 +75,17 @@ ctypedef struct Elementwise:
     Py_ssize_t grad_strides[ELEM_MAX_ND]
     double grad_div                 # the gradient's divisor: D for "mean", else 1
 
+ctypedef struct SlabIndex:
+    # The slabs of rows in slabs whose slabs are not one stride apart (a
+    # batch in any other layout: Fortran order, every other pixel row, ...):
+    # slab s is the multi-index of s in ``shape`` (C order), and each
+    # array's offset is that index times its strides (in elements).
+    int nd
+    Py_ssize_t shape[ELEM_MAX_ND]
+    Py_ssize_t pred[ELEM_MAX_ND]
+    Py_ssize_t target[ELEM_MAX_ND]
+    Py_ssize_t grad[ELEM_MAX_ND]
+
 ctypedef struct Job:
     # What one call computes, reduced to C: raw pointers, sizes and strides in
     # elements (0 along an axis of length <= 1), options.  Set up once per
@@ -82,10 +93,13 @@ ctypedef struct Job:
     int family                      # a Family
     Py_ssize_t n_rows, n_classes    # a 1-D pred is one row
     # rows in slabs (a channels-first batch: a slab per image): n_inner rows
-    # a slab, a multiple of BLOCK, each array's slabs *_outer_stride apart;
-    # 0 when the rows are one slab
+    # a slab, each array's slabs *_outer_stride apart; 0 when the rows are
+    # one slab
     Py_ssize_t n_inner
     Py_ssize_t pred_outer_stride, target_outer_stride, grad_outer_stride
+    # slabs in any layout (NULL: slab s at s * *_outer_stride): every block
+    # is then copied into scratch rows (_block_across_slabs)
+    const SlabIndex* slabs
     # pred (probabilities, logits or predictions): float32 if pred_f32 else
     # float64
     const void* pred

@@ -188,13 +188,14 @@ def test_thread_counts_give_the_same_bits_with_a_middle_class_axis(impl, name, k
 @pytest.mark.parametrize("layout", ["C", "F", "strided", "reversed"])
 def test_channels_first_batches_read_in_place_give_the_bits_of_the_class_axis_last(
         name, kind, shape, layout):
-    """A channels-first batch of several images (fastloss reads each image's
-    pixels as one strided run of rows, in place), whose pixels are a
-    multiple of 256 or not (28 x 28, 10 x 10, 7 x 9 x 5: blocks of 256 rows
-    that run across images): every reduction, with sample weights, 1 and 3
-    threads and out= in the input's layout, gives the bits of the class
-    axis moved last; nothing of the input's size is allocated for the
-    forward loss, nor for the gradient into out=."""
+    """A channels-first batch of several images, read in place in every
+    layout (C order and reversed: each image's pixels one strided run of
+    rows; Fortran order and every other element: slabs found axis by axis),
+    whose pixels are a multiple of 256 or not (28 x 28, 10 x 10, 7 x 9 x 5:
+    blocks of 256 rows that run across images): every reduction, with
+    sample weights, 1 and 3 threads and out= in the input's layout, gives
+    the bits of the class axis moved last; nothing of the input's size is
+    allocated for the forward loss, nor for the gradient into out=."""
     fn = getattr(fl, name)
     axis = 1
     pred, target = make(name, kind, shape, axis, seed=5)
@@ -219,16 +220,16 @@ def test_channels_first_batches_read_in_place_give_the_bits_of_the_class_axis_la
                 assert_same(got[1], np.ascontiguousarray(want[1]), f"{what}, gradient")
             else:
                 assert_same(got, want, what)
-    if layout == "C":
-        import tracemalloc
-        extra = {"out": np.empty_like(pred)} if name.endswith("_and_grad") else {}
-        tracemalloc.start()
-        try:
-            fn(pred, target, axis=axis, **kw, **extra)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert peak < pred.nbytes / 4, (name, peak)
+    import tracemalloc
+    extra = {"out": in_layout(np.zeros(shape), layout)} if name.endswith("_and_grad") else {}
+    tracemalloc.start()
+    try:
+        fn(pred, target, axis=axis, **kw, **extra)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # (a copy would be pred.nbytes; 4 kB for the call's small objects)
+    assert peak < pred.nbytes / 4 + 4096, (name, peak)
 
 
 def columns_problem(dtype, seed):

@@ -329,13 +329,14 @@ def test_half_axis_and_threads_give_the_bits_of_the_class_axis_last(impl, name, 
 @pytest.mark.parametrize("half", ["float16", "bfloat16"])
 @pytest.mark.parametrize("shape", [(3, 5, 28, 28), (40, 4, 10, 10), (12, 70, 5, 5), (600, 90)],
                          ids=str)
-def test_half_is_read_in_place_in_any_layout_and_class_count(name, kind, half, shape):
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_half_is_read_in_place_in_any_layout_and_class_count(name, kind, half, shape, order):
     """Half-precision batches that are neither rows nor images of a multiple
     of 256 pixels (28 x 28 and 10 x 10 channels-first, whose 256-row blocks
     run across images) nor of at most 64 classes (70 channels-first, 90 as
-    rows): the bits of the float32 copy with the class axis moved last, from
-    the input in place, with nothing of the input's size allocated for the
-    loss, nor for the gradient into out=."""
+    rows), in C and Fortran order: the bits of the float32 copy with the
+    class axis moved last, from the input in place, with nothing of the
+    input's size allocated for the loss, nor for the gradient into out=."""
     import tracemalloc
 
     import fastloss
@@ -345,6 +346,9 @@ def test_half_is_read_in_place_in_any_layout_and_class_count(name, kind, half, s
     pred, target = make(name, kind, dtype, shape, axis=axis, seed=4)
     if kind == "dense":
         target = target.astype(np.float32)
+    if order == "F":
+        pred = np.asfortranarray(pred)
+        target = np.asfortranarray(target) if kind == "dense" else target
     moved = np.ascontiguousarray(np.moveaxis(pred, axis, -1)).astype(np.float32)
     moved_target = np.ascontiguousarray(np.moveaxis(target, axis, -1)) if kind == "dense" \
         else target
@@ -358,14 +362,16 @@ def test_half_is_read_in_place_in_any_layout_and_class_count(name, kind, half, s
             if want_grad is not None:
                 want = np.moveaxis(want_grad, -1, axis).astype(gradient_dtype(dtype))
                 assert_same(got_grad, np.ascontiguousarray(want), what)
-    extra = {"out": np.empty(shape, gradient_dtype(dtype))} if want_grad is not None else {}
+    extra = ({"out": np.empty(shape, gradient_dtype(dtype), order=order)}
+             if want_grad is not None else {})
     tracemalloc.start()
     try:
         fn(pred, target, axis=axis, **extra)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < pred.nbytes / 4, (name, peak, pred.nbytes)
+    # (a copy would be pred.nbytes at least; 4 kB for the call's small objects)
+    assert peak < pred.nbytes / 4 + 4096, (name, peak, pred.nbytes)
 
 
 # ---------------------------------------------------------------------------

@@ -186,6 +186,76 @@ cdef object _slabs_view(object A, int axis):
         writeable=moved.flags.writeable)
 
 
+@cython.final
+@cython.auto_pickle(False)
+cdef class _Slabs:
+    """The SlabIndex of one call's rows in slabs of any layout (the job
+    points into it while the call runs)."""
+    cdef SlabIndex s
+
+
+cdef object _nested_dims(object moved):
+    """The position axes of an array with its class axis moved last, as
+    (length, stride) pairs, axes of length 1 left out."""
+    return [(n, s) for n, s in zip(moved.shape[:moved.ndim - 1], moved.strides[:moved.ndim - 1])
+            if n != 1]
+
+
+cdef object _nested_rows(object A, int axis):
+    """An array of pred's shape whose positions collapse neither into one
+    stride nor into slabs one stride apart (Fortran order, every other
+    pixel row, ...), read in place all the same: (rows, slabs) where rows
+    is a (slabs, rows a slab, C) view of A's memory whose slab stride is 0
+    (a stand-in: the kernels find each slab through ``slabs``, and every
+    block is copied into scratch rows), a slab's rows being the last
+    position axis and the slabs the others.  (None, None) where the rows
+    or slabs views serve (fewer than three position axes)."""
+    cdef _Slabs held
+    cdef Py_ssize_t itemsize = (<cnp.ndarray>A).itemsize
+    cdef int d
+    moved = np.moveaxis(A, axis, -1)
+    dims = _nested_dims(moved)
+    if len(dims) < 3:
+        return None, None
+    held = _Slabs()
+    held.s.nd = len(dims) - 1
+    n_slabs = 1
+    for d in range(held.s.nd):
+        held.s.shape[d] = dims[d][0]
+        held.s.pred[d] = dims[d][1] // itemsize
+        n_slabs *= dims[d][0]
+    inner, inner_stride = dims[held.s.nd]
+    C = moved.shape[moved.ndim - 1]
+    rows = np.lib.stride_tricks.as_strided(
+        moved, (n_slabs, inner, C), (0, inner_stride, moved.strides[moved.ndim - 1]),
+        writeable=moved.flags.writeable)
+    return rows, held
+
+
+cdef object _nested_like(object A, int axis, _Slabs held, int which):
+    """The (slabs, rows a slab, C) stand-in view of A (a dense target or a
+    gradient of pred's shape, native and aligned) for the slabs of
+    _nested_rows, its slab strides recorded in ``held`` (ROWS_TARGET or
+    ROWS_GRAD)."""
+    cdef Py_ssize_t itemsize = (<cnp.ndarray>A).itemsize
+    cdef int d
+    moved = np.moveaxis(A, axis, -1)
+    dims = _nested_dims(moved)
+    for d in range(held.s.nd):
+        if which == ROWS_TARGET:
+            held.s.target[d] = dims[d][1] // itemsize
+        else:
+            held.s.grad[d] = dims[d][1] // itemsize
+    n_slabs = 1
+    for d in range(held.s.nd):
+        n_slabs *= held.s.shape[d]
+    inner, inner_stride = dims[held.s.nd]
+    C = moved.shape[moved.ndim - 1]
+    return np.lib.stride_tricks.as_strided(
+        moved, (n_slabs, inner, C), (0, inner_stride, moved.strides[moved.ndim - 1]),
+        writeable=moved.flags.writeable)
+
+
 @cython.wraparound(True)   # negative indices of Python tuples
 cdef object _as_rows(object A, int axis):
     """_rows_view, or a C-ordered copy of the rows where the positions do

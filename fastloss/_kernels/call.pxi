@@ -114,42 +114,66 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
         if not out.flags.writeable:
             raise ValueError("out must be writable, got a read-only array")
     # the same call on rows: a view of pred as rows, or as rows in slabs
-    # (a channels-first batch), or else a C-ordered copy of the rows.  Half
-    # precision is read in place as rows or rows in slabs (native and
-    # aligned), else through a float32 copy.
+    # (a channels-first batch), or in slabs of any layout (_nested_rows);
+    # else (unaligned or byte-swapped pred) a C-ordered copy of the rows.
+    # Half precision is read in place the same ways (native and aligned),
+    # else through a float32 copy.
     rows = None
+    cdef _Slabs held = None
     if grad_dtype is not None:
         if P.dtype.isnative and P.flags.aligned:
             rows = _rows_view(P, ax)
             if rows is None:
                 rows = _slabs_view(P, ax)
+            if rows is None:
+                rows, held = _nested_rows(P, ax)
         if rows is None:
             P = P.astype(_F32)
     if rows is None:
         rows = _rows_view(P, ax)
     if rows is None:
         rows = _slabs_view(P, ax)
+    if rows is None and P.dtype.isnative and P.flags.aligned:
+        rows, held = _nested_rows(P, ax)
     if rows is None:
         rows = _as_rows(P, ax)
     slabs = rows.ndim == 3
+    real_target = T
     if dense:
         if _is_half(T.dtype):
             T = T.astype(comp)      # (exact: float32 holds every half value)
-        view = _like_rows(T, ax, rows)
-        T = view if view is not None else _as_rows(T, ax).reshape(rows.shape)
+        if held is not None:
+            # (the stand-in view must be read as it is: no conversion of it)
+            if not (T.dtype == _F64 or T.dtype == _F32) or not T.dtype.isnative \
+                    or not T.flags.aligned:
+                T = T.astype(comp)
+            real_target = T
+            T = _nested_like(T, ax, held, ROWS_TARGET)
+        else:
+            view = _like_rows(T, ax, rows)
+            T = view if view is not None else _as_rows(T, ax).reshape(rows.shape)
     elif type(T) is not int and (T.ndim > 1 or slabs):
         T = T.reshape(-1)
     if slabs and sample_weight is not None:
         sample_weight = sample_weight.reshape(rows.shape[:2])
     # the gradient goes straight into G where G has the rows' structure
     G = None
+    filled = None
     if want_grad:
         G = out if out is not None else np.empty(shape, out_dtype)
-        if rows.dtype == G.dtype:
+        if held is not None:
+            # an out that shares memory with an input, or is unaligned, is
+            # filled from a new gradient (checked on the real arrays: the
+            # stand-in views do not show every element's address)
+            if out is not None and _needs_staging(G, (P, real_target, weight, sample_weight)):
+                filled = G
+                G = np.empty(shape, out_dtype)
+            out_rows = _nested_like(G, ax, held, ROWS_GRAD)
+        elif rows.dtype == G.dtype:
             out_rows = _like_rows(G, ax, rows)
     result = _run_rows(family, rows, T, reduction, eps, weight, ignore_index,
                        label_smoothing, sample_weight, n_threads, want_grad, out_rows,
-                       name, positions, ax, req)
+                       name, positions, ax, req, held)
     if req is not None and (req.labels_only or req.bad >= 0):
         return None                         # kept in req, nothing to return
     loss = result[0] if want_grad else result
@@ -161,6 +185,9 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
         moved = np.moveaxis(G, ax, -1)
         with np.errstate(over="ignore"):    # float32 beyond a half's range is inf, quietly
             moved[...] = result[1].reshape(moved.shape)
+    if filled is not None:
+        filled[...] = G
+        G = filled
     return loss, G
 
 
@@ -177,12 +204,14 @@ cdef object _like_rows(object A, int axis, object rows):
 cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction, object eps,
                       object weight, object ignore_index, object label_smoothing,
                       object sample_weight, object n_threads, bint want_grad, object out,
-                      str name, object positions, int axis, _Request req=None):
+                      str name, object positions, int axis, _Request req=None,
+                      _Slabs held=None):
     """Validate, set up a Job and run it: P is a native float32/float64 pred
     of one or two axes, the class axis last.  ``positions`` (the caller's
     positions' shape, None for P's own) only words a bad label's error.
     With ``req`` (a partial call) the block results are kept there, and a
-    bad label is recorded there instead of raised."""
+    bad label is recorded there instead of raised.  With ``held``, P (and a
+    dense target, and out) are the stand-in views of _nested_rows."""
     cdef Job J
     cdef BlockResult total, first
     cdef cnp.ndarray O = None, R = None
@@ -198,6 +227,8 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
     J.family = family
     J.grad_scale = 1.0
     _set_pred(&J, P)
+    if held is not None:
+        J.slabs = &held.s
     # the scalar arguments
     if family == FAM_CE:
         eps_value = _nonneg(eps, "eps")

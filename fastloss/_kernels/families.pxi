@@ -13,7 +13,7 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
     if r1 > J.n_rows:
         r1 = J.n_rows
     if J.n_inner != 0:
-        if r0 // J.n_inner != (r1 - 1) // J.n_inner and fam != FAM_LABELS:
+        if fam != FAM_LABELS and (J.slabs != NULL or r0 // J.n_inner != (r1 - 1) // J.n_inner):
             _block_across_slabs(J, b, r0, r1, res, p, t)
             return
         # rows in slabs, and this block lies in one: the kernels see one
@@ -67,13 +67,61 @@ cdef void _block_typed(const Job* J, Py_ssize_t b, BlockResult* res,
         _labels_block(J, r0, r1, lab, res)
 
 
-cdef inline Py_ssize_t _slab_row(const Job* J, Py_ssize_t r, Py_ssize_t outer_stride,
-                                 Py_ssize_t row_stride) noexcept nogil:
-    """The offset of row r of an array of rows (n_inner 0) or of rows in
-    slabs, in elements."""
+cdef enum:
+    ROWS_PRED = 0
+    ROWS_TARGET = 1
+    ROWS_GRAD = 2
+
+
+cdef inline Py_ssize_t _slab_start(const Job* J, Py_ssize_t slab, int which) noexcept nogil:
+    """The offset, in elements, of a slab of pred, the dense target or the
+    gradient (ROWS_*): slab * *_outer_stride, or through J.slabs."""
+    cdef Py_ssize_t q, off = 0
+    cdef int d
+    if J.slabs == NULL:
+        if which == ROWS_PRED:
+            return slab * J.pred_outer_stride
+        if which == ROWS_TARGET:
+            return slab * J.target_outer_stride
+        return slab * J.grad_outer_stride
+    for d in range(J.slabs.nd - 1, -1, -1):      # the slab's multi-index, last axis first
+        q = slab // J.slabs.shape[d]
+        if which == ROWS_PRED:
+            off += (slab - q * J.slabs.shape[d]) * J.slabs.pred[d]
+        elif which == ROWS_TARGET:
+            off += (slab - q * J.slabs.shape[d]) * J.slabs.target[d]
+        else:
+            off += (slab - q * J.slabs.shape[d]) * J.slabs.grad[d]
+        slab = q
+    return off
+
+
+cdef void _slab_rows(const Job* J, Py_ssize_t r0, Py_ssize_t n, int which,
+                     Py_ssize_t* off) noexcept nogil:
+    """off[i]: the offset, in elements, of row r0 + i of pred, the dense
+    target or the gradient (ROWS_*), for rows or rows in slabs; a slab's
+    start is found once per slab, not once per row."""
+    cdef Py_ssize_t i, rs, slab, k, start
+    if which == ROWS_PRED:
+        rs = J.pred_row_stride
+    elif which == ROWS_TARGET:
+        rs = J.target_row_stride
+    else:
+        rs = J.grad_row_stride
     if J.n_inner == 0:
-        return r * row_stride
-    return (r // J.n_inner) * outer_stride + (r % J.n_inner) * row_stride
+        for i in range(n):
+            off[i] = (r0 + i) * rs
+        return
+    slab = r0 // J.n_inner
+    k = r0 - slab * J.n_inner
+    start = _slab_start(J, slab, which)
+    for i in range(n):
+        if k == J.n_inner:
+            k = 0
+            slab += 1
+            start = _slab_start(J, slab, which)
+        off[i] = start + k * rs
+        k += 1
 
 
 cdef void _block_across_slabs(const Job* J, Py_ssize_t b, Py_ssize_t r0, Py_ssize_t r1,
@@ -81,13 +129,14 @@ cdef void _block_across_slabs(const Job* J, Py_ssize_t b, Py_ssize_t r0, Py_ssiz
                               const tfloat* t) noexcept nogil:
     """A block of rows in slabs that runs across a slab's end (a
     channels-first batch whose images are not a multiple of BLOCK
-    positions): its pred rows, and its dense target rows, copied into
-    contiguous scratch, the block run there as on contiguous rows, and its
-    gradient rows copied out.  The same bits as the moved-axis call (a
+    positions), or any block of slabs laid out by J.slabs: its pred rows,
+    and its dense target rows, copied into contiguous scratch, the block
+    run there as on contiguous rows, and its gradient rows copied out.  The same bits as the moved-axis call (a
     row's arithmetic does not depend on its layout), with scratch of one
     block instead of a copy of the input.  Without memory for the scratch,
     res.bad is BAD_NO_MEMORY."""
     cdef Py_ssize_t n = r1 - r0, C = J.n_classes, i, j, o
+    cdef Py_ssize_t off[BLOCK]
     cdef Job local = J[0]
     cdef pfloat* x = <pfloat*>malloc(n * C * sizeof(pfloat))
     cdef tfloat* tt = NULL
@@ -103,16 +152,19 @@ cdef void _block_across_slabs(const Job* J, Py_ssize_t b, Py_ssize_t r0, Py_ssiz
         free(g)
         res.bad = BAD_NO_MEMORY
         return
+    _slab_rows(J, r0, n, ROWS_PRED, off)
     for i in range(n):
-        o = _slab_row(J, r0 + i, J.pred_outer_stride, J.pred_row_stride)
+        o = off[i]
         for j in range(C):
             x[i * C + j] = p[o + j * J.pred_col_stride]
     local.n_inner = 0
+    local.slabs = NULL
     local.pred_row_stride = C
     local.pred_col_stride = 1
     if J.dense_target:
+        _slab_rows(J, r0, n, ROWS_TARGET, off)
         for i in range(n):
-            o = _slab_row(J, r0 + i, J.target_outer_stride, J.target_row_stride)
+            o = off[i]
             for j in range(C):
                 tt[i * C + j] = t[o + j * J.target_col_stride]
         local.target_row_stride = C
@@ -128,8 +180,9 @@ cdef void _block_across_slabs(const Job* J, Py_ssize_t b, Py_ssize_t r0, Py_ssiz
                  <const tfloat*>(<size_t>tt - <size_t>(r0 * C * sizeof(tfloat))))
     if J.grad != NULL and res.bad < 0:
         gout = <pfloat*>J.grad
+        _slab_rows(J, r0, n, ROWS_GRAD, off)
         for i in range(n):
-            o = _slab_row(J, r0 + i, J.grad_outer_stride, J.grad_row_stride)
+            o = off[i]
             for j in range(C):
                 gout[o + j * J.grad_col_stride] = g[i * C + j]
     free(x)
@@ -137,12 +190,13 @@ cdef void _block_across_slabs(const Job* J, Py_ssize_t b, Py_ssize_t r0, Py_ssiz
     free(g)
 
 
-cdef void _half_rows(const Job* J, const void* src, Py_ssize_t os, Py_ssize_t rs,
-                     Py_ssize_t cs, Py_ssize_t r0, Py_ssize_t n, float* dst) noexcept nogil:
-    """Rows r0 .. r0 + n of a half-precision array (rows, or rows in slabs
-    os apart; strides rs, cs) as float32 rows of C in dst; exact."""
+cdef void _half_rows(const Job* J, Py_ssize_t r0, Py_ssize_t n, float* dst) noexcept nogil:
+    """Rows r0 .. r0 + n of the half-precision pred (rows, or rows in
+    slabs) as float32 rows of C in dst; exact."""
     cdef Py_ssize_t i, j, j0, m, o, C = J.n_classes
-    cdef const uint16_t* h = <const uint16_t*>src
+    cdef Py_ssize_t rs = J.pred_row_stride, cs = J.pred_col_stride
+    cdef Py_ssize_t off[BLOCK]
+    cdef const uint16_t* h = <const uint16_t*>J.pred
     cdef uint16_t v[HALF_MAX_C]
     if J.n_inner == 0 and cs == 1 and (rs == C or n == 1):
         if J.half == HALF_F16:
@@ -150,8 +204,9 @@ cdef void _half_rows(const Job* J, const void* src, Py_ssize_t os, Py_ssize_t rs
         else:
             fl_bf16_to_float(h + r0 * rs, dst, n * C)
         return
+    _slab_rows(J, r0, n, ROWS_PRED, off)
     for i in range(n):
-        o = _slab_row(J, r0 + i, os, rs)
+        o = off[i]
         j0 = 0
         while j0 < C:                   # (HALF_MAX_C classes at a time)
             m = min(<Py_ssize_t>HALF_MAX_C, C - j0)
@@ -169,6 +224,7 @@ cdef void _half_grad_rows(const Job* J, const float* src, Py_ssize_t r0, Py_ssiz
     gradient's rows r0 .. r0 + n (to nearest even)."""
     cdef Py_ssize_t i, j, j0, m, o, C = J.n_classes
     cdef Py_ssize_t rs = J.grad_row_stride, cs = J.grad_col_stride
+    cdef Py_ssize_t off[BLOCK]
     cdef uint16_t* g = <uint16_t*>J.grad
     cdef uint16_t v[HALF_MAX_C]
     if J.n_inner == 0 and cs == 1 and (rs == C or n == 1):
@@ -177,8 +233,9 @@ cdef void _half_grad_rows(const Job* J, const float* src, Py_ssize_t r0, Py_ssiz
         else:
             fl_float_to_bf16(src, g + r0 * rs, n * C)
         return
+    _slab_rows(J, r0, n, ROWS_GRAD, off)
     for i in range(n):
-        o = _slab_row(J, r0 + i, J.grad_outer_stride, rs)
+        o = off[i]
         j0 = 0
         while j0 < C:                   # (HALF_MAX_C classes at a time)
             m = min(<Py_ssize_t>HALF_MAX_C, C - j0)
@@ -205,6 +262,7 @@ cdef void _block_half(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nog
     cdef float* x = xs
     cdef float* g = gs
     cdef Py_ssize_t r0 = b * BLOCK, n, C = J.n_classes, i, j, o
+    cdef Py_ssize_t off[BLOCK]
     cdef Job local = J[0]
     cdef const float* p
     cdef double* td = NULL
@@ -229,8 +287,9 @@ cdef void _block_half(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nog
                 free(g)
             res.bad = BAD_NO_MEMORY
             return
+        _slab_rows(J, r0, n, ROWS_TARGET, off)
         for i in range(n):
-            o = _slab_row(J, r0 + i, J.target_outer_stride, J.target_row_stride)
+            o = off[i]
             for j in range(C):
                 if J.target_f32:
                     tf[i * C + j] = (<const float*>J.target)[o + j * J.target_col_stride]
@@ -241,12 +300,13 @@ cdef void _block_half(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nog
                                                           else sizeof(double))))
         local.target_row_stride = C
         local.target_col_stride = 1
-    _half_rows(J, J.pred, J.pred_outer_stride, J.pred_row_stride, J.pred_col_stride, r0, n, x)
+    _half_rows(J, r0, n, x)
     # the kernels find row r at p + r * C: the scratch, shifted back by r0
     # rows (an address formed as an integer, never dereferenced outside x)
     p = <const float*>(<size_t>x - <size_t>(r0 * C * sizeof(float)))
     local.half = 0
     local.n_inner = 0                   # (the scratch is one run of rows)
+    local.slabs = NULL
     local.pred_row_stride = C
     local.pred_col_stride = 1
     if J.grad != NULL:
