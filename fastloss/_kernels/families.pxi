@@ -131,10 +131,11 @@ cdef void _block_across_slabs(const Job* J, Py_ssize_t b, Py_ssize_t r0, Py_ssiz
     channels-first batch whose images are not a multiple of BLOCK
     positions), or any block of slabs laid out by J.slabs: its pred rows,
     and its dense target rows, copied into contiguous scratch, the block
-    run there as on contiguous rows, and its gradient rows copied out.  The same bits as the moved-axis call (a
-    row's arithmetic does not depend on its layout), with scratch of one
-    block instead of a copy of the input.  Without memory for the scratch,
-    res.bad is BAD_NO_MEMORY."""
+    run there as on contiguous rows, and its gradient rows copied out.
+    The same bits as the moved-axis call (a row's arithmetic does not
+    depend on its layout), with scratch of one block instead of a copy of
+    the input.  Without memory for the scratch, res.bad is
+    BAD_NO_MEMORY."""
     cdef Py_ssize_t n = r1 - r0, C = J.n_classes, i, j, o
     cdef Py_ssize_t off[BLOCK]
     cdef Job local = J[0]
