@@ -14,15 +14,29 @@
  * the AVX-512 exp (below) reduces further and looks up a table.
  */
 
-/* log(x) for a normal, positive, finite x */
-static inline double fl_log_core(double x)
+/* fdlibm's log(1 + f) less its f - hfsq + k ln 2 terms: s (hfsq + R(s^2)),
+ * s = f / (2 + f), for f in [sqrt(2)/2 - 1, sqrt(2) - 1] (hfsq = f^2 / 2) */
+static inline double fl_log_tail(double f, double hfsq)
 {
-    const double ln2_hi = 6.93147180369123816490e-01;
-    const double ln2_lo = 1.90821492927058770002e-10;
     const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
                  Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
                  Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
                  Lg7 = 1.479819860511658591e-01;
+    double s = f / (2.0 + f);
+    double z = s * s;
+    double w = z * z;
+    double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
+    double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
+    double R = t2 + t1;
+    return s * (hfsq + R);
+}
+
+static const double fl_ln2_hi = 6.93147180369123816490e-01;
+static const double fl_ln2_lo = 1.90821492927058770002e-10;
+
+/* log(x) for a normal, positive, finite x */
+static inline double fl_log_core(double x)
+{
     uint64_t ix = fl_as_u64(x);
     /* x = 2^k m with m in [sqrt(2)/2, sqrt(2)) */
     ix += (uint64_t)(0x3ff00000 - 0x3fe6a09e) << 32;
@@ -31,13 +45,7 @@ static inline double fl_log_core(double x)
     ix = (ix & 0x000fffffffffffffULL) + ((uint64_t)0x3fe6a09e << 32);
     double f = fl_as_double(ix) - 1.0;
     double hfsq = 0.5 * f * f;
-    double s = f / (2.0 + f);
-    double z = s * s;
-    double w = z * z;
-    double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
-    double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
-    double R = t2 + t1;
-    return s * (hfsq + R) + dk * ln2_lo - hfsq + f + dk * ln2_hi;
+    return fl_log_tail(f, hfsq) + dk * fl_ln2_lo - hfsq + f + dk * fl_ln2_hi;
 }
 
 /* log1p(e) for e in [0, 1] (the softplus of a logit: e = exp(-|x|)), with
@@ -51,12 +59,6 @@ static inline double fl_log_core(double x)
  * two-division form) over 3e4 arguments against 120-bit log1p. */
 static inline double fl_log1p_unit(double e)
 {
-    const double ln2_hi = 6.93147180369123816490e-01;
-    const double ln2_lo = 1.90821492927058770002e-10;
-    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
-                 Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
-                 Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
-                 Lg7 = 1.479819860511658591e-01;
     uint64_t k = (uint64_t)0 - (uint64_t)(e >= 0.41421356237309503);   /* all ones: f = (e - 1) / 2 */
     double h = e - 1.0;
     double lo = e - (h + 1.0);
@@ -64,13 +66,7 @@ static inline double fl_log1p_unit(double e)
     double c = fl_as_double(fl_as_u64(0.6875 * lo) & k);
     double dk = fl_as_double(fl_as_u64(1.0) & k);
     double hfsq = 0.5 * f * f;
-    double s = f / (2.0 + f);
-    double z = s * s;
-    double w = z * z;
-    double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
-    double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
-    double R = t2 + t1;
-    return s * (hfsq + R) + (dk * ln2_lo + c) - hfsq + f + dk * ln2_hi;
+    return fl_log_tail(f, hfsq) + (dk * fl_ln2_lo + c) - hfsq + f + dk * fl_ln2_hi;
 }
 
 /* y[i] = log(x[i]).  x and y must not overlap. */
