@@ -205,49 +205,40 @@ cdef object _nested_rows(object A, int axis):
     """An array of pred's shape whose positions collapse neither into one
     stride nor into slabs one stride apart (Fortran order, every other
     pixel row, ...), read in place all the same: (rows, slabs) where rows
-    is a (slabs, rows a slab, C) view of A's memory whose slab stride is 0
-    (a stand-in: the kernels find each slab through ``slabs``, and every
-    block is copied into scratch rows), a slab's rows being the last
-    position axis and the slabs the others.  (None, None) where the rows
-    or slabs views serve (fewer than three position axes)."""
+    is _nested_like's stand-in view of A and slabs the _Slabs it fills, a
+    slab's rows being the last position axis and the slabs the others.
+    (None, None) where the rows or slabs views serve (fewer than three
+    position axes)."""
     cdef _Slabs held
-    cdef Py_ssize_t itemsize = (<cnp.ndarray>A).itemsize
     cdef int d
-    moved = np.moveaxis(A, axis, -1)
-    dims = _nested_dims(moved)
+    dims = _nested_dims(np.moveaxis(A, axis, -1))
     if len(dims) < 3:
         return None, None
     held = _Slabs()
     held.s.nd = len(dims) - 1
-    n_slabs = 1
     for d in range(held.s.nd):
         held.s.shape[d] = dims[d][0]
-        held.s.pred[d] = dims[d][1] // itemsize
-        n_slabs *= dims[d][0]
-    inner, inner_stride = dims[held.s.nd]
-    C = moved.shape[moved.ndim - 1]
-    rows = np.lib.stride_tricks.as_strided(
-        moved, (n_slabs, inner, C), (0, inner_stride, moved.strides[moved.ndim - 1]),
-        writeable=moved.flags.writeable)
-    return rows, held
+    return _nested_like(A, axis, held, ROWS_PRED), held
 
 
 cdef object _nested_like(object A, int axis, _Slabs held, int which):
-    """The (slabs, rows a slab, C) stand-in view of A (a dense target or a
-    gradient of pred's shape, native and aligned) for the slabs of
-    _nested_rows, its slab strides recorded in ``held`` (ROWS_TARGET or
-    ROWS_GRAD)."""
+    """The (slabs, rows a slab, C) stand-in view of A (pred, a dense target
+    or a gradient of pred's shape, native and aligned) for the slabs of
+    _nested_rows, its slab strides recorded in ``held`` (ROWS_PRED,
+    ROWS_TARGET or ROWS_GRAD).  Its slab stride is 0: the kernels find each
+    slab through ``held``, and copy every block into scratch rows."""
     cdef Py_ssize_t itemsize = (<cnp.ndarray>A).itemsize
     cdef int d
     moved = np.moveaxis(A, axis, -1)
     dims = _nested_dims(moved)
+    n_slabs = 1
     for d in range(held.s.nd):
-        if which == ROWS_TARGET:
+        if which == ROWS_PRED:
+            held.s.pred[d] = dims[d][1] // itemsize
+        elif which == ROWS_TARGET:
             held.s.target[d] = dims[d][1] // itemsize
         else:
             held.s.grad[d] = dims[d][1] // itemsize
-    n_slabs = 1
-    for d in range(held.s.nd):
         n_slabs *= held.s.shape[d]
     inner, inner_stride = dims[held.s.nd]
     C = moved.shape[moved.ndim - 1]
@@ -424,6 +415,16 @@ cdef _shape_error(object target_shape, cnp.ndarray P, str name, bint labels_allo
         f"target shape {target_shape} does not match {name} shape {shape}")
 
 
+cdef object _index_shape_error(object target_shape, object shape, str name, int axis,
+                               object positions):
+    """The ValueError of an integer target whose shape is not the
+    positions'."""
+    return ValueError(
+        f"target shape {target_shape} does not match {name} shape {shape} with class "
+        f"axis {axis}: integer targets are class indices of shape {positions} "
+        f"(one-hot rows must be float or bool)")
+
+
 cdef object _label_target(Job* J, object target, cnp.ndarray P, str name):
     """Set up ``target`` for a cross-entropy: class indices or a dense array.
     Returns the array the job points into (to keep it alive)."""
@@ -463,11 +464,9 @@ cdef object _label_target(Job* J, object target, cnp.ndarray P, str name):
                 f"unsupported dtype {arr.dtype} for target: expected integer "
                 f"class indices or a float array of {name}'s shape")
     if not _is_label_shape(T, P):
-        raise ValueError(
-            f"target shape {(<object>T).shape} does not match {name} shape "
-            f"{(<object>P).shape} with class axis {cnp.PyArray_NDIM(P) - 1}: integer targets "
-            f"are class indices of shape {(<object>P).shape[:cnp.PyArray_NDIM(P) - 1]} "
-            f"(one-hot rows must be float or bool)")
+        raise _index_shape_error((<object>T).shape, (<object>P).shape, name,
+                                 cnp.PyArray_NDIM(P) - 1,
+                                 (<object>P).shape[:cnp.PyArray_NDIM(P) - 1])
     J.labels = cnp.PyArray_DATA(T)
     J.label_unsigned = cnp.PyArray_ISUNSIGNED(T)
     J.label_size = <int>cnp.PyArray_ITEMSIZE(T)

@@ -76,10 +76,7 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
         T = _real_or_half_array(target, "target")
         dense = T.dtype.kind not in "iu"
         if not dense and T.shape != positions:
-            raise ValueError(
-                f"target shape {T.shape} does not match {name} shape {shape} with class "
-                f"axis {ax}: integer targets are class indices of shape {positions} "
-                f"(one-hot rows must be float or bool)")
+            raise _index_shape_error(T.shape, shape, name, ax, positions)
         if dense and T.shape == positions:
             raise TypeError(f"class indices must be integers, got target dtype {T.dtype}")
         if dense and T.shape != shape:
@@ -118,19 +115,10 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
     # else (unaligned or byte-swapped pred) a C-ordered copy of the rows.
     # Half precision is read in place the same ways (native and aligned),
     # else through a float32 copy.
-    rows = None
     cdef _Slabs held = None
-    if grad_dtype is not None:
-        if P.dtype.isnative and P.flags.aligned:
-            rows = _rows_view(P, ax)
-            if rows is None:
-                rows = _slabs_view(P, ax)
-            if rows is None:
-                rows, held = _nested_rows(P, ax)
-        if rows is None:
-            P = P.astype(_F32)
-    if rows is None:
-        rows = _rows_view(P, ax)
+    if grad_dtype is not None and not (P.dtype.isnative and P.flags.aligned):
+        P = P.astype(_F32)
+    rows = _rows_view(P, ax)
     if rows is None:
         rows = _slabs_view(P, ax)
     if rows is None and P.dtype.isnative and P.flags.aligned:
