@@ -124,6 +124,20 @@ cdef void _slab_rows(const Job* J, Py_ssize_t r0, Py_ssize_t n, int which,
         k += 1
 
 
+cdef void _rows_in(const Job* J, Py_ssize_t r0, Py_ssize_t n, int which, const tfloat* src,
+                   Py_ssize_t cs, tfloat* dst) noexcept nogil:
+    """Rows r0 .. r0 + n of pred or the dense target (ROWS_*; src its
+    data, cs its class stride), rows or rows in slabs, copied into n
+    contiguous rows of C at dst."""
+    cdef Py_ssize_t off[BLOCK]
+    cdef Py_ssize_t i, j, o, C = J.n_classes
+    _slab_rows(J, r0, n, which, off)
+    for i in range(n):
+        o = off[i]
+        for j in range(C):
+            dst[i * C + j] = src[o + j * cs]
+
+
 cdef void _block_across_slabs(const Job* J, Py_ssize_t b, Py_ssize_t r0, Py_ssize_t r1,
                               BlockResult* res, const pfloat* p,
                               const tfloat* t) noexcept nogil:
@@ -153,21 +167,13 @@ cdef void _block_across_slabs(const Job* J, Py_ssize_t b, Py_ssize_t r0, Py_ssiz
         free(g)
         res.bad = BAD_NO_MEMORY
         return
-    _slab_rows(J, r0, n, ROWS_PRED, off)
-    for i in range(n):
-        o = off[i]
-        for j in range(C):
-            x[i * C + j] = p[o + j * J.pred_col_stride]
+    _rows_in(J, r0, n, ROWS_PRED, p, J.pred_col_stride, x)
     local.n_inner = 0
     local.slabs = NULL
     local.pred_row_stride = C
     local.pred_col_stride = 1
     if J.dense_target:
-        _slab_rows(J, r0, n, ROWS_TARGET, off)
-        for i in range(n):
-            o = off[i]
-            for j in range(C):
-                tt[i * C + j] = t[o + j * J.target_col_stride]
+        _rows_in(J, r0, n, ROWS_TARGET, t, J.target_col_stride, tt)
         local.target_row_stride = C
         local.target_col_stride = 1
     if J.grad != NULL:
@@ -262,8 +268,7 @@ cdef void _block_half(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nog
     cdef float gs[BLOCK * HALF_MAX_C]
     cdef float* x = xs
     cdef float* g = gs
-    cdef Py_ssize_t r0 = b * BLOCK, n, C = J.n_classes, i, j, o
-    cdef Py_ssize_t off[BLOCK]
+    cdef Py_ssize_t r0 = b * BLOCK, n, C = J.n_classes
     cdef Job local = J[0]
     cdef const float* p
     cdef double* td = NULL
@@ -288,14 +293,10 @@ cdef void _block_half(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nog
                 free(g)
             res.bad = BAD_NO_MEMORY
             return
-        _slab_rows(J, r0, n, ROWS_TARGET, off)
-        for i in range(n):
-            o = off[i]
-            for j in range(C):
-                if J.target_f32:
-                    tf[i * C + j] = (<const float*>J.target)[o + j * J.target_col_stride]
-                else:
-                    td[i * C + j] = (<const double*>J.target)[o + j * J.target_col_stride]
+        if J.target_f32:
+            _rows_in(J, r0, n, ROWS_TARGET, <const float*>J.target, J.target_col_stride, tf)
+        else:
+            _rows_in(J, r0, n, ROWS_TARGET, <const double*>J.target, J.target_col_stride, td)
         local.target = <const void*>(<size_t>(<void*>tf if J.target_f32 else <void*>td)
                                      - <size_t>(r0 * C * (sizeof(float) if J.target_f32
                                                           else sizeof(double))))
