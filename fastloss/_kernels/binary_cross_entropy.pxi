@@ -55,6 +55,7 @@ cdef void _elem_gather(const Elementwise* E, const void* base, int kind,
     cdef float fb[BLOCK]
     cdef uint16_t hb[BLOCK]
     cdef Py_ssize_t k = 0, u, L, off, last = E.nd - 1, st = strides[E.nd - 1]
+    cdef double v
     cdef const double* pd
     cdef const float* pf
     cdef const uint16_t* ph
@@ -68,6 +69,10 @@ cdef void _elem_gather(const Elementwise* E, const void* base, int kind,
             pd = <const double*>base + off
             if st == 1:
                 memcpy(dst + k, pd, L * sizeof(double))
+            elif st == 0:                       # a weight broadcast along the run
+                v = pd[0]
+                for u in range(L):
+                    dst[k + u] = v
             else:
                 for u in range(L):
                     dst[k + u] = pd[u * st]
@@ -193,11 +198,6 @@ cdef double _elem_divisor(const Job* J, double* keep) noexcept nogil:
     return _neumaier_total(&acc)
 
 
-cdef inline double _product(double u, double v) noexcept nogil:
-    """u * v, exactly 0 where either is 0 (inf * 0 included)."""
-    return 0.0 if (u == 0.0) | (v == 0.0) else u * v
-
-
 cdef void _bce_block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogil:
     """BLOCK elements of a binary cross-entropy: their loss sum in four lanes
     by element index, their "none" losses and their gradient.  The element
@@ -226,7 +226,7 @@ cdef void _bce_block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogi
         xp = x
     # the coefficients a = w pw t' (ap) and b = w (1 - t') (cb); a product
     # with a zero factor is exactly 0, an inf or NaN weight included, as for
-    # the class weights of the other losses
+    # the class weights of the other losses (fl_products0)
     tp = _elem_doubles(E, E.target, E.target_kind, E.target_strides, f0)
     if tp == NULL or sm != 0.0:
         if tp == NULL:
@@ -242,14 +242,12 @@ cdef void _bce_block(const Job* J, Py_ssize_t b, BlockResult* res) noexcept nogi
     ap = tp
     if E.pos_weight != NULL:
         _elem_gather(E, E.pos_weight, EK_F64, E.pos_strides, f0, n, w)
-        for k in range(n):
-            ca[k] = _product(w[k], tp[k])
+        fl_products0(w, tp, ca, n)
         ap = ca
     if E.weight != NULL:
         _elem_gather(E, E.weight, EK_F64, E.weight_strides, f0, n, w)
-        for k in range(n):
-            ca[k] = _product(w[k], ap[k])
-            cb[k] = _product(w[k], cb[k])
+        fl_products0(w, ap, ca, n)
+        fl_products0(w, cb, cb, n)
         ap = ca
     if E.sample_weight != NULL:
         _elem_sample_weights(E, f0, n, sv)

@@ -12,6 +12,7 @@ cdef extern from "_simd/simd.h":
     void fl_bce(const double* p, const double* a, const double* b, const double* s,
                 Py_ssize_t n, double eps, double div, double* loss, double* grad,
                 double* scratch) noexcept nogil
+    void fl_products0(const double* u, const double* v, double* y, Py_ssize_t n) noexcept nogil
     void fl_prefetch(const void* base, Py_ssize_t offset) noexcept nogil
     void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil
     int fl_vexp_lim(const double* x, double* y, Py_ssize_t n, double lim) noexcept nogil

@@ -26,6 +26,20 @@ static inline double fl_keep(int c, double x)
     return fl_as_double(fl_as_u64(x) & ((uint64_t)0 - (uint64_t)(c != 0)));
 }
 
+/* y[k] = u[k] v[k], exactly +0 where either factor is 0 (an inf or NaN
+ * factor included: a zero weight or target removes its term); the
+ * coefficients' products.  Masked with bits: as a conditional expression
+ * the product compiles to a branch (GCC does not if-convert a product that
+ * may trap), which mispredicts on every other element of random 0/1
+ * targets.  y may be u or v. */
+FL_TARGET void FL_NAME(fl_products0)(const double *u, const double *v, double *y, ptrdiff_t n)
+{
+    for (ptrdiff_t k = 0; k < n; k++) {
+        double uk = u[k], vk = v[k];
+        y[k] = fl_keep((uk != 0.0) & (vk != 0.0), uk * vk);
+    }
+}
+
 /* s[i] * loss[i] and (s[i] / div) * grad[i], exactly 0 where s[i] == 0 (the
  * quotient first: s[i] * (grad[i] / div) would lose digits or overflow where
  * div is subnormal or huge, and s[i] / div is the weight's exact share when

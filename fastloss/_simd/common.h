@@ -52,6 +52,7 @@ typedef void fl_sbce_fn(const double *restrict x, const double *restrict a,
                         const double *restrict b, const double *restrict s, ptrdiff_t n,
                         double div, double *restrict loss, double *restrict grad,
                         double *restrict scratch);
+typedef void fl_products0_fn(const double *u, const double *v, double *y, ptrdiff_t n);
 typedef void fl_bce_fn(const double *restrict p, const double *restrict a,
                        const double *restrict b, const double *restrict s, ptrdiff_t n,
                        double eps, double div, double *restrict loss,

@@ -18,6 +18,7 @@ FL_HIDDEN fl_vlog_fn *fl_vlog_impl = fl_vlog_base;
 FL_HIDDEN fl_vexp_lim_fn *fl_vexp_lim_impl = fl_vexp_lim_base;
 FL_HIDDEN fl_sbce_fn *fl_sbce_impl = fl_sbce_base;
 FL_HIDDEN fl_bce_fn *fl_bce_impl = fl_bce_base;
+FL_HIDDEN fl_products0_fn *fl_products0_impl = fl_products0_base;
 FL_HIDDEN fl_vexpf_lim_fn *fl_vexpf_lim_impl = fl_vexpf_lim_base;
 FL_HIDDEN fl_col_sums_but_fn *fl_col_sums_but_impl = fl_col_sums_but_base;
 FL_HIDDEN fl_scale_cols_d_fn *fl_scale_cols_d_impl = fl_scale_cols_d_base;
@@ -65,6 +66,7 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_vexpf_lim_impl = fl_vexpf_lim_avx2;
         fl_sbce_impl = fl_sbce_avx2;
         fl_bce_impl = fl_bce_avx2;
+        fl_products0_impl = fl_products0_avx2;
         fl_simd_name = "avx2+fma";
     }
     if (max_level >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")

@@ -30,6 +30,7 @@ FL_HIDDEN extern const char *fl_simd_name;
 FL_HIDDEN extern fl_vlog_fn *fl_vlog_impl;
 FL_HIDDEN extern fl_vexp_lim_fn *fl_vexp_lim_impl;
 FL_HIDDEN extern fl_sbce_fn *fl_sbce_impl;
+FL_HIDDEN extern fl_products0_fn *fl_products0_impl;
 FL_HIDDEN extern fl_bce_fn *fl_bce_impl;
 FL_HIDDEN extern fl_vexpf_lim_fn *fl_vexpf_lim_impl;
 FL_HIDDEN extern fl_col_sums_but_fn *fl_col_sums_but_impl;
@@ -134,6 +135,8 @@ static inline void fl_bce(const double *p, const double *a, const double *b, con
                           ptrdiff_t n, double eps, double div, double *loss, double *grad,
                           double *scratch)
 { fl_bce_impl(p, a, b, s, n, eps, div, loss, grad, scratch); }
+static inline void fl_products0(const double *u, const double *v, double *y, ptrdiff_t n)
+{ fl_products0_impl(u, v, y, n); }
 
 /* ---- squared error (sqerr.inc.h) ---- */
 static inline void fl_sq_lanes_dd(const double *p, const double *t, ptrdiff_t n, double *lanes)

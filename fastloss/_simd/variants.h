@@ -37,6 +37,7 @@ FL_HIDDEN fl_vrdiv_fn fl_vrdiv_base, fl_vrdiv_avx2, fl_vrdiv_avx512;
 /* binary cross-entropy elements (binary.inc.h) */
 FL_HIDDEN fl_sbce_fn fl_sbce_base, fl_sbce_avx2;
 FL_HIDDEN fl_bce_fn fl_bce_base, fl_bce_avx2;
+FL_HIDDEN fl_products0_fn fl_products0_base, fl_products0_avx2;
 
 /* squared error (sqerr.inc.h) */
 FL_HIDDEN fl_sq_lanes_dd_fn fl_sq_lanes_dd_base, fl_sq_lanes_dd_avx2;
