@@ -61,6 +61,9 @@ ctypedef struct Elementwise:
     Py_ssize_t weight_strides[ELEM_MAX_ND]
     const double* pos_weight
     Py_ssize_t pos_strides[ELEM_MAX_ND]
+    # a weight or pos_weight given as a Python float: its value, which
+    # weight / pos_weight then point at (with strides 0)
+    double weight_value, pos_value
     # sample weights: float64, contiguous, s_i covers elements
     # [i * per_sample, (i + 1) * per_sample); NULL for none
     const double* sample_weight

@@ -1039,6 +1039,55 @@ def test_n_threads_changes_nothing(impl, name):
                     same_bits(g, w, f"n_threads={n}")
 
 
+def _weight_forms(full):
+    """The same broadcast values in every form a caller may give them, each
+    against the full-shape C-ordered float64 array they stand for."""
+    shape = full.shape
+    col = full[(0,) * (len(shape) - 1)]                  # one value per last-axis entry
+    big = np.zeros(shape[:-1] + (2 * shape[-1],))
+    big[..., ::2] = full
+    swapped = full.astype(full.dtype.newbyteorder())
+    yield "python float", float(full.flat[0]), np.full(shape, full.flat[0])
+    yield "numpy scalar", np.float64(full.flat[0]), np.full(shape, full.flat[0])
+    yield "0-d array", np.array(full.flat[0]), np.full(shape, full.flat[0])
+    yield "python int", 3, np.full(shape, 3.0)
+    yield "(1,)", np.array([full.flat[0]]), np.full(shape, full.flat[0])
+    yield "per column", col, np.broadcast_to(col, shape)
+    yield "per column, list", col.tolist(), np.broadcast_to(col, shape)
+    yield "per column, reversed view", col[::-1].copy()[::-1], np.broadcast_to(col, shape)
+    yield "per channel (C, 1)", full[0, :, :1], np.broadcast_to(full[0, :, :1], shape)
+    yield "full", full, full
+    yield "full, Fortran order", np.asfortranarray(full), full
+    yield "full, strided view", big[..., ::2], full
+    yield "full, byte-swapped", swapped, full
+    yield "full, float32 values", full.astype(np.float32), full.astype(np.float32)
+    yield "full, broadcast view", np.broadcast_to(col, shape), np.broadcast_to(col, shape)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("name", ALL_NAMES)
+@pytest.mark.parametrize("option", ["weight", "pos_weight"])
+def test_every_form_of_a_weight_gives_the_same_bits(impl, name, option):
+    """A weight is read through its own strides (0 along the axes it is
+    broadcast over) or, a Python float, without an array: every form gives
+    the bits of the full-shape C-ordered array of the same values."""
+    fn = getattr(impl, name)
+    shape = (6, 4, 5)
+    pred, _ = problem(kind_of(name), shape, seed=91)
+    rng = np.random.default_rng(92)
+    full = rng.uniform(0.0, 3.0, shape)
+    full[:, :, 1] = 0.0                                   # zero weights remove their terms
+    for target in ((rng.random(shape) < 0.5).astype(np.float64), rng.random(shape)):
+        for what, given, values in _weight_forms(full):
+            for reduction in REDUCTIONS:
+                want = fn(pred, target, reduction=reduction,
+                          **{option: np.ascontiguousarray(values, np.float64)})
+                got = fn(pred, target, reduction=reduction, **{option: given})
+                for g, w in zip(split(got), split(want)):
+                    if w is not None:
+                        same_bits(g, w, f"{option} {what}, {reduction}")
+
+
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_large_batch_matches_the_formulas(impl, kind):

@@ -63,24 +63,57 @@ cdef void _elem_coalesce(Elementwise* E, int nd, const cnp.npy_intp* dims):
     E.nd = m
 
 
+cdef inline bint _f64_in_place(cnp.ndarray A):
+    """A float64 array the kernels can read as it is: native byte order,
+    aligned and C-contiguous."""
+    return (cnp.PyArray_TYPE(A) == cnp.NPY_DOUBLE and cnp.PyArray_ISNOTSWAPPED(A)
+            and cnp.PyArray_ISALIGNED(A) and cnp.PyArray_IS_C_CONTIGUOUS(A))
+
+
 cdef object _elem_weight(object weight, str wname, cnp.ndarray P, object comp, str name,
-                         Py_ssize_t* strides):
+                         Py_ssize_t* strides, double* value, const double** data):
     """``weight`` (or ``pos_weight``) as float64 values of the computation
-    dtype, broadcast to pred's shape: its strides go to ``strides``; the
-    array the job reads is returned."""
-    shape = (<object>P).shape
-    arr = _real_or_half_array(weight, wname)
-    try:
-        ok = np.broadcast_shapes(arr.shape, shape) == shape
-    except ValueError:
-        ok = False
+    dtype, broadcast to pred's shape: its strides go to ``strides`` (0 along
+    the axes it is broadcast over) and its first element's address to
+    ``data``; the array it lies in is returned, for the job's lifetime.  A
+    Python float with a float64 pred is stored in ``value`` (no array at
+    all; None is returned).
+    The broadcasting rule is checked here rather than by np.broadcast_to,
+    whose Python layer costs more than a small batch's loss."""
+    cdef cnp.ndarray A, V
+    cdef int nd = cnp.PyArray_NDIM(P), an, lead, i
+    cdef Py_ssize_t dim
+    cdef bint ok
+    if type(weight) is float and comp is _F64:
+        value[0] = <double>weight
+        for i in range(nd):
+            strides[i] = 0
+        data[0] = value
+        return None
+    A = _real_or_half_array(weight, wname)
+    an = cnp.PyArray_NDIM(A)
+    lead = nd - an
+    ok = lead >= 0
+    if ok:
+        for i in range(an):
+            dim = cnp.PyArray_DIMS(A)[i]
+            if dim != 1 and dim != cnp.PyArray_DIMS(P)[lead + i]:
+                ok = False
+                break
     if not ok:
-        raise ValueError(f"{wname} shape {arr.shape} does not broadcast to {name} shape {shape}")
-    with np.errstate(over="ignore"):         # beyond float32's range: inf, quietly
-        values = np.asarray(arr.astype(comp), dtype=_F64, order="C")    # (0-d stays 0-d)
-    view = np.broadcast_to(values, shape)
-    _elem_strides(<cnp.ndarray>view, strides)
-    return values
+        raise ValueError(f"{wname} shape {(<object>A).shape} does not broadcast to {name} "
+                         f"shape {(<object>P).shape}")
+    if comp is _F64 and _f64_in_place(A):
+        V = A
+    else:
+        with np.errstate(over="ignore"):     # beyond float32's range: inf, quietly
+            V = np.asarray(A.astype(comp), dtype=_F64, order="C")    # (0-d stays 0-d)
+    for i in range(lead):
+        strides[i] = 0
+    for i in range(an):
+        strides[lead + i] = _estride(V, i)   # 0 where V's axis has length 1
+    data[0] = <const double*>cnp.PyArray_DATA(V)
+    return V
 
 
 cdef object _run_binary(int family, object pred, object target, object reduction, object eps,
@@ -137,11 +170,11 @@ cdef object _run_binary(int family, object pred, object target, object reduction
     E.weight = NULL
     E.pos_weight = NULL
     if weight is not None:
-        W = _elem_weight(weight, "weight", P, comp, name, E.weight_strides)
-        E.weight = <const double*>cnp.PyArray_DATA(<cnp.ndarray>W)
+        W = _elem_weight(weight, "weight", P, comp, name, E.weight_strides,
+                         &E.weight_value, &E.weight)
     if pos_weight is not None:
-        Q = _elem_weight(pos_weight, "pos_weight", P, comp, name, E.pos_strides)
-        E.pos_weight = <const double*>cnp.PyArray_DATA(<cnp.ndarray>Q)
+        Q = _elem_weight(pos_weight, "pos_weight", P, comp, name, E.pos_strides,
+                         &E.pos_value, &E.pos_weight)
     n_samples = cnp.PyArray_DIMS(P)[0] if nd > 0 else 1
     E.per_sample = size // n_samples if n_samples > 0 else 1
     E.sample_weight = NULL
@@ -152,8 +185,11 @@ cdef object _run_binary(int family, object pred, object target, object reduction
             raise ValueError(
                 f"sample_weight shape {arr.shape} does not match {expected}, the first axis "
                 f"of {name} shape {(<object>P).shape}")
-        with np.errstate(over="ignore"):
-            S = np.ascontiguousarray(arr.astype(comp).astype(_F64))
+        if comp is _F64 and _f64_in_place(arr):
+            S = arr
+        else:
+            with np.errstate(over="ignore"):
+                S = np.ascontiguousarray(arr.astype(comp).astype(_F64))
         E.sample_weight = <const double*>cnp.PyArray_DATA(S)
     # out
     if want_grad:
@@ -176,8 +212,9 @@ cdef object _run_binary(int family, object pred, object target, object reduction
         E.loss = NULL
     if (W is None and Q is None and cnp.PyArray_IS_C_CONTIGUOUS(P)
             and cnp.PyArray_IS_C_CONTIGUOUS(T) and (O is None or cnp.PyArray_IS_C_CONTIGUOUS(O))):
-        # every operand one C-ordered run ("none" is new and C-ordered): the
-        # one axis that coalescing would give, without the walk over axes
+        # every operand one C-ordered run ("none" is new and C-ordered; a
+        # weight given as a Python float has strides 0): the one axis that
+        # coalescing would give, without the walk over axes
         E.nd = 1
         E.shape[0] = size if size > 0 else 1
         E.pred_strides[0] = 1
