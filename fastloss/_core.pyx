@@ -65,6 +65,8 @@ from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t,
                           uint8_t, uint16_t, uint32_t, uint64_t)
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF
 
 import numbers
 
@@ -75,6 +77,10 @@ cnp.import_array()
 cdef extern from "numpy/arrayobject.h":
     object PyArray_Scalar(void* data, cnp.dtype descr, object base)
     cnp.dtype PyArray_PromoteTypes(cnp.dtype a, cnp.dtype b)
+    # (steals a reference to descr; returns a new array)
+    object PyArray_NewFromDescr(PyTypeObject* subtype, cnp.dtype descr, int nd,
+                                cnp.npy_intp* dims, cnp.npy_intp* strides, void* data,
+                                int flags, PyObject* obj)
 
 cdef extern from "_config.h":
     int fl_max_threads() noexcept nogil

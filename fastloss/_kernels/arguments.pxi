@@ -130,12 +130,52 @@ cdef int _class_axis(object axis, cnp.ndarray P, str name) except -1:
     return <int>a
 
 
+cdef object _moved_last(object A, int axis):
+    """np.moveaxis(A, axis, -1), as one transpose in C (np.moveaxis's
+    Python layer costs more than a small batch's loss)."""
+    cdef cnp.npy_intp perm[64]
+    cdef cnp.PyArray_Dims order
+    cdef int nd = cnp.PyArray_NDIM(<cnp.ndarray>A), d, j = 0
+    if axis == nd - 1:
+        return A
+    for d in range(nd):
+        if d != axis:
+            perm[j] = d
+            j += 1
+    perm[nd - 1] = axis
+    order.ptr = perm
+    order.len = nd
+    return cnp.PyArray_Transpose(<cnp.ndarray>A, &order)
+
+
+cdef object _strided_view(object A, object shape, object strides):
+    """A view of A's memory from its first element with the given shape and
+    strides (bytes), writeable where A is: np.lib.stride_tricks.as_strided
+    without its Python layer.  The caller keeps the view inside A's
+    memory."""
+    cdef cnp.npy_intp dims[64]
+    cdef cnp.npy_intp steps[64]
+    cdef int nd = len(shape), d
+    cdef cnp.ndarray base = <cnp.ndarray>A
+    for d in range(nd):
+        dims[d] = shape[d]
+        steps[d] = strides[d]
+    cdef cnp.dtype descr = <cnp.dtype>cnp.PyArray_DESCR(base)
+    Py_INCREF(descr)                        # PyArray_NewFromDescr steals it
+    view = PyArray_NewFromDescr(<PyTypeObject*>np.ndarray, descr, nd, dims, steps,
+                                cnp.PyArray_DATA(base),
+                                cnp.NPY_ARRAY_WRITEABLE if cnp.PyArray_ISWRITEABLE(base) else 0,
+                                NULL)
+    cnp.set_array_base(<cnp.ndarray>view, base)
+    return view
+
+
 @cython.wraparound(True)   # negative indices of Python tuples
 cdef object _rows_view(object A, int axis):
     """An array of pred's shape as (positions, C) rows (class axis last,
     positions in C order) without a copy, or None where the positions'
     strides do not collapse into one."""
-    moved = np.moveaxis(A, axis, -1) if axis != A.ndim - 1 else A
+    moved = _moved_last(A, axis)
     if moved.ndim <= 2:
         return moved
     shape, strides = moved.shape, moved.strides
@@ -153,8 +193,7 @@ cdef object _rows_view(object A, int axis):
             if n != 0:
                 return None
         step = strides[d] * shape[d]
-    return np.lib.stride_tricks.as_strided(moved, (n, shape[-1]), (inner, strides[-1]),
-                                           writeable=moved.flags.writeable)
+    return _strided_view(moved, (n, shape[-1]), (inner, strides[-1]))
 
 
 @cython.wraparound(True)   # negative indices of Python tuples
@@ -165,7 +204,7 @@ cdef object _slabs_view(object A, int axis):
     the slabs, as for a channels-first batch of images.  None where that
     does not exist.  (A block that runs across a slab's end is copied into
     scratch rows: _block_across_slabs.)"""
-    moved = np.moveaxis(A, axis, -1)
+    moved = _moved_last(A, axis)
     dims = [(n, s) for n, s in zip(moved.shape[:-1], moved.strides[:-1]) if n != 1]
     if len(dims) < 2:
         return None
@@ -181,9 +220,8 @@ cdef object _slabs_view(object A, int axis):
         if dims[d][1] != outer_stride * outer:
             return None
         outer *= dims[d][0]
-    return np.lib.stride_tricks.as_strided(
-        moved, (outer, inner, moved.shape[-1]), (outer_stride, inner_stride, moved.strides[-1]),
-        writeable=moved.flags.writeable)
+    return _strided_view(moved, (outer, inner, moved.shape[-1]),
+                         (outer_stride, inner_stride, moved.strides[-1]))
 
 
 @cython.final
@@ -211,7 +249,7 @@ cdef object _nested_rows(object A, int axis):
     position axes)."""
     cdef _Slabs held
     cdef int d
-    dims = _nested_dims(np.moveaxis(A, axis, -1))
+    dims = _nested_dims(_moved_last(A, axis))
     if len(dims) < 3:
         return None, None
     held = _Slabs()
@@ -229,7 +267,7 @@ cdef object _nested_like(object A, int axis, _Slabs held, int which):
     slab through ``held``, and copy every block into scratch rows."""
     cdef Py_ssize_t itemsize = (<cnp.ndarray>A).itemsize
     cdef int d
-    moved = np.moveaxis(A, axis, -1)
+    moved = _moved_last(A, axis)
     dims = _nested_dims(moved)
     n_slabs = 1
     for d in range(held.s.nd):
@@ -242,9 +280,8 @@ cdef object _nested_like(object A, int axis, _Slabs held, int which):
         n_slabs *= held.s.shape[d]
     inner, inner_stride = dims[held.s.nd]
     C = moved.shape[moved.ndim - 1]
-    return np.lib.stride_tricks.as_strided(
-        moved, (n_slabs, inner, C), (0, inner_stride, moved.strides[moved.ndim - 1]),
-        writeable=moved.flags.writeable)
+    return _strided_view(moved, (n_slabs, inner, C),
+                         (0, inner_stride, moved.strides[moved.ndim - 1]))
 
 
 @cython.wraparound(True)   # negative indices of Python tuples
@@ -253,7 +290,7 @@ cdef object _as_rows(object A, int axis):
     not collapse into one stride."""
     rows = _rows_view(A, axis)
     if rows is None:
-        moved = np.moveaxis(A, axis, -1)
+        moved = _moved_last(A, axis)
         rows = np.ascontiguousarray(moved).reshape(-1, moved.shape[-1])
     return rows
 
@@ -523,8 +560,18 @@ cdef inline int _threads(object n_threads) except -1:
 
 
 cdef object _weights(Job* J, object weight):
+    """Point the job at the class weights, float64 values of the computation
+    dtype: a native, aligned, contiguous float64 (C,) array of a float64
+    pred in place, anything else through one conversion."""
+    cdef cnp.ndarray W
     if weight is None:
         return None
+    if not J.pred_f32 and _is_native_float(weight):
+        W = <cnp.ndarray>weight
+        if (cnp.PyArray_TYPE(W) == cnp.NPY_DOUBLE and cnp.PyArray_NDIM(W) == 1
+                and cnp.PyArray_DIMS(W)[0] == J.n_classes and cnp.PyArray_IS_C_CONTIGUOUS(W)):
+            J.class_weight = <const double*>cnp.PyArray_DATA(W)
+            return W
     arr = _real_array(weight, "weight")
     if arr.shape != (J.n_classes,):
         raise ValueError(f"weight must have shape ({J.n_classes},), got shape {arr.shape}")

@@ -170,7 +170,7 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
     if not want_grad:
         return loss
     if out_rows is None:                    # a staged gradient: into G
-        moved = np.moveaxis(G, ax, -1)
+        moved = _moved_last(G, ax)
         with np.errstate(over="ignore"):    # float32 beyond a half's range is inf, quietly
             moved[...] = result[1].reshape(moved.shape)
     if filled is not None:
