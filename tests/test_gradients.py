@@ -313,6 +313,52 @@ def test_zero_divisor_with_counted_rows_gives_nan_entries(fn):
 # out=
 # ---------------------------------------------------------------------------
 
+WEIGHT_OPTIONS = [
+    (fl.cross_entropy_and_grad, "weight"), (fl.cross_entropy_and_grad, "sample_weight"),
+    (fl.softmax_cross_entropy_and_grad, "weight"),
+    (fl.softmax_cross_entropy_and_grad, "sample_weight"),
+    (fl.mean_squared_error_and_grad, "sample_weight"),
+    (fl.sigmoid_binary_cross_entropy_and_grad, "weight"),
+    (fl.sigmoid_binary_cross_entropy_and_grad, "pos_weight"),
+    (fl.sigmoid_binary_cross_entropy_and_grad, "sample_weight"),
+    (fl.binary_cross_entropy_and_grad, "weight"),
+    (fl.binary_cross_entropy_and_grad, "pos_weight"),
+    (fl.binary_cross_entropy_and_grad, "sample_weight"),
+]
+
+
+@pytest.mark.parametrize("fn, option", WEIGHT_OPTIONS,
+                         ids=[f"{name_of(f)}-{o}" for f, o in WEIGHT_OPTIONS])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_out_sharing_memory_with_a_weight_read_in_place(fn, option, reduction):
+    """Float64 weights are read where they lie: an out= over the same
+    memory must not change what the kernels read (it is filled from a new
+    gradient), and gives the bits of a separate out."""
+    n, c = 6, 5
+    rng = np.random.default_rng(11)
+    if fn in (fl.cross_entropy_and_grad, fl.binary_cross_entropy_and_grad):
+        pred = rng.uniform(0.05, 0.95, (n, c))
+    else:
+        pred = rng.normal(0.0, 2.0, (n, c))
+    if fn in PAIRS and fn is not fl.mean_squared_error_and_grad:
+        target = rng.integers(0, c, n)
+    elif fn is fl.mean_squared_error_and_grad:
+        target = rng.normal(0.0, 1.0, (n, c))
+    else:
+        target = (rng.random((n, c)) < 0.5).astype(np.float64)
+    length = n if option == "sample_weight" else c
+    buf = rng.uniform(0.5, 2.0, n * c)
+    out = buf.reshape(n, c)
+    for where in (slice(0, length), slice(n * c - length, n * c)):
+        buf[:] = rng.uniform(0.5, 2.0, n * c)
+        w = buf[where]
+        want = fn(pred, target, reduction=reduction, **{option: w.copy()})
+        got = fn(pred, target, reduction=reduction, out=out, **{option: w})
+        assert got[1] is out
+        assert_same(got[0], want[0])
+        np.testing.assert_array_equal(out, want[1])
+
+
 @pytest.mark.parametrize("fn", GRADS, ids=name_of)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, ">f8"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
