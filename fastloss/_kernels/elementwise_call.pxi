@@ -90,7 +90,10 @@ cdef object _elem_weight(object weight, str wname, cnp.ndarray P, object comp, s
             strides[i] = 0
         data[0] = value
         return None
-    A = _real_or_half_array(weight, wname)
+    if comp is _F64 and cnp.PyArray_Check(weight) and _f64_in_place(<cnp.ndarray>weight):
+        A = <cnp.ndarray>weight                 # real: no dtype check to make
+    else:
+        A = _real_or_half_array(weight, wname)
     an = cnp.PyArray_NDIM(A)
     lead = nd - an
     ok = lead >= 0
@@ -178,7 +181,14 @@ cdef object _run_binary(int family, object pred, object target, object reduction
     n_samples = cnp.PyArray_DIMS(P)[0] if nd > 0 else 1
     E.per_sample = size // n_samples if n_samples > 0 else 1
     E.sample_weight = NULL
-    if sample_weight is not None:
+    if (sample_weight is not None and comp is _F64 and nd > 0
+            and cnp.PyArray_Check(sample_weight) and _f64_in_place(<cnp.ndarray>sample_weight)
+            and cnp.PyArray_NDIM(<cnp.ndarray>sample_weight) == 1
+            and cnp.PyArray_DIMS(<cnp.ndarray>sample_weight)[0] == n_samples):
+        # the common case, checked without building shape tuples: read in place
+        S = <cnp.ndarray>sample_weight
+        E.sample_weight = <const double*>cnp.PyArray_DATA(S)
+    elif sample_weight is not None:
         arr = _real_or_half_array(sample_weight, "sample_weight")
         expected = (<object>P).shape[:1]
         if arr.shape != expected:
