@@ -1077,7 +1077,10 @@ def test_every_form_of_a_weight_gives_the_same_bits(impl, name, option):
     rng = np.random.default_rng(92)
     full = rng.uniform(0.0, 3.0, shape)
     full[:, :, 1] = 0.0                                   # zero weights remove their terms
-    for target in ((rng.random(shape) < 0.5).astype(np.float64), rng.random(shape)):
+    # (a C-ordered pred and target take the one-run path, a Fortran-ordered
+    # pred the walk over coalesced axes)
+    for pred, target in ((pred, (rng.random(shape) < 0.5).astype(np.float64)),
+                         (np.asfortranarray(pred), rng.random(shape))):
         for what, given, values in _weight_forms(full):
             for reduction in REDUCTIONS:
                 want = fn(pred, target, reduction=reduction,
