@@ -22,6 +22,13 @@ cdef inline bint _is_native_float(object a):
             and cnp.PyArray_ISALIGNED(<cnp.ndarray>a))
 
 
+cdef inline bint _f64_in_place(object a):
+    """A float64 ndarray that kernels can read as one contiguous run:
+    native, aligned and C-ordered."""
+    return (_is_native_float(a) and cnp.PyArray_TYPE(<cnp.ndarray>a) == cnp.NPY_DOUBLE
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a))
+
+
 cdef inline bint _is_native_int(object a):
     if not cnp.PyArray_Check(a):
         return False
@@ -566,10 +573,9 @@ cdef object _weights(Job* J, object weight):
     cdef cnp.ndarray W
     if weight is None:
         return None
-    if not J.pred_f32 and _is_native_float(weight):
+    if not J.pred_f32 and _f64_in_place(weight):
         W = <cnp.ndarray>weight
-        if (cnp.PyArray_TYPE(W) == cnp.NPY_DOUBLE and cnp.PyArray_NDIM(W) == 1
-                and cnp.PyArray_DIMS(W)[0] == J.n_classes and cnp.PyArray_IS_C_CONTIGUOUS(W)):
+        if cnp.PyArray_NDIM(W) == 1 and cnp.PyArray_DIMS(W)[0] == J.n_classes:
             J.class_weight = <const double*>cnp.PyArray_DATA(W)
             return W
     arr = _real_array(weight, "weight")

@@ -63,13 +63,6 @@ cdef void _elem_coalesce(Elementwise* E, int nd, const cnp.npy_intp* dims):
     E.nd = m
 
 
-cdef inline bint _f64_in_place(cnp.ndarray A):
-    """A float64 array the kernels can read as it is: native byte order,
-    aligned and C-contiguous."""
-    return (cnp.PyArray_TYPE(A) == cnp.NPY_DOUBLE and cnp.PyArray_ISNOTSWAPPED(A)
-            and cnp.PyArray_ISALIGNED(A) and cnp.PyArray_IS_C_CONTIGUOUS(A))
-
-
 cdef object _elem_weight(object weight, str wname, cnp.ndarray P, object comp, str name,
                          Py_ssize_t* strides, double* value, const double** data):
     """``weight`` (or ``pos_weight``) as float64 values of the computation
@@ -90,7 +83,7 @@ cdef object _elem_weight(object weight, str wname, cnp.ndarray P, object comp, s
             strides[i] = 0
         data[0] = value
         return None
-    if comp is _F64 and cnp.PyArray_Check(weight) and _f64_in_place(<cnp.ndarray>weight):
+    if comp is _F64 and _f64_in_place(weight):
         A = <cnp.ndarray>weight                 # real: no dtype check to make
     else:
         A = _real_or_half_array(weight, wname)
@@ -182,7 +175,7 @@ cdef object _run_binary(int family, object pred, object target, object reduction
     E.per_sample = size // n_samples if n_samples > 0 else 1
     E.sample_weight = NULL
     if (sample_weight is not None and comp is _F64 and nd > 0
-            and cnp.PyArray_Check(sample_weight) and _f64_in_place(<cnp.ndarray>sample_weight)
+            and _f64_in_place(sample_weight)
             and cnp.PyArray_NDIM(<cnp.ndarray>sample_weight) == 1
             and cnp.PyArray_DIMS(<cnp.ndarray>sample_weight)[0] == n_samples):
         # the common case, checked without building shape tuples: read in place
