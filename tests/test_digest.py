@@ -24,7 +24,14 @@ The corpus:
 
 The levels run in child processes with FASTLOSS_SIMD set, as in
 tests/test_simd_levels.py. Levels may differ from each other in the last
-bit (FMA, the exp's table); each has its own file.
+bit (FMA, the exp's table); each has its own file, and a CPU without a
+level skips it.
+
+NumPy builds part of the corpus (probabilities are np.exp of logits), and
+on an AVX-512 CPU its exp rounds differently from the libm exp it calls
+elsewhere. The children therefore run with NumPy's AVX-512 targets
+disabled (NPY_DISABLE_CPU_FEATURES): the corpus is the same on every
+x86-64 CPU, and only fastloss's own level changes what is computed.
 
 A change that is meant to change results (a new, more accurate path) updates
 the files deliberately:
@@ -47,7 +54,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIGEST_DIR = os.path.join(HERE, "data", "digest")
-LEVELS = ["baseline", "avx2"]
+LEVELS = ["baseline", "avx2", "avx512"]
 
 LOSSES = ["cross_entropy", "softmax_cross_entropy", "mean_squared_error",
           "cross_entropy_and_grad", "softmax_cross_entropy_and_grad",
@@ -414,6 +421,16 @@ def compute():
 # ---------------------------------------------------------------------------
 # The test: each level in a child process
 
+def _numpy_avx512_targets():
+    """NumPy's AVX-512 dispatch targets, as NPY_DISABLE_CPU_FEATURES names
+    them (see the module's docstring)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__
+    except ImportError:                     # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_dispatch__
+    return " ".join(f for f in __cpu_dispatch__ if "512" in f or f == "X86_V4")
+
+
 def run_level(level):
     """The digests computed in a child process capped at ``level``; the
     child imports the very fastloss this process imported."""
@@ -421,6 +438,10 @@ def run_level(level):
     where = os.path.dirname(os.path.dirname(os.path.abspath(fastloss.__file__)))
     path = os.pathsep.join(p for p in (where, os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, FASTLOSS_SIMD=level, PYTHONPATH=path)
+    disabled = " ".join(filter(None, [env.get("NPY_DISABLE_CPU_FEATURES"),
+                                      _numpy_avx512_targets()]))
+    if disabled:
+        env["NPY_DISABLE_CPU_FEATURES"] = disabled
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--compute"],
                           env=env, capture_output=True, text=True, timeout=600,
                           cwd=os.getcwd())
