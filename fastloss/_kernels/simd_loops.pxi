@@ -17,6 +17,10 @@ cdef extern from "_simd/simd.h":
     void fl_vexp(const double* x, double* y, Py_ssize_t n) noexcept nogil
     int fl_vexp_lim(const double* x, double* y, Py_ssize_t n, double lim) noexcept nogil
     int fl_vexpf_lim(const float* x, double* y, Py_ssize_t n, float lim) noexcept nogil
+    int fl_vexp_lim_runs(const double* x, Py_ssize_t xs, double* y, Py_ssize_t n,
+                         Py_ssize_t runs, double lim) noexcept nogil
+    int fl_vexpf_lim_runs(const float* x, Py_ssize_t xs, double* y, Py_ssize_t n,
+                          Py_ssize_t runs, float lim) noexcept nogil
     void fl_col_sums_but(double* e, Py_ssize_t n, Py_ssize_t C, const int64_t* lab,
                          double* s, double* ek) noexcept nogil
     void fl_scale_cols_d(const double* e, Py_ssize_t n, Py_ssize_t C, const double* f,

@@ -1,5 +1,6 @@
 /* The AVX-512 (F/DQ/VL) variants, for the kernels where they pay: exp, log,
- * division, the float64 softmax row shift, the one-hot gather and columns,
+ * division, the float64 softmax row shift, the column sums of a
+ * channels-first softmax, the one-hot gather and columns,
  * the binary product and the count of ones.  The other kernels keep their
  * AVX2 variant on an AVX-512 CPU (dispatch.c). */
 #include "variants.h"
@@ -14,6 +15,7 @@
 
 #include "math.inc.h"
 #include "rows.inc.h"
+#include "cols.inc.h"
 #include "gather.inc.h"
 #include "binprod.inc.h"
 #include "half.inc.h"

@@ -77,7 +77,7 @@ FL_TARGET_FMA void FL_NAME(fl_sbce)(const double *restrict x, const double *rest
 {
     for (ptrdiff_t i = 0; i < n; i++)
         scratch[i] = -fabs(x[i]);
-    int special = FL_NAME(fl_vexp_lim)(scratch, loss, n, 700.0);
+    int special = FL_NAME(fl_vexp_lim)(scratch, n, loss, n, 1, 700.0);
     /* one loop a case, each vectorised (a test of grad inside the loop
      * would keep it scalar): e is in loss[], read before it is overwritten */
     if (grad == NULL) {

@@ -4,10 +4,10 @@
  * batch (N, C, d1, ...) read in place: its rows are contiguous positions
  * and each class is a run of them, so the exps come in one contiguous pass
  * per class and the loops below run across rows, several rows a vector.
- * Included by baseline.c and avx2.c: the sums' AVX2 loop in intrinsics, four
+ * Included by baseline.c, avx2.c and avx512.c: the sums' AVX2 loop in intrinsics, four
  * rows a vector with each row's four partial sums in registers, the rest
- * plain C that the compiler vectorises; an AVX-512 CPU takes the AVX2
- * variants.
+ * plain C that the compiler vectorises; at AVX-512 (avx512.c) the sums
+ * take eight rows a vector.
  *
  * Each row's arithmetic is that of rows.inc.h, element for element, so a
  * batch gives the same bits in either order:
@@ -73,6 +73,28 @@ FL_TARGET void FL_NAME(fl_col_sums_but)(double *restrict e, ptrdiff_t n, ptrdiff
         _mm256_storeu_pd(s + i, _mm256_add_pd(_mm256_add_pd(l0, l1), _mm256_add_pd(l2, l3)));
     }
     fl_col_sums_scalar(e, n, C, i, n, s);
+#elif FL_ISA == FL_ISA_AVX512
+    /* eight rows a vector, the last ones masked */
+    for (ptrdiff_t i = 0; i < n; i += 8) {
+        const __mmask8 m = n - i >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - i)) - 1);
+        __m512d l0 = _mm512_setzero_pd(), l1 = l0, l2 = l0, l3 = l0;
+        const double *ei = e + i;
+        ptrdiff_t j = 0;
+        for (; j + 4 <= C; j += 4) {
+            l0 = _mm512_add_pd(l0, _mm512_maskz_loadu_pd(m, ei + j * n));
+            l1 = _mm512_add_pd(l1, _mm512_maskz_loadu_pd(m, ei + (j + 1) * n));
+            l2 = _mm512_add_pd(l2, _mm512_maskz_loadu_pd(m, ei + (j + 2) * n));
+            l3 = _mm512_add_pd(l3, _mm512_maskz_loadu_pd(m, ei + (j + 3) * n));
+        }
+        if (j < C)
+            l0 = _mm512_add_pd(l0, _mm512_maskz_loadu_pd(m, ei + j * n));
+        if (j + 1 < C)
+            l1 = _mm512_add_pd(l1, _mm512_maskz_loadu_pd(m, ei + (j + 1) * n));
+        if (j + 2 < C)
+            l2 = _mm512_add_pd(l2, _mm512_maskz_loadu_pd(m, ei + (j + 2) * n));
+        _mm512_mask_storeu_pd(s + i, m,
+                              _mm512_add_pd(_mm512_add_pd(l0, l1), _mm512_add_pd(l2, l3)));
+    }
 #else
     fl_col_sums_scalar(e, n, C, 0, n, s);
 #endif

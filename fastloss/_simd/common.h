@@ -57,8 +57,8 @@ typedef void fl_bce_fn(const double *restrict p, const double *restrict a,
                        const double *restrict b, const double *restrict s, ptrdiff_t n,
                        double eps, double div, double *restrict loss,
                        double *restrict grad, double *restrict scratch);
-typedef int fl_vexpf_lim_fn(const float *restrict x, double *restrict y, ptrdiff_t n,
-                            float lim);
+typedef int fl_vexpf_lim_fn(const float *restrict x, ptrdiff_t xs, double *restrict y,
+                            ptrdiff_t n, ptrdiff_t runs, float lim);
 typedef void fl_col_sums_but_fn(double *restrict e, ptrdiff_t n, ptrdiff_t C,
                                 const int64_t *restrict lab, double *restrict s,
                                 double *restrict ek);
@@ -68,8 +68,8 @@ typedef void fl_scale_cols_d_fn(const double *restrict e, ptrdiff_t n, ptrdiff_t
 typedef void fl_scale_cols_f_fn(const double *restrict e, ptrdiff_t n, ptrdiff_t C,
                                 const double *restrict f, float *restrict g, ptrdiff_t gcs,
                                 const int64_t *restrict lab, const double *restrict kv);
-typedef int fl_vexp_lim_fn(const double *restrict x, double *restrict y, ptrdiff_t n,
-                           double lim);
+typedef int fl_vexp_lim_fn(const double *restrict x, ptrdiff_t xs, double *restrict y,
+                           ptrdiff_t n, ptrdiff_t runs, double lim);
 typedef void fl_vdiv_fn(const double *restrict a, const double *restrict b,
                         double *restrict y, ptrdiff_t n);
 typedef void fl_vrdiv_fn(double c, const double *restrict b, double *restrict y,

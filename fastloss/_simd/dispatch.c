@@ -90,6 +90,9 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_onehot_cols_d_impl = fl_onehot_cols_d_avx512;
         fl_onehot_cols_f_impl = fl_onehot_cols_f_avx512;
         fl_shift_rows_d_impl = fl_shift_rows_d_avx512;
+        fl_col_sums_but_impl = fl_col_sums_but_avx512;
+        fl_scale_cols_d_impl = fl_scale_cols_d_avx512;
+        fl_scale_cols_f_impl = fl_scale_cols_f_avx512;
         fl_simd_name = "avx512";
     }
     if (__builtin_cpu_supports("avx2")) {
@@ -118,11 +121,14 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_shift_rows_f_impl = fl_shift_rows_f_avx2;  /* AVX-512 measured slower */
         fl_row_sums_impl = fl_row_sums_avx2;
         fl_row_sums_but_impl = fl_row_sums_but_avx2;
-        fl_col_sums_but_impl = fl_col_sums_but_avx2;
+        if (fl_col_sums_but_impl == fl_col_sums_but_base)
+            fl_col_sums_but_impl = fl_col_sums_but_avx2;
         fl_bf16_to_float_impl = fl_bf16_to_float_avx2;
         fl_float_to_bf16_impl = fl_float_to_bf16_avx2;
-        fl_scale_cols_d_impl = fl_scale_cols_d_avx2;
-        fl_scale_cols_f_impl = fl_scale_cols_f_avx2;
+        if (fl_scale_cols_d_impl == fl_scale_cols_d_base) {
+            fl_scale_cols_d_impl = fl_scale_cols_d_avx2;
+            fl_scale_cols_f_impl = fl_scale_cols_f_avx2;
+        }
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) {
         fl_half_to_float_impl = fl_half_to_float_avx2;

@@ -87,9 +87,11 @@ FL_TARGET_FMA void FL_NAME(fl_vlog)(const double *restrict x, double *restrict y
     }
 }
 
-/* fl_vexp_lim: y[i] = exp(x[i]) wherever |x[i]| <= lim (lim <= 700);
- * returns nonzero if some x[i] is beyond lim or NaN, whose y[i] the caller
- * must not use as is.  x and y must not overlap. */
+/* fl_vexp_lim: y[r n + i] = exp(x[r xs + i]) for the runs r < runs of n
+ * elements, wherever |x| <= lim (lim <= 700); returns nonzero if some x is
+ * beyond lim or NaN, whose y the caller must not use as is.  x and y must
+ * not overlap.  (One run is an array; several, the classes of a group of a
+ * channels-first batch, in one call: the constants are set up once.) */
 #if FL_ISA != FL_ISA_AVX512
 
 /* exp(x) for -700 <= x <= 700 */
@@ -121,14 +123,19 @@ static inline double fl_exp_core(double x)
     return p * fl_as_double(scale_bits);
 }
 
-FL_TARGET_FMA int FL_NAME(fl_vexp_lim)(const double *restrict x, double *restrict y, ptrdiff_t n,
+FL_TARGET_FMA int FL_NAME(fl_vexp_lim)(const double *restrict x, ptrdiff_t xs,
+                                       double *restrict y, ptrdiff_t n, ptrdiff_t runs,
                                        double lim)
 {
     int64_t special = 0;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        double v = x[i];
-        special |= (int64_t)(((v >= -lim) & (v <= lim)) ^ 1);
-        y[i] = fl_exp_core(v);
+    for (ptrdiff_t r = 0; r < runs; r++) {
+        const double *restrict xr = x + r * xs;
+        double *restrict yr = y + r * n;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double v = xr[i];
+            special |= (int64_t)(((v >= -lim) & (v <= lim)) ^ 1);
+            yr[i] = fl_exp_core(v);
+        }
     }
     return special != 0;
 }
@@ -177,32 +184,36 @@ fl_exp8_avx512(__m512d v, __m512d hi0, __m512d hi1, __m512d lo0, __m512d lo1)
     return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(y), k52));
 }
 
-FL_TARGET int fl_vexp_lim_avx512(const double *restrict x, double *restrict y, ptrdiff_t n,
-                                 double lim)
+FL_TARGET int fl_vexp_lim_avx512(const double *restrict x, ptrdiff_t xs, double *restrict y,
+                                 ptrdiff_t n, ptrdiff_t runs, double lim)
 {
     const __m512d hi0 = _mm512_load_pd(fl_exp2_16_hi), hi1 = _mm512_load_pd(fl_exp2_16_hi + 8);
     const __m512d lo0 = _mm512_load_pd(fl_exp2_16_lo), lo1 = _mm512_load_pd(fl_exp2_16_lo + 8);
     const __m512d vlim = _mm512_set1_pd(lim);
     __mmask8 special = 0;
-    ptrdiff_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m512d v = _mm512_loadu_pd(x + i);
-        special |= _mm512_cmp_pd_mask(_mm512_abs_pd(v), vlim, _CMP_NLE_UQ);   /* or NaN */
-        _mm512_storeu_pd(y + i, fl_exp8_avx512(v, hi0, hi1, lo0, lo1));
-    }
-    if (i < n) {
-        __mmask8 m = (__mmask8)((1u << (n - i)) - 1);
-        __m512d v = _mm512_maskz_loadu_pd(m, x + i);
-        special |= _mm512_mask_cmp_pd_mask(m, _mm512_abs_pd(v), vlim, _CMP_NLE_UQ);
-        _mm512_mask_storeu_pd(y + i, m, fl_exp8_avx512(v, hi0, hi1, lo0, lo1));
+    for (ptrdiff_t r = 0; r < runs; r++) {
+        const double *xr = x + r * xs;
+        double *yr = y + r * n;
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d v = _mm512_loadu_pd(xr + i);
+            special |= _mm512_cmp_pd_mask(_mm512_abs_pd(v), vlim, _CMP_NLE_UQ);   /* or NaN */
+            _mm512_storeu_pd(yr + i, fl_exp8_avx512(v, hi0, hi1, lo0, lo1));
+        }
+        if (i < n) {
+            __mmask8 m = (__mmask8)((1u << (n - i)) - 1);
+            __m512d v = _mm512_maskz_loadu_pd(m, xr + i);
+            special |= _mm512_mask_cmp_pd_mask(m, _mm512_abs_pd(v), vlim, _CMP_NLE_UQ);
+            _mm512_mask_storeu_pd(yr + i, m, fl_exp8_avx512(v, hi0, hi1, lo0, lo1));
+        }
     }
     return special != 0;
 }
 
 #endif
 
-/* fl_vexpf_lim: y[i] = exp(x[i]) for float32 x, in float32 arithmetic and
- * widened exactly to double, wherever |x[i]| <= lim (lim <= 80, so that the
+/* fl_vexpf_lim: y[i] = exp(x[i]) for float32 x (in runs, as fl_vexp_lim),
+ * in float32 arithmetic and widened exactly to double, wherever |x[i]| <= lim (lim <= 80, so that the
  * result is a normal float); returns nonzero if some x[i] is beyond lim or
  * NaN, whose y[i] the caller must not use as is.  Eight lanes an AVX2
  * instruction where fl_vexp_lim has four: the float32 softmax's exps.
@@ -234,14 +245,19 @@ static inline float fl_expf_core(float x)
     return y * fl_as_float(((ki + 127u) & 0xffu) << 23);
 }
 
-FL_TARGET_FMA int FL_NAME(fl_vexpf_lim)(const float *restrict x, double *restrict y,
-                                        ptrdiff_t n, float lim)
+FL_TARGET_FMA int FL_NAME(fl_vexpf_lim)(const float *restrict x, ptrdiff_t xs,
+                                        double *restrict y, ptrdiff_t n, ptrdiff_t runs,
+                                        float lim)
 {
     int32_t special = 0;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        float v = x[i];
-        special |= (int32_t)(((v >= -lim) & (v <= lim)) ^ 1);
-        y[i] = (double)fl_expf_core(v);
+    for (ptrdiff_t r = 0; r < runs; r++) {
+        const float *restrict xr = x + r * xs;
+        double *restrict yr = y + r * n;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            float v = xr[i];
+            special |= (int32_t)(((v >= -lim) & (v <= lim)) ^ 1);
+            yr[i] = (double)fl_expf_core(v);
+        }
     }
     return special != 0;
 }

@@ -93,13 +93,21 @@ static inline void fl_prefetch(const void* base, ptrdiff_t offset)
 /* ---- exp and log (math.inc.h) ---- */
 static inline void fl_vlog(const double *x, double *y, ptrdiff_t n) { fl_vlog_impl(x, y, n); }
 static inline int fl_vexp_lim(const double *x, double *y, ptrdiff_t n, double lim)
-{ return fl_vexp_lim_impl(x, y, n, lim); }
+{ return fl_vexp_lim_impl(x, n, y, n, 1, lim); }
 static inline int fl_vexpf_lim(const float *x, double *y, ptrdiff_t n, float lim)
-{ return fl_vexpf_lim_impl(x, y, n, lim); }
+{ return fl_vexpf_lim_impl(x, n, y, n, 1, lim); }
+/* the same over `runs` runs of n elements, run r at x + r * xs, into y + r * n
+ * (one call per group of a channels-first batch, one run per class) */
+static inline int fl_vexp_lim_runs(const double *x, ptrdiff_t xs, double *y, ptrdiff_t n,
+                                   ptrdiff_t runs, double lim)
+{ return fl_vexp_lim_impl(x, xs, y, n, runs, lim); }
+static inline int fl_vexpf_lim_runs(const float *x, ptrdiff_t xs, double *y, ptrdiff_t n,
+                                    ptrdiff_t runs, float lim)
+{ return fl_vexpf_lim_impl(x, xs, y, n, runs, lim); }
 /* y[i] = exp(x[i]) for every x: beyond +-700 (or NaN) through libm */
 static inline void fl_vexp(const double *x, double *y, ptrdiff_t n)
 {
-    if (fl_vexp_lim_impl(x, y, n, 700.0)) {
+    if (fl_vexp_lim_impl(x, n, y, n, 1, 700.0)) {
         for (ptrdiff_t i = 0; i < n; i++) {
             double v = x[i];
             if (!(v >= -700.0 && v <= 700.0))

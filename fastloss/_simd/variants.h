@@ -54,9 +54,9 @@ FL_HIDDEN fl_scale_rows_d_fn fl_scale_rows_d_base, fl_scale_rows_d_avx2;
 FL_HIDDEN fl_scale_rows_f_fn fl_scale_rows_f_base, fl_scale_rows_f_avx2;
 
 /* softmax in columns (cols.inc.h) */
-FL_HIDDEN fl_col_sums_but_fn fl_col_sums_but_base, fl_col_sums_but_avx2;
-FL_HIDDEN fl_scale_cols_d_fn fl_scale_cols_d_base, fl_scale_cols_d_avx2;
-FL_HIDDEN fl_scale_cols_f_fn fl_scale_cols_f_base, fl_scale_cols_f_avx2;
+FL_HIDDEN fl_col_sums_but_fn fl_col_sums_but_base, fl_col_sums_but_avx2, fl_col_sums_but_avx512;
+FL_HIDDEN fl_scale_cols_d_fn fl_scale_cols_d_base, fl_scale_cols_d_avx2, fl_scale_cols_d_avx512;
+FL_HIDDEN fl_scale_cols_f_fn fl_scale_cols_f_base, fl_scale_cols_f_avx2, fl_scale_cols_f_avx512;
 
 /* one-hot targets (gather.inc.h) */
 FL_HIDDEN fl_nonzero_f64_fn fl_nonzero_f64_base, fl_nonzero_f64_avx2;
