@@ -24,6 +24,11 @@ cdef inline Py_ssize_t _load_labels_typed(const Job* J, const label_t* t,
     cdef bint has_ignore = J.has_ignore_index, ignored
     cdef int64_t ign_s = J.ignore_signed
     cdef uint64_t ign_u = J.ignore_unsigned
+    if label_t is int64_t:
+        # the common labels (NumPy's default integer) in one SIMD pass; a
+        # bad label sends the rows through the loop below, which finds it
+        if stride == 1 and not fl_labels_i64(t + r0, r1 - r0, c, ign_s, has_ignore, out):
+            return -1
     for i in range(r0, r1):
         v = t[i * stride]
         if has_ignore:

@@ -21,6 +21,8 @@ cdef extern from "_simd/simd.h":
                          Py_ssize_t runs, double lim) noexcept nogil
     int fl_vexpf_lim_runs(const float* x, Py_ssize_t xs, double* y, Py_ssize_t n,
                           Py_ssize_t runs, float lim) noexcept nogil
+    int fl_labels_i64(const int64_t* t, Py_ssize_t n, int64_t C, int64_t ign, int has_ignore,
+                      int64_t* out) noexcept nogil
     void fl_col_sums_but(double* e, Py_ssize_t n, Py_ssize_t C, const int64_t* lab,
                          double* s, double* ek) noexcept nogil
     void fl_scale_cols_d(const double* e, Py_ssize_t n, Py_ssize_t C, const double* f,

@@ -17,6 +17,7 @@
 #include "rows.inc.h"
 #include "cols.inc.h"
 #include "gather.inc.h"
+#include "labels.inc.h"
 #include "binprod.inc.h"
 #include "half.inc.h"
 #include "binary.inc.h"

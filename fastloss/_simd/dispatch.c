@@ -21,6 +21,7 @@ FL_HIDDEN fl_bce_fn *fl_bce_impl = fl_bce_base;
 FL_HIDDEN fl_products0_fn *fl_products0_impl = fl_products0_base;
 FL_HIDDEN fl_vexpf_lim_fn *fl_vexpf_lim_impl = fl_vexpf_lim_base;
 FL_HIDDEN fl_col_sums_but_fn *fl_col_sums_but_impl = fl_col_sums_but_base;
+FL_HIDDEN fl_labels_i64_fn *fl_labels_i64_impl = fl_labels_i64_base;
 FL_HIDDEN fl_scale_cols_d_fn *fl_scale_cols_d_impl = fl_scale_cols_d_base;
 FL_HIDDEN fl_scale_cols_f_fn *fl_scale_cols_f_impl = fl_scale_cols_f_base;
 FL_HIDDEN fl_vdiv_fn *fl_vdiv_impl = fl_vdiv_base;
@@ -91,6 +92,7 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_onehot_cols_f_impl = fl_onehot_cols_f_avx512;
         fl_shift_rows_d_impl = fl_shift_rows_d_avx512;
         fl_col_sums_but_impl = fl_col_sums_but_avx512;
+        fl_labels_i64_impl = fl_labels_i64_avx512;
         fl_scale_cols_d_impl = fl_scale_cols_d_avx512;
         fl_scale_cols_f_impl = fl_scale_cols_f_avx512;
         fl_simd_name = "avx512";
@@ -123,6 +125,8 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_row_sums_but_impl = fl_row_sums_but_avx2;
         if (fl_col_sums_but_impl == fl_col_sums_but_base)
             fl_col_sums_but_impl = fl_col_sums_but_avx2;
+        if (fl_labels_i64_impl == fl_labels_i64_base)
+            fl_labels_i64_impl = fl_labels_i64_avx2;
         fl_bf16_to_float_impl = fl_bf16_to_float_avx2;
         fl_float_to_bf16_impl = fl_float_to_bf16_avx2;
         if (fl_scale_cols_d_impl == fl_scale_cols_d_base) {

@@ -34,6 +34,7 @@ FL_HIDDEN extern fl_products0_fn *fl_products0_impl;
 FL_HIDDEN extern fl_bce_fn *fl_bce_impl;
 FL_HIDDEN extern fl_vexpf_lim_fn *fl_vexpf_lim_impl;
 FL_HIDDEN extern fl_col_sums_but_fn *fl_col_sums_but_impl;
+FL_HIDDEN extern fl_labels_i64_fn *fl_labels_i64_impl;
 FL_HIDDEN extern fl_scale_cols_d_fn *fl_scale_cols_d_impl;
 FL_HIDDEN extern fl_scale_cols_f_fn *fl_scale_cols_f_impl;
 FL_HIDDEN extern fl_vdiv_fn *fl_vdiv_impl;
@@ -122,6 +123,11 @@ static inline void fl_vdiv(const double *a, const double *b, double *y, ptrdiff_
 { fl_vdiv_impl(a, b, y, n); }
 static inline void fl_vrdiv(double c, const double *b, double *y, ptrdiff_t n)
 { fl_vrdiv_impl(c, b, y, n); }
+
+/* ---- class-index labels (labels.inc.h) ---- */
+static inline int fl_labels_i64(const int64_t *t, ptrdiff_t n, int64_t C, int64_t ign,
+                                int has_ignore, int64_t *out)
+{ return fl_labels_i64_impl(t, n, C, ign, has_ignore, out); }
 
 /* ---- softmax in columns (cols.inc.h) ---- */
 static inline void fl_col_sums_but(double *e, ptrdiff_t n, ptrdiff_t C,

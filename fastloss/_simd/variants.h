@@ -53,6 +53,9 @@ FL_HIDDEN fl_row_sums_but_fn fl_row_sums_but_base, fl_row_sums_but_avx2;
 FL_HIDDEN fl_scale_rows_d_fn fl_scale_rows_d_base, fl_scale_rows_d_avx2;
 FL_HIDDEN fl_scale_rows_f_fn fl_scale_rows_f_base, fl_scale_rows_f_avx2;
 
+/* class-index labels (labels.inc.h) */
+FL_HIDDEN fl_labels_i64_fn fl_labels_i64_base, fl_labels_i64_avx2, fl_labels_i64_avx512;
+
 /* softmax in columns (cols.inc.h) */
 FL_HIDDEN fl_col_sums_but_fn fl_col_sums_but_base, fl_col_sums_but_avx2, fl_col_sums_but_avx512;
 FL_HIDDEN fl_scale_cols_d_fn fl_scale_cols_d_base, fl_scale_cols_d_avx2, fl_scale_cols_d_avx512;
