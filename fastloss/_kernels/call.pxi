@@ -159,9 +159,12 @@ cdef object _run_positions(int family, cnp.ndarray P, object target, object redu
             out_rows = _nested_like(G, ax, held, ROWS_GRAD)
         elif rows.dtype == G.dtype:
             out_rows = _like_rows(G, ax, rows)
+    # (a gradient of our own, out_rows viewing a new G, needs no protection
+    # from a bad label: _run_rows checks the labels first only for the
+    # caller's out)
     result = _run_rows(family, rows, T, reduction, eps, weight, ignore_index,
                        label_smoothing, sample_weight, n_threads, want_grad, out_rows,
-                       name, positions, ax, req, held)
+                       name, positions, ax, req, held, G is not out)
     if req is not None and (req.labels_only or req.bad >= 0):
         return None                         # kept in req, nothing to return
     loss = result[0] if want_grad else result
@@ -193,13 +196,15 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
                       object weight, object ignore_index, object label_smoothing,
                       object sample_weight, object n_threads, bint want_grad, object out,
                       str name, object positions, int axis, _Request req=None,
-                      _Slabs held=None):
+                      _Slabs held=None, bint own_out=False):
     """Validate, set up a Job and run it: P is a native float32/float64 pred
     of one or two axes, the class axis last.  ``positions`` (the caller's
     positions' shape, None for P's own) only words a bad label's error.
     With ``req`` (a partial call) the block results are kept there, and a
     bad label is recorded there instead of raised.  With ``held``, P (and a
-    dense target, and out) are the stand-in views of _nested_rows."""
+    dense target, and out) are the stand-in views of _nested_rows.
+    ``own_out``: out is a new array of the caller's (_run_positions), not
+    the user's, so a bad label may leave it half written."""
     cdef Job J
     cdef BlockResult total, first
     cdef cnp.ndarray O = None, R = None
@@ -314,8 +319,8 @@ cdef object _run_rows(int family, cnp.ndarray P, object target, object reduction
                     divide_after = D
         elif red == RED_NONE and family == FAM_MSE:
             J.grad_scale = 1.0 / <double>J.n_classes
-    if (want_grad and out is not None and staged_out is None and J.labels != NULL
-            and not labels_checked and req is None):
+    if (want_grad and out is not None and not own_out and staged_out is None
+            and J.labels != NULL and not labels_checked and req is None):
         # a bad label must leave the caller's out untouched, as the reference
         # does: check every label before the kernel writes a row
         _label_pass(&J, &first, target, positions)
