@@ -74,27 +74,28 @@ FL_TARGET void FL_NAME(fl_col_sums_but)(double *restrict e, ptrdiff_t n, ptrdiff
     }
     fl_col_sums_scalar(e, n, C, i, n, s);
 #elif FL_ISA == FL_ISA_AVX512
-    /* eight rows a vector, the last ones masked */
-    for (ptrdiff_t i = 0; i < n; i += 8) {
-        const __mmask8 m = n - i >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - i)) - 1);
+    /* eight rows a vector; plain loads and stores (masked ones cost several
+     * times as much on AMD Zen), the last rows as at AVX2 */
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) {
         __m512d l0 = _mm512_setzero_pd(), l1 = l0, l2 = l0, l3 = l0;
         const double *ei = e + i;
         ptrdiff_t j = 0;
         for (; j + 4 <= C; j += 4) {
-            l0 = _mm512_add_pd(l0, _mm512_maskz_loadu_pd(m, ei + j * n));
-            l1 = _mm512_add_pd(l1, _mm512_maskz_loadu_pd(m, ei + (j + 1) * n));
-            l2 = _mm512_add_pd(l2, _mm512_maskz_loadu_pd(m, ei + (j + 2) * n));
-            l3 = _mm512_add_pd(l3, _mm512_maskz_loadu_pd(m, ei + (j + 3) * n));
+            l0 = _mm512_add_pd(l0, _mm512_loadu_pd(ei + j * n));
+            l1 = _mm512_add_pd(l1, _mm512_loadu_pd(ei + (j + 1) * n));
+            l2 = _mm512_add_pd(l2, _mm512_loadu_pd(ei + (j + 2) * n));
+            l3 = _mm512_add_pd(l3, _mm512_loadu_pd(ei + (j + 3) * n));
         }
         if (j < C)
-            l0 = _mm512_add_pd(l0, _mm512_maskz_loadu_pd(m, ei + j * n));
+            l0 = _mm512_add_pd(l0, _mm512_loadu_pd(ei + j * n));
         if (j + 1 < C)
-            l1 = _mm512_add_pd(l1, _mm512_maskz_loadu_pd(m, ei + (j + 1) * n));
+            l1 = _mm512_add_pd(l1, _mm512_loadu_pd(ei + (j + 1) * n));
         if (j + 2 < C)
-            l2 = _mm512_add_pd(l2, _mm512_maskz_loadu_pd(m, ei + (j + 2) * n));
-        _mm512_mask_storeu_pd(s + i, m,
-                              _mm512_add_pd(_mm512_add_pd(l0, l1), _mm512_add_pd(l2, l3)));
+            l2 = _mm512_add_pd(l2, _mm512_loadu_pd(ei + (j + 2) * n));
+        _mm512_storeu_pd(s + i, _mm512_add_pd(_mm512_add_pd(l0, l1), _mm512_add_pd(l2, l3)));
     }
+    fl_col_sums_scalar(e, n, C, i, n, s);
 #else
     fl_col_sums_scalar(e, n, C, 0, n, s);
 #endif
