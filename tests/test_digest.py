@@ -29,9 +29,12 @@ level skips it.
 
 NumPy builds part of the corpus (probabilities are np.exp of logits), and
 on an AVX-512 CPU its exp rounds differently from the libm exp it calls
-elsewhere. The children therefore run with NumPy's AVX-512 targets
-disabled (NPY_DISABLE_CPU_FEATURES): the corpus is the same on every
-x86-64 CPU, and only fastloss's own level changes what is computed.
+on the AVX2 CPUs the files were first recorded on. The children therefore
+run with NumPy's AVX-512 targets disabled (NPY_DISABLE_CPU_FEATURES): the
+corpus is the same on AVX2 and AVX-512 CPUs, and only fastloss's own level
+changes what is computed. (A CPU without AVX2 may still build another
+corpus; a NumPy target of AVX-512's class under a new name would show up
+as changed results, not pass unnoticed.)
 
 A change that is meant to change results (a new, more accurate path) updates
 the files deliberately:
@@ -438,6 +441,7 @@ def run_level(level):
     where = os.path.dirname(os.path.dirname(os.path.abspath(fastloss.__file__)))
     path = os.pathsep.join(p for p in (where, os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, FASTLOSS_SIMD=level, PYTHONPATH=path)
+    env.pop("NPY_ENABLE_CPU_FEATURES", None)    # (NumPy refuses both at once)
     disabled = " ".join(filter(None, [env.get("NPY_DISABLE_CPU_FEATURES"),
                                       _numpy_avx512_targets()]))
     if disabled:
