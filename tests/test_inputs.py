@@ -536,6 +536,34 @@ def test_the_first_bad_row_is_reported(fn):
 
 
 @pytest.mark.parametrize("fn", CLASS_FUNCS, ids=name_of)
+@pytest.mark.parametrize("n,rows", [(1000, (0, 1)), (1000, (517, 900)), (1000, (999,)),
+                                    (13, (12,)), (300, (260, 261))])
+def test_bad_labels_among_many_int64_labels(fn, n, rows):
+    """Contiguous int64 labels take a SIMD pass that only says whether some
+    label is bad (whole vectors and a tail): the error still names the
+    first bad row, and an ignore_index of the bad value ignores it."""
+    rng = np.random.default_rng(n + rows[0])
+    pred = make_pred(fn, n=n)
+    target = rng.integers(0, C, n)
+    for r, v in zip(rows, (-5, C + 2)):
+        target[r] = v
+    message = f"target {int(target[rows[0]])} is out of range for {C} classes (row {rows[0]})"
+    with pytest.raises(IndexError, match=re.escape(message)):
+        fn(pred, target)
+    # the bad values ignored: the result of the rows that are left
+    ignored = target.copy()
+    ignored[list(rows)] = -5
+    kept = np.ones(n, bool)
+    kept[list(rows)] = False
+    got = fn(pred, ignored, ignore_index=-5, reduction="none")
+    want = fn(pred[kept], target[kept], reduction="none")
+    got_loss = got[0] if isinstance(got, tuple) else got
+    want_loss = want[0] if isinstance(want, tuple) else want
+    np.testing.assert_array_equal(got_loss[kept], want_loss)
+    np.testing.assert_array_equal(got_loss[~kept], 0.0)
+
+
+@pytest.mark.parametrize("fn", CLASS_FUNCS, ids=name_of)
 @pytest.mark.parametrize("label", [C, -1, np.int8(-1), np.uint8(200), np.array(C), 10**6])
 def test_label_out_of_range_for_one_sample_is_row_0(fn, label):
     message = f"target {int(label)} is out of range for {C} classes (row 0)"
