@@ -4,10 +4,10 @@
  * batch (N, C, d1, ...) read in place: its rows are contiguous positions
  * and each class is a run of them, so the exps come in one contiguous pass
  * per class and the loops below run across rows, several rows a vector.
- * Included by baseline.c, avx2.c and avx512.c: the sums' AVX2 loop in intrinsics, four
- * rows a vector with each row's four partial sums in registers, the rest
- * plain C that the compiler vectorises; at AVX-512 (avx512.c) the sums
- * take eight rows a vector.
+ * Included by baseline.c, avx2.c and avx512.c: the sums' loop in
+ * intrinsics, four rows a vector at AVX2 and eight at AVX-512, with each
+ * row's four partial sums in registers; the rest plain C that the compiler
+ * vectorises.
  *
  * Each row's arithmetic is that of rows.inc.h, element for element, so a
  * batch gives the same bits in either order:
@@ -51,50 +51,50 @@ FL_TARGET void FL_NAME(fl_col_sums_but)(double *restrict e, ptrdiff_t n, ptrdiff
         if (k >= 0)
             e[k * n + i] = 0.0;
     }
+#if FL_ISA == FL_ISA_AVX2 || FL_ISA == FL_ISA_AVX512
+    /* FL_CS_W rows a vector (4 at AVX2, 8 at AVX-512), the four partial
+     * sums of each in registers; plain loads and stores (masked ones cost
+     * several times as much on AMD Zen), the last rows scalar */
 #if FL_ISA == FL_ISA_AVX2
-    /* four rows a vector, the four partial sums of each in registers */
+#define FL_CS_W 4
+#define FL_CS_VEC __m256d
+#define FL_CS_ZERO _mm256_setzero_pd
+#define FL_CS_LOAD _mm256_loadu_pd
+#define FL_CS_ADD _mm256_add_pd
+#define FL_CS_STORE _mm256_storeu_pd
+#else
+#define FL_CS_W 8
+#define FL_CS_VEC __m512d
+#define FL_CS_ZERO _mm512_setzero_pd
+#define FL_CS_LOAD _mm512_loadu_pd
+#define FL_CS_ADD _mm512_add_pd
+#define FL_CS_STORE _mm512_storeu_pd
+#endif
     ptrdiff_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m256d l0 = _mm256_setzero_pd(), l1 = l0, l2 = l0, l3 = l0;
+    for (; i + FL_CS_W <= n; i += FL_CS_W) {
+        FL_CS_VEC l0 = FL_CS_ZERO(), l1 = l0, l2 = l0, l3 = l0;
         const double *ei = e + i;
         ptrdiff_t j = 0;
         for (; j + 4 <= C; j += 4) {
-            l0 = _mm256_add_pd(l0, _mm256_loadu_pd(ei + j * n));
-            l1 = _mm256_add_pd(l1, _mm256_loadu_pd(ei + (j + 1) * n));
-            l2 = _mm256_add_pd(l2, _mm256_loadu_pd(ei + (j + 2) * n));
-            l3 = _mm256_add_pd(l3, _mm256_loadu_pd(ei + (j + 3) * n));
+            l0 = FL_CS_ADD(l0, FL_CS_LOAD(ei + j * n));
+            l1 = FL_CS_ADD(l1, FL_CS_LOAD(ei + (j + 1) * n));
+            l2 = FL_CS_ADD(l2, FL_CS_LOAD(ei + (j + 2) * n));
+            l3 = FL_CS_ADD(l3, FL_CS_LOAD(ei + (j + 3) * n));
         }
         if (j < C)
-            l0 = _mm256_add_pd(l0, _mm256_loadu_pd(ei + j * n));
+            l0 = FL_CS_ADD(l0, FL_CS_LOAD(ei + j * n));
         if (j + 1 < C)
-            l1 = _mm256_add_pd(l1, _mm256_loadu_pd(ei + (j + 1) * n));
+            l1 = FL_CS_ADD(l1, FL_CS_LOAD(ei + (j + 1) * n));
         if (j + 2 < C)
-            l2 = _mm256_add_pd(l2, _mm256_loadu_pd(ei + (j + 2) * n));
-        _mm256_storeu_pd(s + i, _mm256_add_pd(_mm256_add_pd(l0, l1), _mm256_add_pd(l2, l3)));
+            l2 = FL_CS_ADD(l2, FL_CS_LOAD(ei + (j + 2) * n));
+        FL_CS_STORE(s + i, FL_CS_ADD(FL_CS_ADD(l0, l1), FL_CS_ADD(l2, l3)));
     }
-    fl_col_sums_scalar(e, n, C, i, n, s);
-#elif FL_ISA == FL_ISA_AVX512
-    /* eight rows a vector; plain loads and stores (masked ones cost several
-     * times as much on AMD Zen), the last rows as at AVX2 */
-    ptrdiff_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m512d l0 = _mm512_setzero_pd(), l1 = l0, l2 = l0, l3 = l0;
-        const double *ei = e + i;
-        ptrdiff_t j = 0;
-        for (; j + 4 <= C; j += 4) {
-            l0 = _mm512_add_pd(l0, _mm512_loadu_pd(ei + j * n));
-            l1 = _mm512_add_pd(l1, _mm512_loadu_pd(ei + (j + 1) * n));
-            l2 = _mm512_add_pd(l2, _mm512_loadu_pd(ei + (j + 2) * n));
-            l3 = _mm512_add_pd(l3, _mm512_loadu_pd(ei + (j + 3) * n));
-        }
-        if (j < C)
-            l0 = _mm512_add_pd(l0, _mm512_loadu_pd(ei + j * n));
-        if (j + 1 < C)
-            l1 = _mm512_add_pd(l1, _mm512_loadu_pd(ei + (j + 1) * n));
-        if (j + 2 < C)
-            l2 = _mm512_add_pd(l2, _mm512_loadu_pd(ei + (j + 2) * n));
-        _mm512_storeu_pd(s + i, _mm512_add_pd(_mm512_add_pd(l0, l1), _mm512_add_pd(l2, l3)));
-    }
+#undef FL_CS_W
+#undef FL_CS_VEC
+#undef FL_CS_ZERO
+#undef FL_CS_LOAD
+#undef FL_CS_ADD
+#undef FL_CS_STORE
     fl_col_sums_scalar(e, n, C, i, n, s);
 #else
     fl_col_sums_scalar(e, n, C, 0, n, s);
