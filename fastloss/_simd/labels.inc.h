@@ -12,20 +12,13 @@
 FL_TARGET int FL_NAME(fl_labels_i64)(const int64_t *restrict t, ptrdiff_t n, int64_t C,
                                      int64_t ign, int has_ignore, int64_t *restrict out)
 {
+    const uint64_t keep_all = (uint64_t)(has_ignore == 0);
     uint64_t bad = 0;
-    if (has_ignore) {
-        for (ptrdiff_t i = 0; i < n; i++) {
-            const int64_t v = t[i];
-            const uint64_t kept = (uint64_t)(v != ign);
-            bad |= kept & (uint64_t)((uint64_t)v >= (uint64_t)C);
-            out[i] = kept ? v : -1;
-        }
-    } else {
-        for (ptrdiff_t i = 0; i < n; i++) {
-            const int64_t v = t[i];
-            bad |= (uint64_t)((uint64_t)v >= (uint64_t)C);
-            out[i] = v;
-        }
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const int64_t v = t[i];
+        const uint64_t kept = keep_all | (uint64_t)(v != ign);
+        bad |= kept & (uint64_t)((uint64_t)v >= (uint64_t)C);
+        out[i] = kept ? v : -1;
     }
     return bad != 0;
 }
