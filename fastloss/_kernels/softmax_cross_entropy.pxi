@@ -410,12 +410,13 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     cdef double div = 0.0
     cdef bint plain = (not J.dense_target and J.class_weight == NULL
                        and J.smoothing == 0.0)
+    cdef bint cols = plain and _in_columns(J)   # e held class-major (cols.inc.h)
     cdef bint whole_grad                # _plain_group_grad writes every gradient row
     cdef pfloat* g = <pfloat*>J.grad
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     div4[0] = div4[1] = div4[2] = div4[3] = 0.0
-    whole_grad = g == NULL or J.grad_col_stride == 1 or (plain and _in_columns(J))
-    if plain and _in_columns(J) and G >= 16:
+    whole_grad = g == NULL or J.grad_col_stride == 1 or cols
+    if cols and G >= 16:
         # in columns a group is C runs of G rows: whole vectors of 16
         # floats (or twice 8 doubles) leave no remainder to each run's
         # exp loop.  No bit depends on G: every row stands alone.
