@@ -252,34 +252,33 @@ cdef inline void _plain_group_weighted_sum(const Job* J, pfloat* gg, Py_ssize_t 
     row, as _group_rows adds them, and the gradient rows of weight 0 zeroed
     (their scale was 0, but 0 * e may be NaN)."""
     cdef Py_ssize_t i, stride = J.sample_weight_stride
-    cdef double sw
-    cdef int zeros = 0
+    cdef Py_ssize_t zeros = 0
     cdef double* w = &s.ssum[g0]            # (the group's row sums are spent)
     cdef double* L = &s.lse[g0]
-    cdef const double* src
-    # the weights first, in one loop per storage (the common contiguous
-    # float64 one a copy), then the products
-    if J.sample_weight_f32 or J.pred_f32:
+    cdef const double* src = <const double*>J.sample_weight + (r0 + g0) * stride
+    cdef const float* srcf = <const float*>J.sample_weight + (r0 + g0) * stride
+    # the weights in the computation dtype, one loop per storage; the common
+    # one (contiguous float64 weights, float64 pred, no ignore_index) is
+    # read where it lies
+    if J.sample_weight_f32:
         for i in range(n):
-            w[i] = _sample_weight(J, r0 + g0 + i)
-    elif stride == 1:
-        src = <const double*>J.sample_weight + (r0 + g0)
-        memcpy(w, src, n * sizeof(double))
+            w[i] = srcf[i * stride]
+    elif J.pred_f32:
+        for i in range(n):
+            w[i] = <float>src[i * stride]
+    elif stride != 1 or J.has_ignore_index:
+        for i in range(n):
+            w[i] = src[i * stride]
     else:
-        src = <const double*>J.sample_weight
-        for i in range(n):
-            w[i] = src[(r0 + g0 + i) * stride]
+        w = <double*>src                    # (read only below)
     if J.has_ignore_index:
         for i in range(n):
             if lab[g0 + i] < 0:
                 w[i] = 0.0
-    for i in range(n):
-        sw = w[i]
-        L[i] = 0.0 if sw == 0.0 else sw * L[i]
-        zeros |= sw == 0.0
+    zeros = fl_weigh(w, L, n)               # s_i lse_i (+0.0 where s_i is 0)
     _add4_run(acc4, g0, L, n)
     _add4_run(div4, g0, w, n)
-    if zeros and gg != NULL:
+    if zeros != 0 and gg != NULL:
         for i in range(n):
             if w[i] == 0.0:
                 _zero_row(gg + i * J.grad_row_stride, J.n_classes, J.grad_col_stride)

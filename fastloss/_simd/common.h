@@ -100,6 +100,7 @@ typedef void fl_row_sums_fn(const double *restrict e, ptrdiff_t rows, ptrdiff_t 
 typedef void fl_row_sums_but_fn(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
                                 const int64_t *restrict lab, double *restrict s,
                                 double *restrict ek);
+typedef ptrdiff_t fl_weigh_fn(const double *restrict w, double *restrict y, ptrdiff_t n);
 typedef void fl_scale_rows_d_fn(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
                                 const double *restrict f, double *restrict g, ptrdiff_t grs,
                                 const int64_t *restrict lab, const double *restrict kv);

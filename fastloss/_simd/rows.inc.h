@@ -26,6 +26,14 @@
  * and then the label's entry g[i*grs + lab[i]] = (T)kv[i]; a row with
  * lab[i] < 0 (ignored) is all zeros.  Labels are < C.  One multiply and one
  * rounding per element in every variant, so all give the same bits.
+ *
+ * fl_weigh(w, y, n): y[i] = w[i] * y[i], and exactly +0.0 where w[i] == 0
+ * whatever y[i] is (0 * inf is NaN); returns how many w[i] are 0.  Rows'
+ * losses times their sample weights.  Two loops without a branch (the
+ * products, then the count) and a fix-up only when some weight is 0: a
+ * select in one loop keeps the compiler from vectorising it below
+ * AVX-512, and the count alone cost a weighted 1e6 x 10 loss 4%.  One
+ * multiply per element in every variant: the same bits.
  */
 
 #if FL_ISA == FL_ISA_BASELINE
@@ -199,3 +207,19 @@ FL_TARGET void FL_NAME(fl_row_sums_but)(const double *restrict e, ptrdiff_t rows
 #define FL_TEMPLATE "rows.tpl.h"
 #include "each_type.h"
 #endif
+
+FL_TARGET ptrdiff_t FL_NAME(fl_weigh)(const double *restrict w, double *restrict y, ptrdiff_t n)
+{
+    ptrdiff_t zeros = 0;
+    for (ptrdiff_t i = 0; i < n; i++)
+        y[i] = w[i] * y[i];
+    for (ptrdiff_t i = 0; i < n; i++)
+        zeros += w[i] == 0.0;
+    if (zeros != 0) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            if (w[i] == 0.0)
+                y[i] = 0.0;
+        }
+    }
+    return zeros;
+}

@@ -49,6 +49,7 @@ FL_HIDDEN extern fl_shift_rows_d_fn *fl_shift_rows_d_impl;
 FL_HIDDEN extern fl_shift_rows_f_fn *fl_shift_rows_f_impl;
 FL_HIDDEN extern fl_row_sums_fn *fl_row_sums_impl;
 FL_HIDDEN extern fl_row_sums_but_fn *fl_row_sums_but_impl;
+FL_HIDDEN extern fl_weigh_fn *fl_weigh_impl;
 FL_HIDDEN extern fl_scale_rows_d_fn *fl_scale_rows_d_impl;
 FL_HIDDEN extern fl_scale_rows_f_fn *fl_scale_rows_f_impl;
 FL_HIDDEN extern fl_onehot_gather_dd_fn *fl_onehot_gather_dd_impl;
@@ -174,6 +175,8 @@ static inline void fl_row_sums(const double *e, ptrdiff_t rows, ptrdiff_t C, dou
 static inline void fl_row_sums_but(const double *e, ptrdiff_t rows, ptrdiff_t C,
                                    const int64_t *lab, double *s, double *ek)
 { fl_row_sums_but_impl(e, rows, C, lab, s, ek); }
+static inline ptrdiff_t fl_weigh(const double *restrict w, double *restrict y, ptrdiff_t n)
+{ return fl_weigh_impl(w, y, n); }
 static inline void fl_scale_rows_d(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
                                    const double *restrict f, double *restrict g, ptrdiff_t grs,
                                    const int64_t *restrict lab, const double *restrict kv)
