@@ -205,11 +205,21 @@ cdef void _half_rows(const Job* J, Py_ssize_t r0, Py_ssize_t n, float* dst) noex
     cdef Py_ssize_t off[BLOCK]
     cdef const uint16_t* h = <const uint16_t*>J.pred
     cdef uint16_t v[HALF_MAX_C]
+    cdef Py_ssize_t ahead
     if J.n_inner == 0 and cs == 1 and (rs == C or n == 1):
         if J.half == HALF_F16:
             fl_half_to_float(h + r0 * rs, dst, n * C)
         else:
             fl_bf16_to_float(h + r0 * rs, dst, n * C)
+        # the next block's rows, on a pred beyond the caches: each block
+        # reads its rows in one short run and then computes for
+        # microseconds, which leaves the hardware prefetcher behind
+        # (1e6 x 10 float16: 5% of the call)
+        ahead = J.n_rows - (r0 + n)
+        if ahead > 0 and rs == C and _big(J, 2):
+            if ahead > BLOCK:
+                ahead = BLOCK
+            _prefetch_run(h, (r0 + n) * C * 2, ahead * C * 2)
         return
     _slab_rows(J, r0, n, ROWS_PRED, off)
     for i in range(n):

@@ -123,6 +123,15 @@ cdef inline bint _big(const Job* J, Py_ssize_t itemsize) noexcept nogil:
     return J.n_rows * rs * itemsize >= BIG_BYTES
 
 
+cdef inline void _prefetch_run(const void* base, Py_ssize_t start,
+                               Py_ssize_t nbytes) noexcept nogil:
+    """Prefetch bytes [start, start + nbytes) of base, a line at a time (the
+    addresses may lie past the array: fl_prefetch)."""
+    cdef Py_ssize_t off
+    for off in range(start, start + nbytes, 64):
+        fl_prefetch(base, off)
+
+
 cdef inline double _row_max(const pfloat* x, Py_ssize_t cs, Py_ssize_t C) noexcept nogil:
     cdef Py_ssize_t j
     cdef double v, m = -INFINITY

@@ -387,6 +387,16 @@ cdef inline void _dense_rows(const Job* J, Py_ssize_t r0, Py_ssize_t g0, Py_ssiz
         _finish_row(J, ii, li, rows)
 
 
+cdef inline void _prefetch_ahead(const Job* J, Py_ssize_t a, Py_ssize_t n) noexcept nogil:
+    """For the group of rows [a, a + n) of a pred beyond the caches:
+    prefetch the next block's contiguous labels of the same rows.  The
+    label pass reads a block's labels in one short run at its start, then
+    the block computes for microseconds: the hardware prefetcher leaves
+    each run cold (1e6 x 10: the label pass was 5% of the call)."""
+    if J.labels != NULL and not J.label_rows and J.label_stride == 1:
+        _prefetch_run(J.labels, (a + BLOCK) * J.label_size, n * J.label_size)
+
+
 cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                      const int64_t* lab, const pfloat* x, const tfloat* t,
                      BlockResult* res) noexcept nogil:
@@ -411,6 +421,7 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                        and J.smoothing == 0.0)
     cdef bint cols = plain and _in_columns(J)   # e held class-major (cols.inc.h)
     cdef bint whole_grad                # _plain_group_grad writes every gradient row
+    cdef bint big = _big(J, sizeof(pfloat))     # (prefetch the next block's labels)
     cdef pfloat* g = <pfloat*>J.grad
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
     div4[0] = div4[1] = div4[2] = div4[3] = 0.0
@@ -423,6 +434,8 @@ cdef void _sce_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
     g0 = 0
     while g0 < r:
         n = G if g0 + G <= r else r - g0
+        if big:
+            _prefetch_ahead(J, r0 + g0, n)
         nfar = 0
         if plain:
             nfar = _plain_group_logs(J, x + (r0 + g0) * rs, g0, n, lab, &s)
