@@ -18,7 +18,9 @@
  * bits of fl_row_sums after zeroing it), ek[i] that term; a row with
  * lab[i] < 0 (ignored) sums whole and gets ek[i] = 1.  Labels are < C.
  * Both are one loop with the label's masking compiled in or out (but, a
- * constant).
+ * constant), and the loop is compiled once for each C up to 16
+ * (fl_row_sums_any), so that a row's pieces unroll: 1e6 x 10 float32 and
+ * float16 losses 2-3% faster.
  *
  * fl_scale_rows_<T>(e, rows, C, f, g, grs, lab, kv): g[i*grs + j] =
  * (T)(e[i*C + j] * f[i]) for a group of rows of a contiguous e (softmax
@@ -191,17 +193,36 @@ FL_TARGET void fl_shift_rows_d_avx512(const double *restrict x, ptrdiff_t rows, 
 #endif
 
 #if FL_ISA != FL_ISA_AVX512
+/* fl_row_sums_rows with C a constant for each C up to 16, the rest as it
+   comes (but: a constant as well) */
+#define FL_ROW_SUMS_C(c) case c: fl_row_sums_rows(e, rows, c, lab, s, ek, but); return;
+FL_TARGET static inline __attribute__((always_inline)) void
+fl_row_sums_any(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
+                const int64_t *restrict lab, double *restrict s, double *restrict ek,
+                const int but)
+{
+    switch (C) {
+    FL_ROW_SUMS_C(2) FL_ROW_SUMS_C(3) FL_ROW_SUMS_C(4) FL_ROW_SUMS_C(5)
+    FL_ROW_SUMS_C(6) FL_ROW_SUMS_C(7) FL_ROW_SUMS_C(8) FL_ROW_SUMS_C(9)
+    FL_ROW_SUMS_C(10) FL_ROW_SUMS_C(11) FL_ROW_SUMS_C(12) FL_ROW_SUMS_C(13)
+    FL_ROW_SUMS_C(14) FL_ROW_SUMS_C(15) FL_ROW_SUMS_C(16)
+    default:
+        fl_row_sums_rows(e, rows, C, lab, s, ek, but);
+    }
+}
+#undef FL_ROW_SUMS_C
+
 FL_TARGET void FL_NAME(fl_row_sums)(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
                                     double *restrict s)
 {
-    fl_row_sums_rows(e, rows, C, NULL, s, NULL, 0);
+    fl_row_sums_any(e, rows, C, NULL, s, NULL, 0);
 }
 
 FL_TARGET void FL_NAME(fl_row_sums_but)(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
                                         const int64_t *restrict lab, double *restrict s,
                                         double *restrict ek)
 {
-    fl_row_sums_rows(e, rows, C, lab, s, ek, 1);
+    fl_row_sums_any(e, rows, C, lab, s, ek, 1);
 }
 
 #define FL_TEMPLATE "rows.tpl.h"
