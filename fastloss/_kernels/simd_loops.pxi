@@ -55,6 +55,8 @@ cdef extern from "_simd/simd.h":
                          float* g, Py_ssize_t grs, const int64_t* lab,
                          const double* kv) noexcept nogil
     Py_ssize_t fl_weigh(const double* w, double* y, Py_ssize_t n) noexcept nogil
+    void fl_tail_logs(const double* tl, const double* ek, double* ssum, double* lu,
+                      double* lc, double* pk, Py_ssize_t n) noexcept nogil
     void fl_row_sums_but(const double* e, Py_ssize_t rows, Py_ssize_t C, const int64_t* lab,
                          double* s, double* ek) noexcept nogil
     Py_ssize_t fl_onehot_gather_dd(const double* p, Py_ssize_t prs, Py_ssize_t pcs,

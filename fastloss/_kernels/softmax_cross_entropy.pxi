@@ -102,7 +102,6 @@ ctypedef struct SoftmaxScratch:
     double ek[BLOCK]            # plain rows: e_k
     double pk[BLOCK]            # and p_k = 1 / u
     double tl[BLOCK]            # and the tail sum_{j != k} e_j
-    double tq[BLOCK]            # and that over e_k
     double finv[BLOCK]          # scale / ssum
     double kv[BLOCK]            # the gradient's label entries
 
@@ -164,15 +163,7 @@ cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssiz
         fl_col_sums_but(s.e, n, C, &lab[g0], &s.tl[g0], &s.ek[g0])
     else:
         fl_row_sums_but(s.e, n, C, &lab[g0], &s.tl[g0], &s.ek[g0])
-    fl_vdiv(&s.tl[g0], &s.ek[g0], &s.tq[g0], n)
-    for i in range(g0, g0 + n):
-        s.ssum[i] = s.tl[i] + s.ek[i]
-        s.lu[i] = 1.0 + s.tq[i]
-        big = s.lu[i] - s.tq[i]
-        s.lc[i] = (1.0 - big) + (s.tq[i] - (s.lu[i] - big))
-    fl_vrdiv(1.0, &s.lu[g0], &s.pk[g0], n)
-    for i in range(g0, g0 + n):
-        s.lc[i] = s.lc[i] * s.pk[i]
+    fl_tail_logs(&s.tl[g0], &s.ek[g0], &s.ssum[g0], &s.lu[g0], &s.lc[g0], &s.pk[g0], n)
     return nfar
 
 

@@ -100,6 +100,9 @@ typedef void fl_row_sums_fn(const double *restrict e, ptrdiff_t rows, ptrdiff_t 
 typedef void fl_row_sums_but_fn(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
                                 const int64_t *restrict lab, double *restrict s,
                                 double *restrict ek);
+typedef void fl_tail_logs_fn(const double *restrict tl, const double *restrict ek,
+                             double *restrict ssum, double *restrict lu, double *restrict lc,
+                             double *restrict pk, ptrdiff_t n);
 typedef ptrdiff_t fl_weigh_fn(const double *restrict w, double *restrict y, ptrdiff_t n);
 typedef void fl_scale_rows_d_fn(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,
                                 const double *restrict f, double *restrict g, ptrdiff_t grs,

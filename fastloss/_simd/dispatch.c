@@ -37,6 +37,7 @@ FL_HIDDEN fl_shift_rows_f_fn *fl_shift_rows_f_impl = fl_shift_rows_f_base;
 FL_HIDDEN fl_row_sums_fn *fl_row_sums_impl = fl_row_sums_base;
 FL_HIDDEN fl_row_sums_but_fn *fl_row_sums_but_impl = fl_row_sums_but_base;
 FL_HIDDEN fl_weigh_fn *fl_weigh_impl = fl_weigh_base;
+FL_HIDDEN fl_tail_logs_fn *fl_tail_logs_impl = fl_tail_logs_base;
 FL_HIDDEN fl_scale_rows_d_fn *fl_scale_rows_d_impl = fl_scale_rows_d_base;
 FL_HIDDEN fl_scale_rows_f_fn *fl_scale_rows_f_impl = fl_scale_rows_f_base;
 FL_HIDDEN fl_onehot_gather_dd_fn *fl_onehot_gather_dd_impl = fl_onehot_gather_dd_base;
@@ -95,6 +96,7 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_col_sums_but_impl = fl_col_sums_but_avx512;
         fl_labels_i64_impl = fl_labels_i64_avx512;
         fl_weigh_impl = fl_weigh_avx512;
+        fl_tail_logs_impl = fl_tail_logs_avx512;
         fl_scale_cols_d_impl = fl_scale_cols_d_avx512;
         fl_scale_cols_f_impl = fl_scale_cols_f_avx512;
         fl_simd_name = "avx512";
@@ -131,6 +133,8 @@ FL_HIDDEN void fl_simd_init(int max_level)
             fl_labels_i64_impl = fl_labels_i64_avx2;
         if (fl_weigh_impl == fl_weigh_base)
             fl_weigh_impl = fl_weigh_avx2;
+        if (fl_tail_logs_impl == fl_tail_logs_base)
+            fl_tail_logs_impl = fl_tail_logs_avx2;
         fl_bf16_to_float_impl = fl_bf16_to_float_avx2;
         fl_float_to_bf16_impl = fl_float_to_bf16_avx2;
         if (fl_scale_cols_d_impl == fl_scale_cols_d_base) {

@@ -29,6 +29,16 @@
  * lab[i] < 0 (ignored) is all zeros.  Labels are < C.  One multiply and one
  * rounding per element in every variant, so all give the same bits.
  *
+ * fl_tail_logs(tl, ek, ssum, lu, lc, pk, n): from each plain softmax row's
+ * tail sum tl = sum_{j != k} e_j and label term ek = e_k (fl_row_sums_but),
+ * ssum = tl + ek, the log's argument lu = 1 + q, q = tl / ek, rounded, with
+ * its exact rounding error d = (1 - (lu - q)) + (q - (lu - (lu - q))) (2Sum,
+ * whichever term is larger), p_k = pk = 1 / lu, and lc = d * pk: log(lu) +
+ * lc is log1p(q) to well under an ulp.  Each value one IEEE operation after
+ * another (no contraction to FMA, which would change the bits), so every
+ * variant gives the same bits; one pass instead of four (two quotient
+ * passes and two loops).
+ *
  * fl_weigh(w, y, n): y[i] = w[i] * y[i], and exactly +0.0 where w[i] == 0
  * whatever y[i] is (0 * inf is NaN); returns how many w[i] are 0.  Rows'
  * losses times their sample weights.  Two loops without a branch (the
@@ -243,4 +253,21 @@ FL_TARGET ptrdiff_t FL_NAME(fl_weigh)(const double *restrict w, double *restrict
         }
     }
     return zeros;
+}
+
+FL_TARGET void FL_NAME(fl_tail_logs)(const double *restrict tl, const double *restrict ek,
+                                     double *restrict ssum, double *restrict lu,
+                                     double *restrict lc, double *restrict pk, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const double q = tl[i] / ek[i];
+        const double u = 1.0 + q;
+        const double big = u - q;
+        const double d = (1.0 - big) + (q - (u - big));
+        const double p = 1.0 / u;
+        ssum[i] = tl[i] + ek[i];
+        lu[i] = u;
+        pk[i] = p;
+        lc[i] = d * p;
+    }
 }

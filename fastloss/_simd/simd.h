@@ -50,6 +50,7 @@ FL_HIDDEN extern fl_shift_rows_f_fn *fl_shift_rows_f_impl;
 FL_HIDDEN extern fl_row_sums_fn *fl_row_sums_impl;
 FL_HIDDEN extern fl_row_sums_but_fn *fl_row_sums_but_impl;
 FL_HIDDEN extern fl_weigh_fn *fl_weigh_impl;
+FL_HIDDEN extern fl_tail_logs_fn *fl_tail_logs_impl;
 FL_HIDDEN extern fl_scale_rows_d_fn *fl_scale_rows_d_impl;
 FL_HIDDEN extern fl_scale_rows_f_fn *fl_scale_rows_f_impl;
 FL_HIDDEN extern fl_onehot_gather_dd_fn *fl_onehot_gather_dd_impl;
@@ -175,6 +176,9 @@ static inline void fl_row_sums(const double *e, ptrdiff_t rows, ptrdiff_t C, dou
 static inline void fl_row_sums_but(const double *e, ptrdiff_t rows, ptrdiff_t C,
                                    const int64_t *lab, double *s, double *ek)
 { fl_row_sums_but_impl(e, rows, C, lab, s, ek); }
+static inline void fl_tail_logs(const double *tl, const double *ek, double *ssum, double *lu,
+                                double *lc, double *pk, ptrdiff_t n)
+{ fl_tail_logs_impl(tl, ek, ssum, lu, lc, pk, n); }
 static inline ptrdiff_t fl_weigh(const double *restrict w, double *restrict y, ptrdiff_t n)
 { return fl_weigh_impl(w, y, n); }
 static inline void fl_scale_rows_d(const double *restrict e, ptrdiff_t rows, ptrdiff_t C,

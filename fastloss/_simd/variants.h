@@ -51,6 +51,7 @@ FL_HIDDEN fl_shift_rows_f_fn fl_shift_rows_f_base, fl_shift_rows_f_avx2;
 FL_HIDDEN fl_row_sums_fn fl_row_sums_base, fl_row_sums_avx2;
 FL_HIDDEN fl_row_sums_but_fn fl_row_sums_but_base, fl_row_sums_but_avx2;
 FL_HIDDEN fl_weigh_fn fl_weigh_base, fl_weigh_avx2, fl_weigh_avx512;
+FL_HIDDEN fl_tail_logs_fn fl_tail_logs_base, fl_tail_logs_avx2, fl_tail_logs_avx512;
 FL_HIDDEN fl_scale_rows_d_fn fl_scale_rows_d_base, fl_scale_rows_d_avx2;
 FL_HIDDEN fl_scale_rows_f_fn fl_scale_rows_f_base, fl_scale_rows_f_avx2;
 
