@@ -41,6 +41,49 @@ cdef inline void _add4_run(double* acc4, Py_ssize_t i0, const double* x,
         u += 1
 
 
+cdef inline void _add4_run2(double* acc4, const double* x, double* bcc4, const double* y,
+                            Py_ssize_t i0, Py_ssize_t n) noexcept nogil:
+    """_add4_run(acc4, i0, x, n) and _add4_run(bcc4, i0, y, n) in one loop:
+    the same additions, and the two sets of chains wait on each other's
+    latency no longer (a weighted loss's losses and divisor)."""
+    cdef Py_ssize_t u = 0
+    cdef double a0, a1, a2, a3, b0, b1, b2, b3
+    while u < n and ((i0 + u) & 3) != 0:
+        acc4[(i0 + u) & 3] += x[u]
+        bcc4[(i0 + u) & 3] += y[u]
+        u += 1
+    a0 = acc4[0]
+    a1 = acc4[1]
+    a2 = acc4[2]
+    a3 = acc4[3]
+    b0 = bcc4[0]
+    b1 = bcc4[1]
+    b2 = bcc4[2]
+    b3 = bcc4[3]
+    while u + 4 <= n:
+        a0 += x[u]
+        a1 += x[u + 1]
+        a2 += x[u + 2]
+        a3 += x[u + 3]
+        b0 += y[u]
+        b1 += y[u + 1]
+        b2 += y[u + 2]
+        b3 += y[u + 3]
+        u += 4
+    acc4[0] = a0
+    acc4[1] = a1
+    acc4[2] = a2
+    acc4[3] = a3
+    bcc4[0] = b0
+    bcc4[1] = b1
+    bcc4[2] = b2
+    bcc4[3] = b3
+    while u < n:
+        acc4[(i0 + u) & 3] += x[u]
+        bcc4[(i0 + u) & 3] += y[u]
+        u += 1
+
+
 cdef inline double _total4(const double* acc4) noexcept nogil:
     return (acc4[0] + acc4[1]) + (acc4[2] + acc4[3])
 

@@ -267,8 +267,7 @@ cdef inline void _plain_group_weighted_sum(const Job* J, pfloat* gg, Py_ssize_t 
             if lab[g0 + i] < 0:
                 w[i] = 0.0
     zeros = fl_weigh(w, L, n)               # s_i lse_i (+0.0 where s_i is 0)
-    _add4_run(acc4, g0, L, n)
-    _add4_run(div4, g0, w, n)
+    _add4_run2(acc4, L, div4, w, g0, n)
     if zeros != 0 and gg != NULL:
         for i in range(n):
             if w[i] == 0.0:
