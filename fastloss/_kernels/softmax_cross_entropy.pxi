@@ -246,22 +246,26 @@ cdef inline void _plain_group_weighted_sum(const Job* J, pfloat* gg, Py_ssize_t 
     cdef Py_ssize_t zeros = 0
     cdef double* w = &s.ssum[g0]            # (the group's row sums are spent)
     cdef double* L = &s.lse[g0]
-    cdef const double* src = <const double*>J.sample_weight + (r0 + g0) * stride
-    cdef const float* srcf = <const float*>J.sample_weight + (r0 + g0) * stride
+    cdef const double* src
+    cdef const float* srcf
     # the weights in the computation dtype, one loop per storage; the common
     # one (contiguous float64 weights, float64 pred, no ignore_index) is
-    # read where it lies
+    # read where it lies.  (Each pointer is formed for its own storage
+    # only: as the other type it would point outside the array.)
     if J.sample_weight_f32:
+        srcf = <const float*>J.sample_weight + (r0 + g0) * stride
         for i in range(n):
             w[i] = srcf[i * stride]
-    elif J.pred_f32:
-        for i in range(n):
-            w[i] = <float>src[i * stride]
-    elif stride != 1 or J.has_ignore_index:
-        for i in range(n):
-            w[i] = src[i * stride]
     else:
-        w = <double*>src                    # (read only below)
+        src = <const double*>J.sample_weight + (r0 + g0) * stride
+        if J.pred_f32:
+            for i in range(n):
+                w[i] = <float>src[i * stride]
+        elif stride != 1 or J.has_ignore_index:
+            for i in range(n):
+                w[i] = src[i * stride]
+        else:
+            w = <double*>src                # (read only below)
     if J.has_ignore_index:
         for i in range(n):
             if lab[g0 + i] < 0:

@@ -246,15 +246,16 @@ static inline float fl_expf_core(float x)
 }
 
 #if FL_ISA == FL_ISA_AVX512
-/* fl_expf_core on sixteen lanes in intrinsics: operation for operation
- * what the compiler makes of fl_expf_core at this level (the same FMAs, so
- * the same bits: checked over every float in [-80, 80], and sampled by
- * tests/test_float32_exp.py against the scalar core).  Written out so that
- * the loop around it checks |x| <= lim with one compare and widens and
- * stores with fewer instructions than the compiler's, and scales by 2^k
- * with vscalefps (Zen 4 runs 512-bit
- * operations in two halves: the exp pass is bound by their count).  The
- * second reduction constant is negated exactly: fma(kf, c, r) = r - kf (-c). */
+/* fl_expf_core on sixteen lanes in intrinsics: what the compiler makes of
+ * fl_expf_core at this level, the same FMAs, except that 2^k is applied
+ * with one vscalefps instead of the core's exponent-field build and
+ * multiply (exact either way for |x| <= 80), so the same bits (checked over
+ * every float in [-80, 80], and sampled by tests/test_float32_exp.py
+ * against the scalar core).  Written out so that the loop around it checks
+ * |x| <= lim with one compare and widens and stores with fewer
+ * instructions than the compiler's (Zen 4 runs 512-bit operations in two
+ * halves: the exp pass is bound by their count).  The second reduction
+ * constant is negated exactly: fma(kf, c, r) = r - kf (-c). */
 FL_TARGET static inline __m512 fl_expf16_avx512(__m512 x)
 {
     const __m512 shifter = _mm512_set1_ps(12582912.0f);
