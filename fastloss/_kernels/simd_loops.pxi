@@ -46,7 +46,6 @@ cdef extern from "_simd/simd.h":
                           int32_t* col) noexcept nogil
     void fl_onehot_cols_f(const float* t, Py_ssize_t rows, Py_ssize_t C, Py_ssize_t rs,
                           int32_t* col) noexcept nogil
-    void fl_vdiv(const double* a, const double* b, double* y, Py_ssize_t n) noexcept nogil
     void fl_vrdiv(double c, const double* b, double* y, Py_ssize_t n) noexcept nogil
     void fl_scale_rows_d(const double* e, Py_ssize_t rows, Py_ssize_t C, const double* f,
                          double* g, Py_ssize_t grs, const int64_t* lab,

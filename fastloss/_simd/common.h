@@ -72,8 +72,6 @@ typedef void fl_scale_cols_f_fn(const double *restrict e, ptrdiff_t n, ptrdiff_t
                                 const int64_t *restrict lab, const double *restrict kv);
 typedef int fl_vexp_lim_fn(const double *restrict x, ptrdiff_t xs, double *restrict y,
                            ptrdiff_t n, ptrdiff_t runs, double lim);
-typedef void fl_vdiv_fn(const double *restrict a, const double *restrict b,
-                        double *restrict y, ptrdiff_t n);
 typedef void fl_vrdiv_fn(double c, const double *restrict b, double *restrict y,
                          ptrdiff_t n);
 

@@ -24,7 +24,6 @@ FL_HIDDEN fl_col_sums_but_fn *fl_col_sums_but_impl = fl_col_sums_but_base;
 FL_HIDDEN fl_labels_i64_fn *fl_labels_i64_impl = fl_labels_i64_base;
 FL_HIDDEN fl_scale_cols_d_fn *fl_scale_cols_d_impl = fl_scale_cols_d_base;
 FL_HIDDEN fl_scale_cols_f_fn *fl_scale_cols_f_impl = fl_scale_cols_f_base;
-FL_HIDDEN fl_vdiv_fn *fl_vdiv_impl = fl_vdiv_base;
 FL_HIDDEN fl_vrdiv_fn *fl_vrdiv_impl = fl_vrdiv_base;
 FL_HIDDEN fl_nonzero_f64_fn *fl_nonzero_f64_impl = fl_nonzero_f64_base;
 FL_HIDDEN fl_nonzero_f32_fn *fl_nonzero_f32_impl = fl_nonzero_f32_base;
@@ -78,7 +77,6 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_vlog_impl = fl_vlog_avx512;
         fl_vexp_lim_impl = fl_vexp_lim_avx512;
         fl_vexpf_lim_impl = fl_vexpf_lim_avx512;
-        fl_vdiv_impl = fl_vdiv_avx512;
         fl_vrdiv_impl = fl_vrdiv_avx512;
         fl_onehot_gather_dd_impl = fl_onehot_gather_dd_avx512;
         fl_onehot_gather_df_impl = fl_onehot_gather_df_avx512;
@@ -102,8 +100,7 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_simd_name = "avx512";
     }
     if (__builtin_cpu_supports("avx2")) {
-        if (fl_vdiv_impl == fl_vdiv_base) {         /* not taken by AVX-512 above */
-            fl_vdiv_impl = fl_vdiv_avx2;
+        if (fl_vrdiv_impl == fl_vrdiv_base) {       /* not taken by AVX-512 above */
             fl_vrdiv_impl = fl_vrdiv_avx2;
             fl_onehot_gather_dd_impl = fl_onehot_gather_dd_avx2;
             fl_onehot_gather_df_impl = fl_onehot_gather_df_avx2;

@@ -325,18 +325,10 @@ FL_TARGET_FMA int FL_NAME(fl_vexpf_lim)(const float *restrict x, ptrdiff_t xs,
 }
 
 /* ------------------------------------------------------------------------
- * Quotients: y[i] = a[i] / b[i] (fl_vdiv) and y[i] = c / b[i] (fl_vrdiv).
- * Correctly rounded in every variant; the SIMD ones only divide several
- * lanes at once (a scalar divide per softmax row costs more than the row's
- * exps).
+ * Quotients: y[i] = c / b[i] (fl_vrdiv).  Correctly rounded in every
+ * variant; the SIMD ones only divide several lanes at once (a scalar
+ * divide per softmax row costs more than the row's exps).
  * ---------------------------------------------------------------------- */
-FL_TARGET void FL_NAME(fl_vdiv)(const double *restrict a, const double *restrict b,
-                                double *restrict y, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++)
-        y[i] = a[i] / b[i];
-}
-
 FL_TARGET void FL_NAME(fl_vrdiv)(double c, const double *restrict b, double *restrict y,
                                  ptrdiff_t n)
 {

@@ -37,7 +37,6 @@ FL_HIDDEN extern fl_col_sums_but_fn *fl_col_sums_but_impl;
 FL_HIDDEN extern fl_labels_i64_fn *fl_labels_i64_impl;
 FL_HIDDEN extern fl_scale_cols_d_fn *fl_scale_cols_d_impl;
 FL_HIDDEN extern fl_scale_cols_f_fn *fl_scale_cols_f_impl;
-FL_HIDDEN extern fl_vdiv_fn *fl_vdiv_impl;
 FL_HIDDEN extern fl_vrdiv_fn *fl_vrdiv_impl;
 FL_HIDDEN extern fl_nonzero_f64_fn *fl_nonzero_f64_impl;
 FL_HIDDEN extern fl_nonzero_f32_fn *fl_nonzero_f32_impl;
@@ -121,8 +120,6 @@ static inline void fl_vexp(const double *x, double *y, ptrdiff_t n)
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
-static inline void fl_vdiv(const double *a, const double *b, double *y, ptrdiff_t n)
-{ fl_vdiv_impl(a, b, y, n); }
 static inline void fl_vrdiv(double c, const double *b, double *y, ptrdiff_t n)
 { fl_vrdiv_impl(c, b, y, n); }
 

@@ -31,7 +31,6 @@
 FL_HIDDEN fl_vlog_fn fl_vlog_base, fl_vlog_avx2, fl_vlog_avx512;
 FL_HIDDEN fl_vexp_lim_fn fl_vexp_lim_base, fl_vexp_lim_avx2, fl_vexp_lim_avx512;
 FL_HIDDEN fl_vexpf_lim_fn fl_vexpf_lim_base, fl_vexpf_lim_avx2, fl_vexpf_lim_avx512;
-FL_HIDDEN fl_vdiv_fn fl_vdiv_base, fl_vdiv_avx2, fl_vdiv_avx512;
 FL_HIDDEN fl_vrdiv_fn fl_vrdiv_base, fl_vrdiv_avx2, fl_vrdiv_avx512;
 
 /* binary cross-entropy elements (binary.inc.h) */
