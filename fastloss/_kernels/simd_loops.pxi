@@ -19,16 +19,17 @@ cdef extern from "_simd/simd.h":
     int fl_vexpf_lim(const float* x, double* y, Py_ssize_t n, float lim) noexcept nogil
     int fl_vexp_lim_runs(const double* x, Py_ssize_t xs, double* y, Py_ssize_t n,
                          Py_ssize_t runs, double lim) noexcept nogil
-    int fl_vexpf_lim_runs(const float* x, Py_ssize_t xs, double* y, Py_ssize_t n,
-                          Py_ssize_t runs, float lim) noexcept nogil
     int fl_labels_i64(const int64_t* t, Py_ssize_t n, int64_t C, int64_t ign, int has_ignore,
                       int64_t* out) noexcept nogil
     void fl_col_sums_but(double* e, Py_ssize_t n, Py_ssize_t C, const int64_t* lab,
                          double* s, double* ek) noexcept nogil
+    int fl_col_expf_sums_but(const float* x, Py_ssize_t xs, Py_ssize_t n, Py_ssize_t C,
+                             float lim, const int64_t* lab, double* s, double* ek,
+                             float* e) noexcept nogil
     void fl_scale_cols_d(const double* e, Py_ssize_t n, Py_ssize_t C, const double* f,
                          double* g, Py_ssize_t gcs, const int64_t* lab,
                          const double* kv) noexcept nogil
-    void fl_scale_cols_f(const double* e, Py_ssize_t n, Py_ssize_t C, const double* f,
+    void fl_scale_cols_f(const float* e, Py_ssize_t n, Py_ssize_t C, const double* f,
                          float* g, Py_ssize_t gcs, const int64_t* lab,
                          const double* kv) noexcept nogil
     Py_ssize_t fl_nonzero_f64(const double* t, Py_ssize_t n, int32_t* out) noexcept nogil

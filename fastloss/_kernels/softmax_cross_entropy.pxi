@@ -89,7 +89,8 @@ cdef void _sce_far_rows(const Job* J, const pfloat* x, Py_ssize_t r0, Py_ssize_t
 ctypedef struct SoftmaxScratch:
     # a group's elements (offsets (i - g0) * C + j)
     double a[CAP]               # logits as doubles, shifted by the row maximum if shifted
-    float af[CAP]               # float32 logits gathered from a strided group (plain path)
+    float af[CAP]               # float32 logits gathered from a strided group (plain path),
+                                # or in columns their exps, class-major (cols.inc.h)
     double e[CAP]               # their exps
     double e_far[CAP]           # the exps of far rows, shifted (_sce_far_rows)
     unsigned char is_far[CAP]   # per group row: a logit beyond +-DIRECT_MAX, or a NaN
@@ -141,8 +142,9 @@ cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssiz
     if cols:                            # class-major e, one run per class
         if pfloat is double:
             special = fl_vexp_lim_runs(xg, cs, s.e, n, C, lim)
-        else:
-            special = fl_vexpf_lim_runs(xg, cs, s.e, n, C, <float>lim)
+        else:                           # floats in af, and the row sums
+            special = fl_col_expf_sums_but(xg, cs, n, C, <float>lim, &lab[g0], &s.tl[g0],
+                                           &s.ek[g0], s.af)
     elif cs == 1 and rs == C:
         if pfloat is double:
             special = fl_vexp_lim(xg, s.e, n * C, lim)
@@ -160,7 +162,8 @@ cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssiz
     if special:
         nfar = _far_rows(xg, n, C, rs, cs, lim, s.is_far)
     if cols:
-        fl_col_sums_but(s.e, n, C, &lab[g0], &s.tl[g0], &s.ek[g0])
+        if pfloat is double:
+            fl_col_sums_but(s.e, n, C, &lab[g0], &s.tl[g0], &s.ek[g0])
     else:
         fl_row_sums_but(s.e, n, C, &lab[g0], &s.tl[g0], &s.ek[g0])
     fl_tail_logs(&s.tl[g0], &s.ek[g0], &s.ssum[g0], &s.lu[g0], &s.lc[g0], &s.pk[g0], n)
@@ -210,8 +213,12 @@ cdef inline void _plain_group_grad(const Job* J, pfloat* gg, Py_ssize_t r0, Py_s
                 row_scale = scale * _sample_weight(J, r0 + i)
             s.kv[i] = (s.pk[i] - 1.0) * row_scale
         if cols:
-            _scale_cols(s.e, n, J.n_classes, &s.finv[g0], gg, J.grad_col_stride,
-                        &lab[g0], &s.kv[g0])
+            if pfloat is double:
+                fl_scale_cols_d(s.e, n, J.n_classes, &s.finv[g0], gg, J.grad_col_stride,
+                                &lab[g0], &s.kv[g0])
+            else:                       # (the float32 exps are held as floats)
+                fl_scale_cols_f(s.af, n, J.n_classes, &s.finv[g0], gg, J.grad_col_stride,
+                                &lab[g0], &s.kv[g0])
         else:
             _scale_rows(s.e, n, J.n_classes, &s.finv[g0], gg, J.grad_row_stride,
                         &lab[g0], &s.kv[g0])

@@ -66,11 +66,3 @@ cdef inline void _scale_rows(const double* e, Py_ssize_t rows, Py_ssize_t C, con
     else:
         fl_scale_rows_f(e, rows, C, f, g, grs, lab, kv)
 
-
-cdef inline void _scale_cols(const double* e, Py_ssize_t n, Py_ssize_t C, const double* f,
-                             pfloat* g, Py_ssize_t gcs, const int64_t* lab,
-                             const double* kv) noexcept nogil:
-    if pfloat is double:
-        fl_scale_cols_d(e, n, C, f, g, gcs, lab, kv)
-    else:
-        fl_scale_cols_f(e, n, C, f, g, gcs, lab, kv)

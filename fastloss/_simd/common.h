@@ -64,10 +64,14 @@ typedef int fl_labels_i64_fn(const int64_t *restrict t, ptrdiff_t n, int64_t C, 
 typedef void fl_col_sums_but_fn(double *restrict e, ptrdiff_t n, ptrdiff_t C,
                                 const int64_t *restrict lab, double *restrict s,
                                 double *restrict ek);
+typedef int fl_col_expf_sums_but_fn(const float *restrict x, ptrdiff_t xs, ptrdiff_t n,
+                                    ptrdiff_t C, float lim, const int64_t *restrict lab,
+                                    double *restrict s, double *restrict ek,
+                                    float *restrict e);
 typedef void fl_scale_cols_d_fn(const double *restrict e, ptrdiff_t n, ptrdiff_t C,
                                 const double *restrict f, double *restrict g, ptrdiff_t gcs,
                                 const int64_t *restrict lab, const double *restrict kv);
-typedef void fl_scale_cols_f_fn(const double *restrict e, ptrdiff_t n, ptrdiff_t C,
+typedef void fl_scale_cols_f_fn(const float *restrict e, ptrdiff_t n, ptrdiff_t C,
                                 const double *restrict f, float *restrict g, ptrdiff_t gcs,
                                 const int64_t *restrict lab, const double *restrict kv);
 typedef int fl_vexp_lim_fn(const double *restrict x, ptrdiff_t xs, double *restrict y,

@@ -21,6 +21,7 @@ FL_HIDDEN fl_bce_fn *fl_bce_impl = fl_bce_base;
 FL_HIDDEN fl_products0_fn *fl_products0_impl = fl_products0_base;
 FL_HIDDEN fl_vexpf_lim_fn *fl_vexpf_lim_impl = fl_vexpf_lim_base;
 FL_HIDDEN fl_col_sums_but_fn *fl_col_sums_but_impl = fl_col_sums_but_base;
+FL_HIDDEN fl_col_expf_sums_but_fn *fl_col_expf_sums_but_impl = fl_col_expf_sums_but_base;
 FL_HIDDEN fl_labels_i64_fn *fl_labels_i64_impl = fl_labels_i64_base;
 FL_HIDDEN fl_scale_cols_d_fn *fl_scale_cols_d_impl = fl_scale_cols_d_base;
 FL_HIDDEN fl_scale_cols_f_fn *fl_scale_cols_f_impl = fl_scale_cols_f_base;
@@ -92,6 +93,7 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_onehot_cols_f_impl = fl_onehot_cols_f_avx512;
         fl_shift_rows_d_impl = fl_shift_rows_d_avx512;
         fl_col_sums_but_impl = fl_col_sums_but_avx512;
+        fl_col_expf_sums_but_impl = fl_col_expf_sums_but_avx512;
         fl_labels_i64_impl = fl_labels_i64_avx512;
         fl_weigh_impl = fl_weigh_avx512;
         fl_tail_logs_impl = fl_tail_logs_avx512;
@@ -124,8 +126,10 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_shift_rows_f_impl = fl_shift_rows_f_avx2;  /* AVX-512 measured slower */
         fl_row_sums_impl = fl_row_sums_avx2;
         fl_row_sums_but_impl = fl_row_sums_but_avx2;
-        if (fl_col_sums_but_impl == fl_col_sums_but_base)
+        if (fl_col_sums_but_impl == fl_col_sums_but_base) {
             fl_col_sums_but_impl = fl_col_sums_but_avx2;
+            fl_col_expf_sums_but_impl = fl_col_expf_sums_but_avx2;
+        }
         if (fl_labels_i64_impl == fl_labels_i64_base)
             fl_labels_i64_impl = fl_labels_i64_avx2;
         if (fl_weigh_impl == fl_weigh_base)

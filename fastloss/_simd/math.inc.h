@@ -277,16 +277,17 @@ FL_TARGET static inline __m512 fl_expf16_avx512(__m512 x)
 }
 #endif
 
-FL_TARGET_FMA int FL_NAME(fl_vexpf_lim)(const float *restrict x, ptrdiff_t xs,
-                                        double *restrict y, ptrdiff_t n, ptrdiff_t runs,
-                                        float lim)
+/* fl_vexpf_lim's loop, into doubles y or (y NULL) floats yf, as they are:
+ * inlined with one of them a constant NULL, each caller gets its own loop */
+FL_TARGET_FMA static inline __attribute__((always_inline)) int
+fl_expf_runs(const float *restrict x, ptrdiff_t xs, double *restrict y, float *restrict yf,
+             ptrdiff_t n, ptrdiff_t runs, float lim)
 {
 #if FL_ISA == FL_ISA_AVX512
     const __m512 vlim = _mm512_set1_ps(lim);
     __mmask16 special = 0;
     for (ptrdiff_t r = 0; r < runs; r++) {
         const float *xr = x + r * xs;
-        double *yr = y + r * n;
         ptrdiff_t i = 0;
         /* whole vectors with plain loads and stores (masked ones cost
          * several times as much on AMD Zen), then one masked tail */
@@ -294,6 +295,11 @@ FL_TARGET_FMA int FL_NAME(fl_vexpf_lim)(const float *restrict x, ptrdiff_t xs,
             const __m512 v = _mm512_loadu_ps(xr + i);
             special |= _mm512_cmp_ps_mask(_mm512_abs_ps(v), vlim, _CMP_NLE_UQ);
             const __m512 e = fl_expf16_avx512(v);
+            if (y == NULL) {
+                _mm512_storeu_ps(yf + r * n + i, e);
+                continue;
+            }
+            double *yr = y + r * n;
             _mm512_storeu_pd(yr + i, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
             _mm512_storeu_pd(yr + i + 8, _mm512_cvtps_pd(
                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
@@ -303,6 +309,11 @@ FL_TARGET_FMA int FL_NAME(fl_vexpf_lim)(const float *restrict x, ptrdiff_t xs,
             const __m512 v = _mm512_maskz_loadu_ps(m, xr + i);
             special |= _mm512_mask_cmp_ps_mask(m, _mm512_abs_ps(v), vlim, _CMP_NLE_UQ);
             const __m512 e = fl_expf16_avx512(v);
+            if (y == NULL) {
+                _mm512_mask_storeu_ps(yf + r * n + i, m, e);
+                continue;
+            }
+            double *yr = y + r * n;
             _mm512_mask_storeu_pd(yr + i, (__mmask8)m, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
             _mm512_mask_storeu_pd(yr + i + 8, (__mmask8)(m >> 8), _mm512_cvtps_pd(
                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
@@ -313,15 +324,24 @@ FL_TARGET_FMA int FL_NAME(fl_vexpf_lim)(const float *restrict x, ptrdiff_t xs,
     int32_t special = 0;
     for (ptrdiff_t r = 0; r < runs; r++) {
         const float *restrict xr = x + r * xs;
-        double *restrict yr = y + r * n;
         for (ptrdiff_t i = 0; i < n; i++) {
             float v = xr[i];
             special |= (int32_t)(((v >= -lim) & (v <= lim)) ^ 1);
-            yr[i] = (double)fl_expf_core(v);
+            if (y == NULL)
+                yf[r * n + i] = fl_expf_core(v);
+            else
+                y[r * n + i] = (double)fl_expf_core(v);
         }
     }
     return special != 0;
 #endif
+}
+
+FL_TARGET_FMA int FL_NAME(fl_vexpf_lim)(const float *restrict x, ptrdiff_t xs,
+                                        double *restrict y, ptrdiff_t n, ptrdiff_t runs,
+                                        float lim)
+{
+    return fl_expf_runs(x, xs, y, NULL, n, runs, lim);
 }
 
 /* ------------------------------------------------------------------------

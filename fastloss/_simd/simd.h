@@ -34,6 +34,7 @@ FL_HIDDEN extern fl_products0_fn *fl_products0_impl;
 FL_HIDDEN extern fl_bce_fn *fl_bce_impl;
 FL_HIDDEN extern fl_vexpf_lim_fn *fl_vexpf_lim_impl;
 FL_HIDDEN extern fl_col_sums_but_fn *fl_col_sums_but_impl;
+FL_HIDDEN extern fl_col_expf_sums_but_fn *fl_col_expf_sums_but_impl;
 FL_HIDDEN extern fl_labels_i64_fn *fl_labels_i64_impl;
 FL_HIDDEN extern fl_scale_cols_d_fn *fl_scale_cols_d_impl;
 FL_HIDDEN extern fl_scale_cols_f_fn *fl_scale_cols_f_impl;
@@ -103,9 +104,6 @@ static inline int fl_vexpf_lim(const float *x, double *y, ptrdiff_t n, float lim
 static inline int fl_vexp_lim_runs(const double *x, ptrdiff_t xs, double *y, ptrdiff_t n,
                                    ptrdiff_t runs, double lim)
 { return fl_vexp_lim_impl(x, xs, y, n, runs, lim); }
-static inline int fl_vexpf_lim_runs(const float *x, ptrdiff_t xs, double *y, ptrdiff_t n,
-                                    ptrdiff_t runs, float lim)
-{ return fl_vexpf_lim_impl(x, xs, y, n, runs, lim); }
 /* y[i] = exp(x[i]) for every x: beyond +-700 (or NaN) through libm */
 static inline void fl_vexp(const double *x, double *y, ptrdiff_t n)
 {
@@ -132,10 +130,14 @@ static inline int fl_labels_i64(const int64_t *t, ptrdiff_t n, int64_t C, int64_
 static inline void fl_col_sums_but(double *e, ptrdiff_t n, ptrdiff_t C,
                                    const int64_t *lab, double *s, double *ek)
 { fl_col_sums_but_impl(e, n, C, lab, s, ek); }
+static inline int fl_col_expf_sums_but(const float *x, ptrdiff_t xs, ptrdiff_t n, ptrdiff_t C,
+                                       float lim, const int64_t *lab, double *s, double *ek,
+                                       float *e)
+{ return fl_col_expf_sums_but_impl(x, xs, n, C, lim, lab, s, ek, e); }
 static inline void fl_scale_cols_d(const double *e, ptrdiff_t n, ptrdiff_t C, const double *f,
                                    double *g, ptrdiff_t gcs, const int64_t *lab, const double *kv)
 { fl_scale_cols_d_impl(e, n, C, f, g, gcs, lab, kv); }
-static inline void fl_scale_cols_f(const double *e, ptrdiff_t n, ptrdiff_t C, const double *f,
+static inline void fl_scale_cols_f(const float *e, ptrdiff_t n, ptrdiff_t C, const double *f,
                                    float *g, ptrdiff_t gcs, const int64_t *lab, const double *kv)
 { fl_scale_cols_f_impl(e, n, C, f, g, gcs, lab, kv); }
 

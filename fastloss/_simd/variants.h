@@ -59,6 +59,8 @@ FL_HIDDEN fl_labels_i64_fn fl_labels_i64_base, fl_labels_i64_avx2, fl_labels_i64
 
 /* softmax in columns (cols.inc.h) */
 FL_HIDDEN fl_col_sums_but_fn fl_col_sums_but_base, fl_col_sums_but_avx2, fl_col_sums_but_avx512;
+FL_HIDDEN fl_col_expf_sums_but_fn fl_col_expf_sums_but_base, fl_col_expf_sums_but_avx2,
+                                   fl_col_expf_sums_but_avx512;
 FL_HIDDEN fl_scale_cols_d_fn fl_scale_cols_d_base, fl_scale_cols_d_avx2, fl_scale_cols_d_avx512;
 FL_HIDDEN fl_scale_cols_f_fn fl_scale_cols_f_base, fl_scale_cols_f_avx2, fl_scale_cols_f_avx512;
 
