@@ -10,6 +10,7 @@ cdef enum:
     BLOCK = 256                 # rows per block: fixes the summation order
     BIG_BYTES = 1 << 20         # a pred this big is read from memory (_big)
     PREFETCH_ROWS = 64          # ... and gathers prefetch this many rows ahead
+    GATHER_RUN = 32             # ... and gather a block in runs of this many rows
 
 cdef enum Reduction:
     RED_NONE = 0

@@ -2,20 +2,44 @@
 # row), dense targets (nonzero terms only; the product form for 0/1 targets)
 # and the general case (weights, smoothing).
 
+
+
 cdef void _ce_gather_plain_block(const Job* J, Py_ssize_t r0, Py_ssize_t r1,
                                  const pfloat* p, BlockResult* res) noexcept nogil:
     """The headline case (class indices; no weight, smoothing, ignore_index,
     gradient or per-row output): labels are read, checked and used in one
     loop, then one SIMD log pass and the sum (the same bits as
-    _ce_gather_block)."""
+    _ce_gather_block).
+
+    A pred beyond the caches is gathered in runs of GATHER_RUN rows, each
+    run's log pass placed after the next run's gather: the loads of a
+    gather wait for memory, and the log pass behind them (a few hundred
+    instructions, within the out-of-order window) runs while they wait
+    (1e6 x 10 float64: 0.84x the time of gather-then-log).  The logs and
+    their sum are the same, in the same order, so the bits are too."""
     cdef double pe[BLOCK]
     cdef double lg[BLOCK]
-    cdef Py_ssize_t bad, r = r1 - r0
-    bad = _read_labels(J, r0, r1, p, NULL, pe)
-    if bad >= 0:
-        res.bad = bad
+    cdef Py_ssize_t bad, c0 = 0, c1, prev = 0, r = r1 - r0
+    if not _big(J, sizeof(pfloat)):
+        bad = _read_labels(J, r0, r1, p, NULL, pe)
+        if bad >= 0:
+            res.bad = bad
+            return
+        res.loss = _sum_neg_logs(pe, lg, r)
+        res.div = <double>r
         return
-    res.loss = _sum_neg_logs(pe, lg, r)
+    while c0 < r:
+        c1 = c0 + GATHER_RUN if c0 + GATHER_RUN < r else r
+        bad = _read_labels(J, r0 + c0, r0 + c1, p, NULL, &pe[c0])
+        if bad >= 0:
+            res.bad = bad
+            return
+        if c0 > 0:
+            fl_vlog(&pe[prev], &lg[prev], c0 - prev)
+        prev = c0
+        c0 = c1
+    fl_vlog(&pe[prev], &lg[prev], r - prev)
+    res.loss = _sum_negated(lg, r)
     res.div = <double>r
 
 

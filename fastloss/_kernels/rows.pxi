@@ -157,14 +157,20 @@ cdef inline void _scaled_probs(const double* e, Py_ssize_t C, double factor,
         g[j * gcs] = <pfloat>(e[j] * factor)
 
 
-cdef inline double _sum_neg_logs(const double* x, double* lg, Py_ssize_t n) noexcept nogil:
-    """sum_i -log(x[i]): one SIMD log pass into the scratch lg, then the
-    terms in four lanes by index (_add4_run)."""
+cdef inline double _sum_negated(double* lg, Py_ssize_t n) noexcept nogil:
+    """sum_i -lg[i], the terms in four lanes by index (_add4_run); lg is
+    left negated."""
     cdef double acc4[4]
     cdef Py_ssize_t i
     acc4[0] = acc4[1] = acc4[2] = acc4[3] = 0.0
-    fl_vlog(x, lg, n)
     for i in range(n):
         lg[i] = -lg[i]
     _add4_run(acc4, 0, lg, n)
     return _total4(acc4)
+
+
+cdef inline double _sum_neg_logs(const double* x, double* lg, Py_ssize_t n) noexcept nogil:
+    """sum_i -log(x[i]): one SIMD log pass into the scratch lg, then the
+    terms in four lanes by index (_sum_negated)."""
+    fl_vlog(x, lg, n)
+    return _sum_negated(lg, n)
