@@ -119,8 +119,8 @@ cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssiz
                                          Py_ssize_t n, const int64_t* lab,
                                          SoftmaxScratch* s) noexcept nogil:
     """Class indices, unweighted, unsmoothed: the logits as they are (see
-    _sce_block).  Fills e, ssum, pk and the log's argument lu with its
-    correction lc; returns the number of far rows (flagged in is_far), which
+    _sce_block).  Fills the exps (e; for float32 in columns, af as floats),
+    ssum, pk and the log's argument lu with its correction lc; returns the number of far rows (flagged in is_far), which
     _sce_far_rows redoes shifted by their maximum, so that every row's bits
     depend on that row alone.
 
@@ -139,7 +139,7 @@ cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssiz
     cdef int special = 0
     cdef double lim = DIRECT_MAX if pfloat is double else DIRECT_MAX_F32
     cdef float* xf
-    if cols:                            # class-major e, one run per class
+    if cols:                            # class-major exps, one run per class
         if pfloat is double:
             special = fl_vexp_lim_runs(xg, cs, s.e, n, C, lim)
         else:                           # floats in af, and the row sums

@@ -2,7 +2,8 @@
  * and fl_simd_init() moves it to the widest variant the CPU runs, once, at
  * import.
  *
- * The levels: 0 baseline; 1 AVX2 (exp, log, the binary product: AVX2+FMA;
+ * The levels: 0 baseline; 1 AVX2 (exp, log, the binary product, the
+ * channels-first float32 exps and sums: AVX2+FMA;
  * the nonzero scan: AVX2+POPCNT; the rest: AVX2); 2 AVX-512 F/DQ/VL (with
  * AVX2 and FMA) for the kernels that have an AVX-512 variant, AVX2 for the
  * others.  max_level caps it: _core.pyx passes FASTLOSS_SIMD's choice
@@ -70,6 +71,13 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_sbce_impl = fl_sbce_avx2;
         fl_bce_impl = fl_bce_avx2;
         fl_products0_impl = fl_products0_avx2;
+        /* (the float32 exps of the channels-first loss: FMAs, the same as
+         * fl_vexpf_lim's, so the two layouts keep the same bits) */
+        fl_col_expf_sums_but_impl = fl_col_expf_sums_but_avx2;
+        fl_binprod_dd_impl = fl_binprod_dd_avx2;
+        fl_binprod_df_impl = fl_binprod_df_avx2;
+        fl_binprod_fd_impl = fl_binprod_fd_avx2;
+        fl_binprod_ff_impl = fl_binprod_ff_avx2;
         fl_simd_name = "avx2+fma";
     }
     if (max_level >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
@@ -108,10 +116,6 @@ FL_HIDDEN void fl_simd_init(int max_level)
             fl_onehot_gather_df_impl = fl_onehot_gather_df_avx2;
             fl_onehot_gather_fd_impl = fl_onehot_gather_fd_avx2;
             fl_onehot_gather_ff_impl = fl_onehot_gather_ff_avx2;
-            fl_binprod_dd_impl = fl_binprod_dd_avx2;
-            fl_binprod_df_impl = fl_binprod_df_avx2;
-            fl_binprod_fd_impl = fl_binprod_fd_avx2;
-            fl_binprod_ff_impl = fl_binprod_ff_avx2;
             fl_onehot_cols_d_impl = fl_onehot_cols_d_avx2;
             fl_onehot_cols_f_impl = fl_onehot_cols_f_avx2;
         }
@@ -126,10 +130,8 @@ FL_HIDDEN void fl_simd_init(int max_level)
         fl_shift_rows_f_impl = fl_shift_rows_f_avx2;  /* AVX-512 measured slower */
         fl_row_sums_impl = fl_row_sums_avx2;
         fl_row_sums_but_impl = fl_row_sums_but_avx2;
-        if (fl_col_sums_but_impl == fl_col_sums_but_base) {
+        if (fl_col_sums_but_impl == fl_col_sums_but_base)
             fl_col_sums_but_impl = fl_col_sums_but_avx2;
-            fl_col_expf_sums_but_impl = fl_col_expf_sums_but_avx2;
-        }
         if (fl_labels_i64_impl == fl_labels_i64_base)
             fl_labels_i64_impl = fl_labels_i64_avx2;
         if (fl_weigh_impl == fl_weigh_base)
