@@ -120,9 +120,10 @@ cdef inline Py_ssize_t _plain_group_logs(const Job* J, const pfloat* xg, Py_ssiz
                                          SoftmaxScratch* s) noexcept nogil:
     """Class indices, unweighted, unsmoothed: the logits as they are (see
     _sce_block).  Fills the exps (e; for float32 in columns, af as floats),
-    ssum, pk and the log's argument lu with its correction lc; returns the number of far rows (flagged in is_far), which
-    _sce_far_rows redoes shifted by their maximum, so that every row's bits
-    depend on that row alone.
+    ssum, pk and the log's argument lu with its correction lc; returns the
+    number of far rows (flagged in is_far), which _sce_far_rows redoes
+    shifted by their maximum, so that every row's bits depend on that row
+    alone.
 
     The row sums leave the label's e_k out: the tails T_i = sum_{j != k}
     e_j, and ssum = T_i + e_k.  The loss log(1 + T_i / e_k) is log(u) + d /

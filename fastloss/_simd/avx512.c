@@ -2,8 +2,8 @@
  * division, the float64 softmax row shift, the column sums and scaled
  * columns of a channels-first softmax, the one-hot gather and columns,
  * the binary product and the count of ones, the int64 label pass, and the
- * plain C of fl_weigh and fl_tail_logs compiled for AVX-512.  The other kernels keep their
- * AVX2 variant on an AVX-512 CPU (dispatch.c). */
+ * plain C of fl_weigh and fl_tail_logs compiled for AVX-512.  The other
+ * kernels keep their AVX2 variant on an AVX-512 CPU (dispatch.c). */
 #include "variants.h"
 
 #if FL_DISPATCH

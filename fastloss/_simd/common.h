@@ -57,8 +57,8 @@ typedef void fl_bce_fn(const double *restrict p, const double *restrict a,
                        const double *restrict b, const double *restrict s, ptrdiff_t n,
                        double eps, double div, double *restrict loss,
                        double *restrict grad, double *restrict scratch);
-typedef int fl_vexpf_lim_fn(const float *restrict x, ptrdiff_t xs, double *restrict y,
-                            ptrdiff_t n, ptrdiff_t runs, float lim);
+typedef int fl_vexpf_lim_fn(const float *restrict x, double *restrict y, ptrdiff_t n,
+                            float lim);
 typedef int fl_labels_i64_fn(const int64_t *restrict t, ptrdiff_t n, int64_t C, int64_t ign,
                              int has_ignore, int64_t *restrict out);
 typedef void fl_col_sums_but_fn(double *restrict e, ptrdiff_t n, ptrdiff_t C,

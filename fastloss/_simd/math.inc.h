@@ -212,9 +212,9 @@ FL_TARGET int fl_vexp_lim_avx512(const double *restrict x, ptrdiff_t xs, double 
 
 #endif
 
-/* fl_vexpf_lim: y[i] = exp(x[i]) for float32 x (in runs, as fl_vexp_lim),
- * in float32 arithmetic and widened exactly to double, wherever |x[i]| <= lim (lim <= 80, so that the
- * result is a normal float); returns nonzero if some x[i] is beyond lim or
+/* fl_vexpf_lim: y[i] = exp(x[i]) for float32 x, in float32 arithmetic and
+ * widened exactly to double, wherever |x[i]| <= lim (lim <= 80, so that
+ * the result is a normal float); returns nonzero if some x[i] is beyond lim or
  * NaN, whose y[i] the caller must not use as is.  Eight lanes an AVX2
  * instruction where fl_vexp_lim has four: the float32 softmax's exps.
  *
@@ -337,11 +337,10 @@ fl_expf_runs(const float *restrict x, ptrdiff_t xs, double *restrict y, float *r
 #endif
 }
 
-FL_TARGET_FMA int FL_NAME(fl_vexpf_lim)(const float *restrict x, ptrdiff_t xs,
-                                        double *restrict y, ptrdiff_t n, ptrdiff_t runs,
-                                        float lim)
+FL_TARGET_FMA int FL_NAME(fl_vexpf_lim)(const float *restrict x, double *restrict y,
+                                        ptrdiff_t n, float lim)
 {
-    return fl_expf_runs(x, xs, y, NULL, n, runs, lim);
+    return fl_expf_runs(x, n, y, NULL, n, 1, lim);
 }
 
 /* ------------------------------------------------------------------------

@@ -98,7 +98,7 @@ static inline void fl_vlog(const double *x, double *y, ptrdiff_t n) { fl_vlog_im
 static inline int fl_vexp_lim(const double *x, double *y, ptrdiff_t n, double lim)
 { return fl_vexp_lim_impl(x, n, y, n, 1, lim); }
 static inline int fl_vexpf_lim(const float *x, double *y, ptrdiff_t n, float lim)
-{ return fl_vexpf_lim_impl(x, n, y, n, 1, lim); }
+{ return fl_vexpf_lim_impl(x, y, n, lim); }
 /* the same over `runs` runs of n elements, run r at x + r * xs, into y + r * n
  * (one call per group of a channels-first batch, one run per class) */
 static inline int fl_vexp_lim_runs(const double *x, ptrdiff_t xs, double *y, ptrdiff_t n,
